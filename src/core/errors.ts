@@ -1,0 +1,112 @@
+/**
+ * One error hierarchy for Quorum. Every error carries typed fields and, where it wraps
+ * another failure, the original as `cause`. Expected failures that are data (a judge
+ * answer that does not parse) are result values, not exceptions: see `result.ts`.
+ */
+export class QuorumError extends Error {
+  override readonly name: string = 'QuorumError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Bad command-line usage or options. The CLI shows usage and exits with code 2. */
+export class UsageError extends QuorumError {
+  override readonly name: string = 'UsageError';
+}
+
+/** A configuration problem (missing API key, unknown provider, bad template file). */
+export class ConfigError extends QuorumError {
+  override readonly name: string = 'ConfigError';
+}
+
+/** A problem with one input file. The run goes on with the other inputs. */
+export class InputError extends QuorumError {
+  override readonly name: string = 'InputError';
+  readonly path: string;
+  readonly reason: string;
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(`${path}: ${reason}`, options);
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+export interface ProviderErrorFields {
+  provider: string;
+  status?: number | undefined;
+  requestId?: string | undefined;
+  retryable: boolean;
+  /** Server-requested wait before the next attempt, from `retry-after` / `retry-after-ms`. */
+  retryAfterMs?: number | undefined;
+}
+
+/** A provider call failed. `retryable` follows the policy in `judges/retry.ts`. */
+export class ProviderError extends QuorumError {
+  override readonly name: string = 'ProviderError';
+  readonly provider: string;
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, fields: ProviderErrorFields, options?: { cause?: unknown }) {
+    super(message, options);
+    this.provider = fields.provider;
+    this.status = fields.status;
+    this.requestId = fields.requestId;
+    this.retryable = fields.retryable;
+    this.retryAfterMs = fields.retryAfterMs;
+  }
+}
+
+export class RateLimitError extends ProviderError {
+  override readonly name: string = 'RateLimitError';
+}
+export class AuthError extends ProviderError {
+  override readonly name: string = 'AuthError';
+}
+export class TimeoutError extends ProviderError {
+  override readonly name: string = 'TimeoutError';
+}
+/** The provider or model cannot do what was asked (no log-probabilities, no images). */
+export class CapabilityError extends QuorumError {
+  override readonly name: string = 'CapabilityError';
+}
+
+/** A judge answer that could not be turned into a valid result, with everything it said. */
+export class ParseError extends QuorumError {
+  override readonly name: string = 'ParseError';
+  readonly raw: string;
+  readonly attempts: number;
+  constructor(message: string, raw: string, attempts: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.raw = raw;
+    this.attempts = attempts;
+  }
+}
+
+/** The run stopped because the next call would pass `--max-cost`. */
+export class BudgetError extends QuorumError {
+  override readonly name: string = 'BudgetError';
+}
+
+/** A local model file is unusable (not GGUF, truncated, wrong architecture, bad projector). */
+export class ModelFileError extends QuorumError {
+  override readonly name: string = 'ModelFileError';
+  readonly path: string;
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(`${path}: ${reason}`, options);
+    this.path = path;
+  }
+}
+
+/** Validation message template: Expected `samples` to be an integer >= 1, got `0`. */
+export function expected(name: string, what: string, got: unknown): string {
+  return `Expected \`${name}\` to be ${what}, got \`${typeof got === 'string' ? got : JSON.stringify(got)}\``;
+}
+
+/** A short, single-line description of any thrown value. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
+  return String(error);
+}

@@ -1,0 +1,151 @@
+/**
+ * The provider seam: the one small interface every judge backend implements. Sampling,
+ * parsing, caching, retries and cost accounting are written once above it.
+ */
+
+/** An image ready to send: encoded once per image per run. */
+export interface ImagePart {
+  type: 'image';
+  /** Encoded bytes (PNG, JPEG or WebP) after orientation and downscaling. */
+  data: Uint8Array;
+  mediaType: 'image/png' | 'image/jpeg' | 'image/webp';
+  /** sha256 of the ORIGINAL file bytes: the image's identity in the store. */
+  sha256: string;
+  width: number;
+  height: number;
+}
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+export type ContentPart = TextPart | ImagePart;
+
+export interface Message {
+  role: 'system' | 'user' | 'assistant';
+  content: string | ContentPart[];
+}
+
+/** A JSON schema handed to the provider's structured-output mode (OpenAI json_schema, Anthropic tool use). */
+export interface ResponseSchema {
+  name: string;
+  description?: string;
+  schema: Record<string, unknown>;
+}
+
+export interface CompletionRequest {
+  messages: Message[];
+  /**
+   * Forced start of the assistant's answer (Q-Align's "The quality of the image is").
+   * Providers that cannot prefill (`capabilities.prefill === false`) ignore it; the prompt
+   * then asks the judge to write the prefix itself.
+   */
+  prefill?: string;
+  /** @default 1 */
+  temperature: number;
+  maxTokens: number;
+  /** Number of choices wanted from one request (only when `capabilities.multipleChoices`). @default 1 */
+  n?: number;
+  seed?: number;
+  /** Ask for the top-k log-probabilities of every generated token. */
+  logprobs?: { top: number };
+  /**
+   * Candidate continuations whose exact probabilities are wanted right after the
+   * prompt (and prefill), without generating. Only engines with
+   * `capabilities.candidateProbabilities` honour it (local models).
+   */
+  candidates?: readonly string[];
+  /** Constrain the answer to this JSON schema where the provider can. */
+  responseSchema?: ResponseSchema;
+  /**
+   * A grammar-level description of the answer shape, for engines that constrain decoding
+   * (local models): JSON schema answers use `responseSchema`; tagged answers use this.
+   */
+  answerShape?: { kind: 'think-answer'; maxThinkChars: number };
+}
+
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+}
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top: TopLogprob[];
+}
+
+export interface Choice {
+  text: string;
+  finishReason?: string | undefined;
+  /** Log-probabilities of the generated tokens, when asked for and available. */
+  logprobs?: TokenLogprob[] | undefined;
+  /** Exact probabilities of `request.candidates`, when asked for (sum over the whole vocabulary = 1). */
+  candidateProbabilities?: Record<string, number> | undefined;
+  /** Structured answer from tool use / json mode, when the provider returned one as an object. */
+  structured?: unknown;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface Completion {
+  choices: Choice[];
+  usage: Usage;
+  /** The model name the provider reports. */
+  model?: string | undefined;
+  requestId?: string | undefined;
+  /** Engine facts worth storing with the call (prompt evaluations, file fingerprints). */
+  meta?: Record<string, unknown> | undefined;
+}
+
+export interface ProviderCapabilities {
+  /** Returns per-token top log-probabilities (needed by the `levels` method). */
+  logprobs: boolean;
+  /** Can return several choices from one request (`n`), paying for the prompt once. */
+  multipleChoices: boolean;
+  /** Has a native structured-output mode. */
+  structuredOutput: boolean;
+  /** Honours `prefill`. */
+  prefill: boolean;
+  /** Honours `candidates` (exact next-token probabilities). */
+  candidateProbabilities: boolean;
+  /** Accepts images. */
+  images: boolean;
+}
+
+export interface CompleteOptions {
+  signal?: AbortSignal | undefined;
+}
+
+export interface Provider {
+  /** Provider id, e.g. `openai`, `anthropic`, `llama`. */
+  readonly id: string;
+  readonly model: string;
+  readonly capabilities: ProviderCapabilities;
+  /** Longest image side this provider should receive, in pixels. */
+  readonly maxImageSide: number;
+  /**
+   * What identifies this judge beyond provider and model, for the cache key and the
+   * store: base URL, model file hashes, engine version. Never secrets.
+   */
+  identity(): Record<string, unknown>;
+  complete(request: CompletionRequest, options?: CompleteOptions): Promise<Completion>;
+  close?(): Promise<void>;
+}
+
+/** What a provider factory receives. Keys are resolved by the caller from the environment. */
+export interface ProviderConfig {
+  /** Model name, or a model file for local providers. */
+  model: string;
+  baseURL?: string | undefined;
+  apiKey?: string | undefined;
+  /** Per-request timeout in milliseconds. @default 120000 */
+  timeoutMs?: number | undefined;
+  maxImageSide?: number | undefined;
+  /** Provider-specific options (e.g. `mmproj`, `gpuLayers` for local models). */
+  options?: Record<string, unknown> | undefined;
+}
