@@ -62,7 +62,14 @@ export interface CompletionRequest {
    * A grammar-level description of the answer shape, for engines that constrain decoding
    * (local models): JSON schema answers use `responseSchema`; tagged answers use this.
    */
-  answerShape?: { kind: 'think-answer'; maxThinkChars: number };
+  answerShape?: {
+    kind: 'think-answer';
+    maxThinkChars: number;
+    /** Words allowed in `<answer>` (a comparison's `A`/`B`/`same`); otherwise a number in `range`. */
+    choices?: readonly string[] | undefined;
+    /** Range of a numeric answer, inclusive. @default [1, 5] */
+    range?: readonly [number, number] | undefined;
+  };
 }
 
 export interface TopLogprob {
@@ -134,6 +141,11 @@ export interface Provider {
    */
   identity(): Record<string, unknown>;
   complete(request: CompletionRequest, options?: CompleteOptions): Promise<Completion>;
+  /**
+   * Checks and prepares everything a run needs (local model files, engines) so that a
+   * problem is reported before any work starts. Optional; `complete` opens lazily.
+   */
+  open?(): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -1,0 +1,40 @@
+import { defineCommand } from 'citty';
+import { Store } from '../../store/store.js';
+import { textTable } from '../../report/format.js';
+import { dbPath, enumArg, type Args } from '../judge-options.js';
+import type { CommandIO } from '../main.js';
+
+export const command = defineCommand({
+  meta: { name: 'runs', description: 'List the runs stored in the database, newest last.' },
+  args: {
+    db: { type: 'string', description: 'SQLite database (env QUORUM_DB, default ./quorum.db)' },
+    format: { type: 'string', description: 'table or json', default: 'table' },
+  },
+});
+
+export async function run(args: Args, io: CommandIO): Promise<number> {
+  const format = enumArg(args, 'format', ['table', 'json'] as const, 'table');
+  const store = Store.open(dbPath(args, io.env));
+  try {
+    const runs = store.listRuns().map((r) => ({ ...r, ...store.runTotals(r.id), results: store.results(r.id).length }));
+    if (format === 'json') {
+      io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      return 0;
+    }
+    const rows = runs.map((r) => [
+      r.name,
+      r.command,
+      String(r.options['judge'] ?? ''),
+      r.status,
+      String(r.results),
+      `${r.calls} (${r.cached} cached)`,
+      String(r.parseErrors),
+      r.costUsd ? `$${r.costUsd.toFixed(4)}` : '-',
+      r.updatedAt.replace('T', ' ').slice(0, 19),
+    ]);
+    io.stdout.write(`${textTable(['run', 'command', 'judge', 'status', 'items', 'calls', 'parse errors', 'cost', 'updated'], rows)}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}

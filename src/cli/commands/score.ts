@@ -1,0 +1,135 @@
+import { writeFile } from 'node:fs/promises';
+import { defineCommand } from 'citty';
+import { UsageError } from '../../core/errors.js';
+import { hashObject } from '../../core/hash.js';
+import { runScore } from '../../judges/score-run.js';
+import { resolveMethod, type ScoreSettings } from '../../judges/score.js';
+import type { JudgeSession } from '../../judges/session.js';
+import { builtinTemplates, qualityLevels, qualityReport, qualityScore } from '../../prompts/builtin.js';
+import { resolveTemplate } from '../../prompts/load.js';
+import { formatScores } from '../../report/format.js';
+import { Store } from '../../store/store.js';
+import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args } from '../judge-options.js';
+import { Progress } from '../progress.js';
+import type { CommandIO } from '../main.js';
+
+export const command = defineCommand({
+  meta: {
+    name: 'score',
+    description: 'Score the quality of images with a vision-LLM judge; every call is stored, so reruns are free and resumable.',
+  },
+  args: {
+    prompt: {
+      type: 'string',
+      description: `Prompt template: ${builtinTemplates.map((t) => t.id).join(', ')}, or a template file (docs/prompts.md)`,
+    },
+    method: {
+      type: 'string',
+      description: 'sample: K reasoned scores per image (mean, spread); levels: one call, the distribution over excellent..bad from log-probabilities; auto: levels where the judge returns log-probabilities',
+      default: 'auto',
+    },
+    samples: { type: 'string', description: 'Samples per image for the sample method', default: '5' },
+    temperature: { type: 'string', description: 'Sampling temperature for the sample method', default: '1' },
+    ...judgeArgs,
+  },
+});
+
+export const examples = `Examples:
+  quorum score photos/ --judge openai:gpt-4o-mini --samples 5
+  quorum score photos/ --judge anthropic:claude-sonnet-4-5 --format json --out scores.json
+  quorum score sr-out/ --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1 --method levels
+  quorum score img.png --judge openai:gpt-4o --prompt quality-report     # distortions + reasoning
+  quorum score photos/ --judge llama:./qwen2-vl-2b.gguf --mmproj ./mmproj.gguf
+
+Rerunning the same command makes no new calls; raising --samples only asks for the new ones.
+Exit codes: 0 every image scored, 1 some failed (listed on stderr), 2 usage error, 130 interrupted.`;
+
+export async function run(args: Args, io: CommandIO): Promise<number> {
+  const inputs = (args['_'] as string[] | undefined) ?? [];
+  if (inputs.length === 0) throw new UsageError('Give at least one image or folder to score');
+  const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
+  const requested = enumArg(args, 'method', ['auto', 'sample', 'levels'] as const, 'auto');
+  const samples = intArg(args, 'samples', 1) ?? 5;
+  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
+  const promptArg = str(args, 'prompt');
+  const template = promptArg ? await resolveTemplate(promptArg) : undefined;
+
+  const judge = await setupJudge(args, io.env);
+  const store = Store.open(dbPath(args, io.env));
+  const progress = new Progress('score', { stream: io.stderr, quiet: Boolean(args['quiet']) });
+  try {
+    const method = resolveMethod(requested, judge.provider, template);
+    const chosen = template ?? (method === 'levels' ? qualityLevels : method === 'report' ? qualityReport : qualityScore);
+    if (requested === 'auto' && !template) io.note(`method: ${method} (${method === 'levels' ? 'the judge returns log-probabilities' : 'no log-probabilities from this judge'})`);
+    const seed = intArg(args, 'seed', 0);
+    const settings: ScoreSettings = { template: chosen, method, samples, temperature, ...(seed !== undefined ? { seed } : {}) };
+    const runOptions = {
+      ...judge.stored,
+      prompt: { id: chosen.id, version: chosen.version, hash: chosen.hash },
+      method,
+      samples: method === 'levels' ? 1 : samples,
+      temperature,
+    };
+    const runName = str(args, 'run') ?? `score-${hashObject({ inputs, ...runOptions }).slice(0, 10)}`;
+
+    let session: JudgeSession | undefined;
+    const onSigint = () => {
+      if (!session) return;
+      if (!session.stopping) {
+        progress.clear();
+        io.note('interrupted: finishing calls in flight (Ctrl-C again to abandon them)');
+        session.stop();
+      } else session.abort();
+    };
+    io.onInterrupt(onSigint);
+    const result = await runScore({
+      store,
+      provider: judge.provider,
+      inputs,
+      settings,
+      runName,
+      argv: io.argv,
+      runOptions,
+      price: judge.price,
+      concurrency: judge.concurrency,
+      rpm: judge.rpm,
+      maxCost: judge.maxCost,
+      retry: judge.retry,
+      onSession: (s) => (session = s),
+      onEvent: (e) => {
+        if (e.type === 'plan') progress.setTotal(e.calls);
+        else if (e.type === 'calls') progress.calls(e.ok, e.failed, e.costUsd);
+        else if (e.type === 'image') progress.cached(e.result.cachedCalls);
+        else if (e.type === 'retry') progress.note(`retrying: ${e.error}`);
+        else if (e.type === 'budget') {
+          progress.clear();
+          io.note(`--max-cost ${e.maxCost} reached (spent about $${e.spentUsd.toFixed(4)}): no new calls issued`);
+        }
+      },
+    });
+    io.offInterrupt(onSigint);
+    progress.done();
+
+    const output = formatScores(result.results, format);
+    const out = str(args, 'out');
+    if (out) await writeFile(out, output);
+    else io.stdout.write(output);
+
+    const failed = result.results.filter((r) => r.status === 'failed');
+    const partial = result.results.filter((r) => r.status === 'partial');
+    if (result.skipped.length) io.note(`skipped ${result.skipped.length} non-image file(s)`);
+    for (const e of result.inputErrors) io.note(`error: ${e.message}`);
+    for (const r of failed) io.note(`failed: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
+    for (const r of partial) io.note(`partial: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
+    const c = result.counts;
+    io.note(
+      `run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${result.results.length - failed.length}/${result.results.length + result.inputErrors.length} images scored, ` +
+        `${c.requests} requests, ${c.cached} cached samples${c.costUsd > 0 ? `, $${c.costUsd.toFixed(4)}` : ''}; db ${store.file}`,
+    );
+    if (result.interrupted) return 130;
+    return failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded ? 1 : 0;
+  } finally {
+    store.close();
+    await judge.provider.close?.();
+  }
+}

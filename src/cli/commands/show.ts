@@ -1,0 +1,45 @@
+import { defineCommand } from 'citty';
+import { UsageError } from '../../core/errors.js';
+import type { ImageScore } from '../../judges/score.js';
+import { formatScores } from '../../report/format.js';
+import { Store } from '../../store/store.js';
+import { dbPath, enumArg, type Args } from '../judge-options.js';
+import type { CommandIO } from '../main.js';
+
+export const command = defineCommand({
+  meta: { name: 'show', description: "Print a run's results again from the database, without calling any judge." },
+  args: {
+    run: { type: 'positional', description: 'Run name or id (see `quorum runs`)', required: true },
+    db: { type: 'string', description: 'SQLite database (env QUORUM_DB, default ./quorum.db)' },
+    format: { type: 'string', description: 'table, json, jsonl or csv', default: 'table' },
+    calls: { type: 'boolean', description: 'Print every call of the run (raw answers, status, tokens) as JSON lines' },
+  },
+});
+
+export const examples = `Examples:
+  quorum runs
+  quorum show score-1a2b3c4d5e --format json
+  quorum show score-1a2b3c4d5e --calls | jq 'select(.status != "ok") | .raw'`;
+
+export async function run(args: Args, io: CommandIO): Promise<number> {
+  const name = String(args['run'] ?? '');
+  const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
+  const store = Store.open(dbPath(args, io.env));
+  try {
+    const found = store.getRun(name);
+    if (!found) throw new UsageError(`No run \`${name}\` in ${store.file}; \`quorum runs\` lists them`);
+    if (args['calls']) {
+      for (const call of [...store.runCalls(found.id), ...store.runErrorCalls(found.id)]) {
+        io.stdout.write(`${JSON.stringify(call)}\n`);
+      }
+      return 0;
+    }
+    const results = store.results(found.id, 'image').map((r) => r.value as ImageScore);
+    io.stdout.write(formatScores(results, format));
+    const t = store.runTotals(found.id);
+    io.note(`run ${found.name} (${found.command}, ${found.status}): ${results.length} results, ${t.calls} calls, ${t.parseErrors} parse errors`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}

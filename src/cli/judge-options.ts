@@ -1,0 +1,139 @@
+import type { ArgsDef } from 'citty';
+import { expected, UsageError } from '../core/errors.js';
+import type { Provider } from '../core/provider.js';
+import { defaultPrices, loadPriceTable, priceFor, type Price } from '../judges/prices.js';
+import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../judges/retry.js';
+
+/** Options every judging command shares. */
+export const judgeArgs = {
+  judge: {
+    type: 'string',
+    description: 'Judge as provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, openai:qwen2.5-vl (with --base-url), llama:./model.gguf',
+    valueHint: 'provider:model',
+    required: true,
+  },
+  'base-url': { type: 'string', description: 'OpenAI-compatible server (llama-server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1' },
+  mmproj: { type: 'string', description: 'Vision projector GGUF for llama: judges' },
+  'gpu-layers': { type: 'string', description: 'llama: layers to offload to the GPU (number or "auto")' },
+  'context-size': { type: 'string', description: 'llama: context size in tokens' },
+  threads: { type: 'string', description: 'llama: CPU threads (default: one per physical core)' },
+  seed: { type: 'string', description: 'Sampling seed sent to the judge (part of the cache key)' },
+  'max-side': { type: 'string', description: 'Longest image side sent to the judge, in pixels (default per provider: 1536 OpenAI, 1568 Anthropic)' },
+  timeout: { type: 'string', description: 'Seconds before one request is abandoned and retried', default: '120' },
+  retries: { type: 'string', description: 'Retries per request on 408/409/429/5xx, timeouts and dropped connections', default: '4' },
+  concurrency: { type: 'string', description: 'Requests in flight at once', default: '4' },
+  rpm: { type: 'string', description: 'Requests started per minute (default: unlimited)' },
+  'max-cost': { type: 'string', description: 'Stop issuing calls before the estimated cost would pass this many USD' },
+  prices: { type: 'string', description: 'JSON price table extending the built-in one (env QUORUM_PRICES)' },
+  db: { type: 'string', description: 'SQLite database (env QUORUM_DB, default ./quorum.db)' },
+  run: { type: 'string', description: 'Run name; the same name resumes that run (default: derived from the command)' },
+  format: { type: 'string', description: 'Output format: table, json, jsonl or csv', default: 'table' },
+  out: { type: 'string', description: 'Write the output to this file instead of stdout' },
+  quiet: { type: 'boolean', description: 'No progress on stderr' },
+} as const satisfies ArgsDef;
+
+export type Args = Record<string, unknown>;
+
+export function str(args: Args, name: string): string | undefined {
+  const v = args[name];
+  return v === undefined || v === null || v === '' ? undefined : String(v);
+}
+
+export function intArg(args: Args, name: string, min: number): number | undefined {
+  const v = str(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(expected(name, `an integer >= ${min}`, v));
+  return n;
+}
+
+export function numArg(args: Args, name: string, min: number, max = Number.POSITIVE_INFINITY): number | undefined {
+  const v = str(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(expected(name, max === Number.POSITIVE_INFINITY ? `a number >= ${min}` : `a number in [${min}, ${max}]`, v));
+  }
+  return n;
+}
+
+export function enumArg<T extends string>(args: Args, name: string, values: readonly T[], fallback: T): T {
+  const v = str(args, name) ?? fallback;
+  if (!values.includes(v as T)) throw new UsageError(expected(name, `one of ${values.join(', ')}`, v));
+  return v as T;
+}
+
+export interface JudgeSetup {
+  provider: Provider;
+  spec: string;
+  price: Price | undefined;
+  retry: RetryPolicy;
+  concurrency: number;
+  rpm: number | undefined;
+  maxCost: number | undefined;
+  /** What is stored with the run: everything that shaped it, never keys. */
+  stored: Record<string, unknown>;
+}
+
+/** Builds the provider from flags and the environment (the only place keys are read). */
+export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<JudgeSetup> {
+  const spec = str(args, 'judge');
+  if (!spec) throw new UsageError('Missing required option --judge (e.g. --judge openai:gpt-4o)');
+  const { provider: providerId, model } = parseJudgeSpec(spec);
+  const entry = providerRegistry[providerId];
+  const baseURL = str(args, 'base-url');
+  const timeoutS = numArg(args, 'timeout', 0.001) ?? 120;
+  const maxSide = intArg(args, 'max-side', 16);
+  const options: Record<string, unknown> = {};
+  for (const [flag, key] of [
+    ['mmproj', 'mmproj'],
+    ['gpu-layers', 'gpuLayers'],
+    ['context-size', 'contextSize'],
+    ['threads', 'threads'],
+  ] as const) {
+    const v = str(args, flag);
+    if (v !== undefined) options[key] = flag === 'mmproj' || v === 'auto' ? v : Number(v);
+  }
+  const seed = intArg(args, 'seed', 0);
+  if (seed !== undefined) options['seed'] = seed;
+  const apiKey = entry?.keyEnv ? env[entry.keyEnv] : undefined;
+  const config = {
+    model,
+    ...(baseURL ? { baseURL } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    timeoutMs: timeoutS * 1000,
+    ...(maxSide ? { maxImageSide: maxSide } : {}),
+    options,
+  };
+  const provider = await createProvider(providerId, config);
+  const pricesFile = str(args, 'prices') ?? env['QUORUM_PRICES'];
+  const table = pricesFile ? { ...defaultPrices, ...(await loadPriceTable(pricesFile)) } : defaultPrices;
+  const local = entry?.local?.(config) ?? false;
+  const price = priceFor(table, providerId, model, local);
+  const maxCost = numArg(args, 'max-cost', 0);
+  if (maxCost !== undefined && !price) {
+    throw new UsageError(
+      `--max-cost needs a price for ${spec}; add it with --prices FILE ({"${providerId}:${model}": {"input": USD per 1M tokens, "output": ...}})`,
+    );
+  }
+  return {
+    provider,
+    spec,
+    price,
+    retry: { ...defaultRetryPolicy, maxRetries: intArg(args, 'retries', 0) ?? defaultRetryPolicy.maxRetries },
+    concurrency: intArg(args, 'concurrency', 1) ?? 4,
+    rpm: intArg(args, 'rpm', 1),
+    maxCost,
+    stored: {
+      judge: spec,
+      ...(baseURL ? { baseURL } : {}),
+      ...(Object.keys(options).length ? { engine: options } : {}),
+      maxImageSide: provider.maxImageSide,
+    },
+  };
+}
+
+export function dbPath(args: Args, env: NodeJS.ProcessEnv): string {
+  return str(args, 'db') ?? env['QUORUM_DB'] ?? 'quorum.db';
+}

@@ -1,0 +1,116 @@
+import { parseArgs, renderUsage, type ArgsDef, type CommandDef } from 'citty';
+import { QuorumError, UsageError } from '../core/errors.js';
+import { QUORUM_VERSION } from '../version.js';
+import type { Args } from './judge-options.js';
+
+/** What a command may touch: streams, environment, interrupts. Only `main` exits. */
+export interface CommandIO {
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  /** A line for the user on stderr. */
+  note(text: string): void;
+  onInterrupt(handler: () => void): void;
+  offInterrupt(handler: () => void): void;
+}
+
+interface CommandModule {
+  /** citty's declaration (meta + args); only read, never run by citty. */
+  command: { meta?: unknown; args?: unknown };
+  examples?: string;
+  run(args: Args, io: CommandIO): Promise<number>;
+}
+
+/** Subcommands load lazily: `quorum runs` never loads the judge engines. */
+const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  score: { summary: 'Score images with a vision-LLM judge', load: () => import('./commands/score.js') },
+  runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
+  show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
+  judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
+  prompts: { summary: 'List the built-in prompt templates', load: () => import('./commands/prompts.js') },
+};
+
+function topUsage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    `quorum ${QUORUM_VERSION} - vision-language models as judges of image quality`,
+    '',
+    'Usage: quorum <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `quorum <command> --help` for its options and examples.',
+  ].join('\n');
+}
+
+async function usageOf(mod: CommandModule): Promise<string> {
+  const usage = await renderUsage(mod.command as CommandDef<ArgsDef>);
+  return mod.examples ? `${usage}\n\n${mod.examples}` : usage;
+}
+
+/** Runs the CLI and returns the exit code (0 ok, 1 runtime failure, 2 usage error). */
+export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv' | 'note'>): Promise<number> {
+  const note = (text: string) => void io.stderr.write(`${text}\n`);
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${topUsage()}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${QUORUM_VERSION}\n`);
+    return 0;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    io.stderr.write(`${topUsage()}\n\nUnknown command \`${name}\`\n`);
+    return 2;
+  }
+  const mod = await entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`${await usageOf(mod)}\n`);
+    return 0;
+  }
+  try {
+    const known = new Set(Object.keys((mod.command.args ?? {}) as ArgsDef));
+    for (const a of rest) {
+      const m = /^--(?:no-)?([^=]+)/.exec(a);
+      if (m && !known.has(m[1] as string)) throw new UsageError(`Unknown option --${m[1]}`);
+    }
+    const args = parseArgs(rest, (mod.command.args ?? {}) as ArgsDef) as Args;
+    return await mod.run(args, { ...io, argv, note });
+  } catch (error) {
+    const usage = error instanceof UsageError || (error as { code?: string }).code === 'EARG';
+    if (usage) {
+      io.stderr.write(`${await usageOf(mod)}\n\nerror: ${(error as Error).message}\n`);
+      return 2;
+    }
+    if (error instanceof QuorumError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      if (io.env['QUORUM_DEBUG'] && error.cause) io.stderr.write(`${String((error.cause as Error).stack ?? error.cause)}\n`);
+    } else {
+      io.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    return 1;
+  }
+}
+
+/** The process entry point: the only place that touches `process` signals and exits. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const handlers = new Set<() => void>();
+  const onSigint = () => {
+    if (handlers.size === 0) process.exit(130);
+    for (const h of handlers) h();
+  };
+  process.on('SIGINT', onSigint);
+  const code = await runCli(argv, {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    onInterrupt: (h) => handlers.add(h),
+    offInterrupt: (h) => handlers.delete(h),
+  });
+  process.off('SIGINT', onSigint);
+  process.exitCode = code;
+}

@@ -1,0 +1,93 @@
+/**
+ * Progress on stderr. On a terminal, one line rewritten in place (at most 10 times a
+ * second); otherwise a plain line every `intervalMs`, so logs stay readable.
+ */
+export class Progress {
+  readonly #stream: NodeJS.WriteStream;
+  readonly #tty: boolean;
+  readonly #intervalMs: number;
+  readonly #label: string;
+  readonly #start = performance.now();
+  #last = 0;
+  #total = 0;
+  #cached = 0;
+  #ok = 0;
+  #failed = 0;
+  #cost = 0;
+  #note = '';
+  #drawn = false;
+
+  constructor(label: string, options: { stream?: NodeJS.WriteStream; intervalMs?: number; quiet?: boolean } = {}) {
+    this.#label = label;
+    this.#stream = options.stream ?? process.stderr;
+    this.#tty = Boolean(this.#stream.isTTY) && !options.quiet;
+    this.#intervalMs = options.quiet ? Number.POSITIVE_INFINITY : (options.intervalMs ?? 5000);
+  }
+
+  setTotal(calls: number): void {
+    this.#total = calls;
+  }
+  cached(n: number): void {
+    this.#cached += n;
+    this.#tick();
+  }
+  calls(ok: number, failed: number, costUsd: number): void {
+    this.#ok += ok;
+    this.#failed += failed;
+    this.#cost += costUsd;
+    this.#tick();
+  }
+  note(text: string): void {
+    this.#note = text;
+    this.#tick(true);
+  }
+
+  line(): string {
+    const done = this.#cached + this.#ok + this.#failed;
+    const seconds = (performance.now() - this.#start) / 1000;
+    const made = this.#ok + this.#failed;
+    const rate = seconds > 0 ? made / seconds : 0;
+    const left = Math.max(0, this.#total - done);
+    const eta = rate > 0 && left > 0 ? ` · ETA ${formatDuration(left / rate)}` : '';
+    const parts = [
+      `${this.#label} ${done}/${this.#total} calls`,
+      this.#cached ? `${this.#cached} cached` : '',
+      `${rate.toFixed(1)}/s${eta}`,
+      this.#failed ? `${this.#failed} failed` : '',
+      this.#cost > 0 ? `$${this.#cost.toFixed(4)}` : '',
+      this.#note,
+    ];
+    return parts.filter(Boolean).join(' · ');
+  }
+
+  #tick(force = false): void {
+    const now = performance.now();
+    const every = this.#tty ? 100 : this.#intervalMs;
+    if (!force && now - this.#last < every) return;
+    this.#last = now;
+    if (this.#tty) {
+      this.#stream.write(`\r\x1b[2K${this.line()}`);
+      this.#drawn = true;
+    } else if (Number.isFinite(this.#intervalMs)) {
+      this.#stream.write(`${this.line()}\n`);
+    }
+  }
+
+  /** Final line, always printed (unless quiet). */
+  done(): void {
+    if (this.#tty) this.#stream.write(`\r\x1b[2K${this.line()}\n`);
+    else if (Number.isFinite(this.#intervalMs)) this.#stream.write(`${this.line()}\n`);
+    this.#drawn = false;
+  }
+
+  /** Clears the live line before other stderr output. */
+  clear(): void {
+    if (this.#tty && this.#drawn) this.#stream.write('\r\x1b[2K');
+  }
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}

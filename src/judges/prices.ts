@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+
+/** USD per million tokens. */
+export interface Price {
+  input: number;
+  output: number;
+}
+
+export const PriceTable = z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }));
+export type PriceTable = z.infer<typeof PriceTable>;
+
+/**
+ * List prices (USD per million tokens) for common vision judges, keyed
+ * `provider:model-prefix`; the longest matching prefix wins, so dated snapshots
+ * (`gpt-4o-2024-08-06`) match their family. Extend or override with a JSON file of the
+ * same shape (`--prices FILE` or `QUORUM_PRICES`). Local servers and models cost 0.
+ */
+export const defaultPrices: PriceTable = {
+  'openai:gpt-4o': { input: 2.5, output: 10 },
+  'openai:gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'openai:gpt-4.1': { input: 2, output: 8 },
+  'openai:gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'openai:gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  'openai:gpt-5': { input: 1.25, output: 10 },
+  'openai:gpt-5-mini': { input: 0.25, output: 2 },
+  'openai:gpt-5-nano': { input: 0.05, output: 0.4 },
+  'anthropic:claude-opus-4': { input: 15, output: 75 },
+  'anthropic:claude-sonnet-4': { input: 3, output: 15 },
+  'anthropic:claude-haiku-4': { input: 1, output: 5 },
+  'anthropic:claude-3-5-haiku': { input: 0.8, output: 4 },
+  'anthropic:claude-3-7-sonnet': { input: 3, output: 15 },
+};
+
+export async function loadPriceTable(file: string): Promise<PriceTable> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`Price table ${file}: cannot read it`, { cause });
+  }
+  try {
+    return PriceTable.parse(JSON.parse(text));
+  } catch (cause) {
+    throw new ConfigError(
+      `Price table ${file}: expected {"provider:model": {"input": USD per 1M, "output": USD per 1M}}, ${(cause as Error).message.replace(/\s+/g, ' ').slice(0, 200)}`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * The price for a judge, or `undefined` when unknown (cost is then not estimated and
+ * `--max-cost` cannot be enforced). `local` judges (custom base URL, in-process) cost 0.
+ */
+export function priceFor(table: PriceTable, provider: string, model: string, local: boolean): Price | undefined {
+  if (local) return { input: 0, output: 0 };
+  let best: { key: string; price: Price } | undefined;
+  for (const [key, price] of Object.entries(table)) {
+    if (`${provider}:${model}`.startsWith(key) && (!best || key.length > best.key.length)) best = { key, price };
+  }
+  return best?.price;
+}
+
+export function costOf(price: Price | undefined, inputTokens: number, outputTokens: number): number | null {
+  if (!price) return null;
+  return (inputTokens * price.input + outputTokens * price.output) / 1e6;
+}

@@ -1,0 +1,59 @@
+import { ConfigError, UsageError } from '../../core/errors.js';
+import type { Provider, ProviderConfig } from '../../core/provider.js';
+import { createAnthropicProvider } from './anthropic/index.js';
+import { createOpenAIProvider } from './openai/index.js';
+
+export interface ProviderEntry {
+  id: string;
+  description: string;
+  /** Environment variable holding the API key, read by the CLI. */
+  keyEnv?: string;
+  /** In-process or loopback judges cost nothing. */
+  local?: (config: ProviderConfig) => boolean;
+  create(config: ProviderConfig): Provider | Promise<Provider>;
+}
+
+/** Adding a provider: a folder under `providers/` and one line here. */
+export const providerRegistry: Readonly<Record<string, ProviderEntry>> = {
+  openai: {
+    id: 'openai',
+    description: 'OpenAI chat completions; with --base-url any OpenAI-compatible server (llama-server, vLLM, Ollama)',
+    keyEnv: 'OPENAI_API_KEY',
+    local: (c) => c.baseURL !== undefined && !c.baseURL.startsWith('https://api.openai.com'),
+    create: createOpenAIProvider,
+  },
+  anthropic: {
+    id: 'anthropic',
+    description: 'Anthropic messages API',
+    keyEnv: 'ANTHROPIC_API_KEY',
+    create: createAnthropicProvider,
+  },
+  llama: {
+    id: 'llama',
+    description: 'In-process GGUF model (node-llama-cpp; images through @fugood/llama.node with --mmproj)',
+    local: () => true,
+    // Loaded on demand: the native engines are large and only this provider needs them.
+    create: async (config) => (await import('./llama/index.js')).createLlamaProvider(config),
+  },
+};
+
+/** `openai:gpt-4o` -> provider and model. The model part may itself contain colons (paths, tags). */
+export function parseJudgeSpec(spec: string): { provider: string; model: string } {
+  const colon = spec.indexOf(':');
+  if (colon <= 0 || colon === spec.length - 1) {
+    throw new UsageError(`Expected \`--judge\` to look like provider:model (e.g. openai:gpt-4o), got \`${spec}\``);
+  }
+  const provider = spec.slice(0, colon);
+  if (!providerRegistry[provider]) {
+    throw new UsageError(
+      `Unknown provider \`${provider}\` in --judge; known: ${Object.keys(providerRegistry).join(', ')}`,
+    );
+  }
+  return { provider, model: spec.slice(colon + 1) };
+}
+
+export async function createProvider(provider: string, config: ProviderConfig): Promise<Provider> {
+  const entry = providerRegistry[provider];
+  if (!entry) throw new ConfigError(`Unknown provider \`${provider}\``);
+  return entry.create(config);
+}

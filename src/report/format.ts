@@ -1,0 +1,85 @@
+import type { ImageScore } from '../judges/score.js';
+
+export type OutputFormat = 'table' | 'json' | 'jsonl' | 'csv';
+
+const fixed = (v: number | null, digits = 2): string => (v === null ? '-' : v.toFixed(digits));
+
+function csvCell(value: unknown): string {
+  const s = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Renders rows as an aligned text table (no colour: it may be piped). */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function oneLine(text: string | null, max: number): string {
+  if (!text) return '';
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** The JSON object printed per image (stable field order for scripts). */
+export function imageJson(r: ImageScore): Record<string, unknown> {
+  return {
+    path: r.path,
+    sha256: r.sha256,
+    score: r.score,
+    std: r.std,
+    samples: r.samples,
+    levels: r.levels,
+    coverage: r.coverage,
+    reasoning: r.reasoning,
+    distortions: r.distortions,
+    method: r.method,
+    ok: r.okCalls,
+    failed: r.failedCalls,
+    cached: r.cachedCalls,
+    status: r.status,
+    errors: r.errors,
+    ...(r.duplicateOf ? { duplicateOf: r.duplicateOf } : {}),
+  };
+}
+
+export function formatScores(results: readonly ImageScore[], format: OutputFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(results.map(imageJson), null, 2)}\n`;
+    case 'jsonl':
+      return results.map((r) => `${JSON.stringify(imageJson(r))}\n`).join('');
+    case 'csv': {
+      const header = ['path', 'sha256', 'score', 'std', 'samples', 'coverage', 'method', 'ok', 'failed', 'status', 'reasoning', 'errors'];
+      const rows = results.map((r) =>
+        [r.path, r.sha256, r.score, r.std, r.samples.join(' '), r.coverage, r.method, r.okCalls, r.failedCalls, r.status, r.reasoning, r.errors.join('; ')]
+          .map(csvCell)
+          .join(','),
+      );
+      return `${[header.join(','), ...rows].join('\n')}\n`;
+    }
+    case 'table': {
+      const rows = results.map((r) => [
+        r.path,
+        fixed(r.score),
+        fixed(r.std),
+        `${r.okCalls}/${r.okCalls + r.failedCalls}`,
+        r.status,
+        r.status === 'failed' ? oneLine(r.errors.join('; '), 70) : oneLine(r.reasoning ?? levelsText(r), 70),
+      ]);
+      return `${textTable(['image', 'score', 'std', 'ok', 'status', 'reasoning'], rows)}\n`;
+    }
+  }
+}
+
+function levelsText(r: ImageScore): string | null {
+  if (!r.levels) return null;
+  const top = Object.entries(r.levels).sort((a, b) => b[1] - a[1]).slice(0, 2);
+  const coverage = r.coverage !== null && r.coverage < 0.5 ? ` (LOW level coverage ${fixed(r.coverage)})` : '';
+  return `${top.map(([k, p]) => `${k} ${(p * 100).toFixed(0)}%`).join(', ')}${coverage}`;
+}

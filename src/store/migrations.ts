@@ -1,0 +1,91 @@
+/**
+ * Schema migrations, applied in order inside one transaction each. `PRAGMA user_version`
+ * records how many have run. Never edit a shipped migration: add a new one.
+ */
+export const migrations: readonly string[] = [
+  /* 1: the scoring path */ `
+  CREATE TABLE images (
+    sha256      TEXT PRIMARY KEY,
+    bytes       INTEGER NOT NULL,
+    format      TEXT NOT NULL,
+    width       INTEGER NOT NULL,
+    height      INTEGER NOT NULL,
+    first_path  TEXT NOT NULL,
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE image_paths (
+    sha256 TEXT NOT NULL REFERENCES images(sha256),
+    path   TEXT NOT NULL,
+    PRIMARY KEY (sha256, path)
+  ) WITHOUT ROWID;
+  CREATE TABLE runs (
+    id              INTEGER PRIMARY KEY,
+    name            TEXT NOT NULL UNIQUE,
+    command         TEXT NOT NULL,
+    args            TEXT NOT NULL,
+    options         TEXT NOT NULL,
+    quorum_version  TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'running',
+    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    updated_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE prompts (
+    hash     TEXT PRIMARY KEY,
+    id       TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    text     TEXT NOT NULL
+  );
+  CREATE TABLE judges (
+    id        TEXT PRIMARY KEY,
+    provider  TEXT NOT NULL,
+    model     TEXT NOT NULL,
+    base_url  TEXT,
+    identity  TEXT NOT NULL
+  );
+  CREATE TABLE calls (
+    id             INTEGER PRIMARY KEY,
+    cache_key      TEXT NOT NULL,
+    run_id         INTEGER NOT NULL REFERENCES runs(id),
+    judge_id       TEXT NOT NULL REFERENCES judges(id),
+    prompt_hash    TEXT NOT NULL REFERENCES prompts(hash),
+    image_hashes   TEXT NOT NULL,
+    sample_index   INTEGER NOT NULL,
+    params         TEXT NOT NULL,
+    request_id     TEXT,
+    choice_index   INTEGER NOT NULL DEFAULT 0,
+    raw            TEXT,
+    parsed         TEXT,
+    logprobs       TEXT,
+    status         TEXT NOT NULL CHECK (status IN ('ok', 'parse_error', 'error')),
+    error          TEXT,
+    input_tokens   INTEGER,
+    output_tokens  INTEGER,
+    cost_usd       REAL,
+    latency_ms     REAL,
+    attempts       INTEGER NOT NULL DEFAULT 1,
+    meta           TEXT,
+    started_at     TEXT NOT NULL,
+    finished_at    TEXT NOT NULL
+  );
+  CREATE INDEX calls_cache_key ON calls(cache_key, status);
+  CREATE INDEX calls_run ON calls(run_id);
+  CREATE TABLE run_calls (
+    run_id   INTEGER NOT NULL REFERENCES runs(id),
+    call_id  INTEGER NOT NULL REFERENCES calls(id),
+    cached   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, call_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE results (
+    run_id        INTEGER NOT NULL REFERENCES runs(id),
+    kind          TEXT NOT NULL,
+    item_key      TEXT NOT NULL,
+    position      INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    score         REAL,
+    value         TEXT NOT NULL,
+    updated_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (run_id, kind, item_key)
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,469 @@
+/**
+ * The HTTP core shared by the OpenAI and Anthropic test servers: listening, auth, fault
+ * injection, latency, image decoding, the request log and the counters. A `WireProtocol`
+ * (openai.ts, anthropic.ts) turns bodies into a `JudgeRequest` and answers into bodies.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { decodeImage, type DecodedImage } from './quality.js';
+import { createRng } from './random.js';
+import {
+  answer,
+  contentKey,
+  DEFAULT_JUDGE_OPTIONS,
+  type ContentFault,
+  type JudgeAnswer,
+  type JudgeImage,
+  type JudgeOptions,
+  type JudgeRequest,
+  type TaskKind,
+} from './simulated-judge.js';
+
+/**
+ * A misbehaviour for one request. Queued with `failNext` (one per completion request, in
+ * arrival order) or drawn with `faultRate`.
+ * - `status`: answer with this HTTP status and the protocol's error body; `retryAfter` sets
+ *   the `retry-after` header (seconds, or an HTTP date), `retryAfterMs` sets `retry-after-ms`.
+ * - `drop`: destroy the socket without answering (the SDK sees a connection error).
+ * - `slow`: wait `ms` more before answering normally.
+ * - `invalid-json`: HTTP 200, the answer is truncated JSON text (Anthropic: a text block, no tool_use).
+ * - `missing-tags`: HTTP 200, the answer is `I think the image is decent.` (no tags, no JSON).
+ * - `out-of-range`: HTTP 200, score 7.5 / verdict `much better` / level slot on ` 7`.
+ * - `text`: HTTP 200, prose that ignores the asked format (levels: level coverage 0.05).
+ */
+export type Fault =
+  | { kind: 'status'; status: number; retryAfter?: string; retryAfterMs?: number; message?: string }
+  | { kind: 'drop' }
+  | { kind: 'slow'; ms: number }
+  | { kind: ContentFault };
+
+export interface JudgeServerOptions extends Partial<JudgeOptions> {
+  /** When set, requests must carry this key (OpenAI `Authorization: Bearer`, Anthropic `x-api-key`); else 401. */
+  apiKey?: string | undefined;
+  /** Port on 127.0.0.1. @default 0 (any free port) */
+  port?: number;
+  /** Delay before every completion answer, in milliseconds. @default 0 */
+  latencyMs?: number;
+  /** Plants the true quality of an image; the result is clamped to [1, 5]. @default measured quality */
+  qualityOf?: ((image: DecodedImage) => number) | undefined;
+  /** Largest `n` accepted (OpenAI); more is a 400. @default 16 */
+  maxChoices?: number;
+  /** Model names the server knows; others get 404. @default any model is accepted */
+  models?: string[] | undefined;
+  /** Probability that a completion request gets a fault drawn from `faultKinds` (seeded by request index). @default 0 */
+  faultRate?: number;
+  /** @default [{ kind: 'status', status: 500 }] */
+  faultKinds?: Fault[];
+}
+
+export interface RecordedImage {
+  sha256: string;
+  width: number;
+  height: number;
+  label?: string | undefined;
+  /** The true quality the judge used. */
+  quality: number;
+}
+
+/** One HTTP request the server received, filled in as it is handled. */
+export interface RecordedRequest {
+  /** Arrival order, from 0 (reset by `resetCounts`). */
+  index: number;
+  method: string;
+  path: string;
+  endpoint: 'complete' | 'models' | 'unknown';
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body, `undefined` when there was none or it was not JSON. */
+  body: unknown;
+  /** The fault consumed by this request, if any. */
+  fault?: Fault | undefined;
+  task?: TaskKind | undefined;
+  subject?: 'single' | 'pair' | 'none' | undefined;
+  images?: RecordedImage[] | undefined;
+  /** HTTP status sent; `undefined` while pending, for dropped requests and for clients that went away. */
+  status?: number | undefined;
+  /** The request id header sent back. */
+  requestId: string;
+  startedAt: number;
+  durationMs?: number | undefined;
+}
+
+/** A handle on a running test server. */
+export interface JudgeServer {
+  readonly protocol: 'openai' | 'anthropic';
+  /** Base URL for the SDK: `http://127.0.0.1:PORT/v1` (OpenAI) or `http://127.0.0.1:PORT` (Anthropic). */
+  readonly url: string;
+  readonly port: number;
+  readonly apiKey: string | undefined;
+  /** Completion requests answered with a 2xx status (including content faults and `slow`). */
+  readonly calls: number;
+  /** Completion requests that took a fault (any kind), whether or not they were answered. */
+  readonly faults: number;
+  /** Every request received, in arrival order. */
+  readonly requests: readonly RecordedRequest[];
+  /** Faults queued by `failNext` and not consumed yet. */
+  readonly queuedFaults: number;
+  /** Zero `calls` and `faults`, empty `requests`, forget occurrences (answers repeat as from a fresh server). */
+  resetCounts(): void;
+  /** Queue faults for the next completion requests, one each, in order. */
+  failNext(...faults: Fault[]): void;
+  /** Drop queued faults. */
+  clearFaults(): void;
+  /** Change options on the running server (port excepted). */
+  setOptions(options: Omit<JudgeServerOptions, 'port'>): void;
+  /** Stop listening, end open connections and pending waits. */
+  close(): Promise<void>;
+}
+
+/** An error answered over HTTP in the protocol's error format. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly type: string | undefined;
+  readonly code: string | undefined;
+  readonly param: string | undefined;
+  constructor(status: number, message: string, fields: { type?: string; code?: string; param?: string } = {}) {
+    super(message);
+    this.status = status;
+    this.type = fields.type;
+    this.code = fields.code;
+    this.param = fields.param;
+  }
+}
+
+/** An image as found in a request, before decoding. */
+export interface RawImage {
+  bytes: Uint8Array;
+  label?: string | undefined;
+  /** Declared media type; checked against the bytes when `checkMediaType`. */
+  mediaType?: string | undefined;
+  checkMediaType?: boolean;
+  /** OpenAI `detail`. */
+  detail?: string | undefined;
+}
+
+/** What a protocol extracts from a request body. */
+export interface ParsedRequest extends Omit<JudgeRequest, 'images'> {
+  model: string;
+  images: RawImage[];
+  /** Characters of text in the request (system, every message, prefill), for usage. */
+  textChars: number;
+  /** Protocol details the answer needs (e.g. the tool to call). */
+  wire: Record<string, unknown>;
+}
+
+export interface Usage {
+  inputTokens: number;
+  /** Summed over choices. */
+  outputTokens: number;
+}
+
+export interface WireProtocol {
+  readonly name: 'openai' | 'anthropic';
+  /** Appended to the origin to make the SDK base URL. */
+  readonly basePath: string;
+  readonly requestIdHeader: string;
+  newRequestId(): string;
+  route(method: string, path: string): 'complete' | 'models' | undefined;
+  authorized(headers: IncomingHttpHeaders, apiKey: string): boolean;
+  /** The request's key problem, as a 401 message. */
+  authError(headers: IncomingHttpHeaders): HttpError;
+  parse(body: unknown, headers: IncomingHttpHeaders, options: ResolvedOptions): ParsedRequest;
+  imageTokens(image: { width: number; height: number; detail?: string | undefined }): number;
+  respond(parsed: ParsedRequest, answer: JudgeAnswer, usage: Usage, requestId: string): unknown;
+  errorBody(error: HttpError): unknown;
+  /** Default error type/code for a bare status (fault answers). */
+  statusError(status: number, message?: string): HttpError;
+  modelsBody(models: string[]): unknown;
+}
+
+export type ResolvedOptions = JudgeOptions &
+  Required<Pick<JudgeServerOptions, 'latencyMs' | 'maxChoices' | 'faultRate' | 'faultKinds'>> &
+  Pick<JudgeServerOptions, 'apiKey' | 'qualityOf' | 'models'>;
+
+/** Usage estimate for text: ceil(characters / 4). */
+export const textTokens = (chars: number): number => Math.ceil(chars / 4);
+
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const CACHE_LIMIT = 4096;
+
+/**
+ * Start a judge server for a wire protocol on 127.0.0.1 (`startOpenAIServer` and
+ * `startAnthropicServer` are this with their protocol). Resolves once listening.
+ */
+export async function startJudgeServer(protocol: WireProtocol, options: JudgeServerOptions = {}): Promise<JudgeServer> {
+  let settings = resolve(options);
+  let requests: RecordedRequest[] = [];
+  let calls = 0;
+  let faultCount = 0;
+  let arrivals = 0;
+  let occurrences = new Map<string, number>();
+  const queue: Fault[] = [];
+  const decoded = new Map<string, Promise<DecodedImage>>();
+  const sockets = new Set<Socket>();
+  const waits = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
+  let closed = false;
+
+  const sleep = (ms: number) =>
+    ms <= 0
+      ? Promise.resolve()
+      : new Promise<void>((resolveWait) => {
+          const wait = {
+            timer: setTimeout(() => {
+              waits.delete(wait);
+              resolveWait();
+            }, ms),
+            done: resolveWait,
+          };
+          waits.add(wait);
+        });
+
+  const decode = (bytes: Uint8Array): Promise<DecodedImage> => {
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    let pending = decoded.get(hash);
+    if (!pending) {
+      if (decoded.size >= CACHE_LIMIT) decoded.delete(decoded.keys().next().value!);
+      pending = decodeImage(bytes, hash);
+      pending.catch(() => decoded.delete(hash));
+      decoded.set(hash, pending);
+    }
+    return pending;
+  };
+
+  const takeFault = (index: number): Fault | undefined => {
+    const queued = queue.shift();
+    if (queued) return queued;
+    if (settings.faultRate > 0 && settings.faultKinds.length > 0) {
+      const rng = createRng(`${settings.seed}|fault|${index}`);
+      if (rng.next() < settings.faultRate) return settings.faultKinds[Math.floor(rng.next() * settings.faultKinds.length)];
+    }
+    return undefined;
+  };
+
+  const send = (res: ServerResponse, record: RecordedRequest, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    if (res.destroyed || res.headersSent) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      [protocol.requestIdHeader]: record.requestId,
+      ...headers,
+    });
+    res.end(text);
+    record.status = status;
+    record.durationMs = Date.now() - record.startedAt;
+    if (record.endpoint === 'complete' && status >= 200 && status < 300) calls++;
+  };
+
+  const sendError = (res: ServerResponse, record: RecordedRequest, error: HttpError, headers: Record<string, string> = {}) =>
+    send(res, record, error.status, protocol.errorBody(error), headers);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = protocol.route(req.method ?? 'GET', path);
+    const record: RecordedRequest = {
+      index: arrivals++,
+      method: req.method ?? 'GET',
+      path,
+      endpoint: route ?? 'unknown',
+      headers: req.headers,
+      body: undefined,
+      requestId: protocol.newRequestId(),
+      startedAt: Date.now(),
+    };
+    requests.push(record);
+    const raw = await readBody(req);
+    if (raw === undefined) return sendError(res, record, new HttpError(413, 'Request body too large', { type: 'invalid_request_error' }));
+    if (raw.length > 0) {
+      try {
+        record.body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        record.body = undefined;
+      }
+    }
+    if (!route) return sendError(res, record, new HttpError(404, `Unknown request URL: ${record.method} ${path}`, { type: 'not_found_error', code: 'unknown_url' }));
+    if (settings.apiKey !== undefined && !protocol.authorized(req.headers, settings.apiKey)) {
+      return sendError(res, record, protocol.authError(req.headers));
+    }
+    if (route === 'models') return send(res, record, 200, protocol.modelsBody(settings.models ?? ['sim-judge']));
+    if (raw.length > 0 && record.body === undefined) {
+      return sendError(res, record, new HttpError(400, 'We could not parse the JSON body of your request.', { type: 'invalid_request_error' }));
+    }
+
+    const fault = takeFault(record.index);
+    record.fault = fault;
+    if (fault) faultCount++;
+    await sleep(settings.latencyMs + (fault?.kind === 'slow' ? fault.ms : 0));
+    if (closed || res.destroyed) return;
+    if (fault?.kind === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'status') {
+      const headers: Record<string, string> = {};
+      if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
+      if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
+      return sendError(res, record, protocol.statusError(fault.status, fault.message), headers);
+    }
+
+    try {
+      const parsed = protocol.parse(record.body, req.headers, settings);
+      if (settings.models && !settings.models.includes(parsed.model)) {
+        throw new HttpError(404, `The model \`${parsed.model}\` does not exist or you do not have access to it.`, {
+          type: 'not_found_error',
+          code: 'model_not_found',
+        });
+      }
+      const images = await Promise.all(parsed.images.map((image) => resolveImage(image)));
+      if (closed || res.destroyed) return;
+      const request: JudgeRequest = { ...parsed, images: images.map((i) => i.judged) };
+      const key = contentKey(request);
+      const occurrence = occurrences.get(key) ?? 0;
+      occurrences.set(key, occurrence + 1);
+      const contentFault = fault && fault.kind !== 'slow' ? (fault.kind as ContentFault) : undefined;
+      const result = answer(request, settings, { occurrence, fault: contentFault });
+      record.task = result.task.kind;
+      record.subject = result.task.subject.kind;
+      record.images = request.images.map(({ sha256, width, height, label, quality }) => ({ sha256, width, height, label, quality }));
+      const usage: Usage = {
+        inputTokens: textTokens(parsed.textChars) + images.reduce((s, i) => s + protocol.imageTokens(i.tokenShape), 0),
+        outputTokens: result.choices.reduce((s, c) => s + c.tokens.length, 0),
+      };
+      send(res, record, 200, protocol.respond(parsed, result, usage, record.requestId));
+    } catch (error) {
+      if (error instanceof HttpError) return sendError(res, record, error);
+      const message = error instanceof Error ? error.message : String(error);
+      sendError(res, record, new HttpError(500, `Test server failure: ${message}`, { type: 'api_error' }));
+    }
+  }
+
+  async function resolveImage(image: RawImage): Promise<{ judged: JudgeImage; tokenShape: { width: number; height: number; detail?: string | undefined } }> {
+    let pixels: DecodedImage;
+    try {
+      pixels = await decode(image.bytes);
+    } catch {
+      throw new HttpError(400, 'Could not process image: the data is not a valid image.', { type: 'invalid_request_error', code: 'invalid_image_format' });
+    }
+    if (image.checkMediaType && image.mediaType && sniffMediaType(image.bytes) !== image.mediaType) {
+      throw new HttpError(400, `Image does not match the provided media type ${image.mediaType}`, { type: 'invalid_request_error' });
+    }
+    const planted = settings.qualityOf ? settings.qualityOf(pixels) : pixels.measured;
+    if (!Number.isFinite(planted)) throw new Error(`qualityOf returned ${planted} for image ${pixels.sha256}`);
+    return {
+      judged: { sha256: pixels.sha256, width: pixels.width, height: pixels.height, quality: Math.min(5, Math.max(1, planted)), label: image.label },
+      tokenShape: { width: pixels.width, height: pixels.height, detail: image.detail },
+    };
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(error));
+      }
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // A client that times out and goes away must not crash the test run.
+  server.on('clientError', (_error, socket) => socket.destroy());
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    protocol: protocol.name,
+    url: `http://127.0.0.1:${port}${protocol.basePath}`,
+    port,
+    get apiKey() {
+      return settings.apiKey;
+    },
+    get calls() {
+      return calls;
+    },
+    get faults() {
+      return faultCount;
+    },
+    get requests() {
+      return requests;
+    },
+    get queuedFaults() {
+      return queue.length;
+    },
+    resetCounts() {
+      calls = 0;
+      faultCount = 0;
+      arrivals = 0;
+      requests = [];
+      occurrences = new Map();
+    },
+    failNext(...faults: Fault[]) {
+      queue.push(...faults);
+    },
+    clearFaults() {
+      queue.length = 0;
+    },
+    setOptions(next) {
+      settings = resolve({ ...settings, ...next });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const wait of waits) {
+        clearTimeout(wait.timer);
+        wait.done();
+      }
+      waits.clear();
+      const done = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      for (const socket of sockets) socket.destroy();
+      await done;
+    },
+  };
+}
+
+function resolve(options: JudgeServerOptions): ResolvedOptions {
+  const pick = <K extends keyof JudgeOptions>(key: K): JudgeOptions[K] => options[key] ?? DEFAULT_JUDGE_OPTIONS[key];
+  return {
+    seed: pick('seed'),
+    noiseSd: pick('noiseSd'),
+    firstSlotBias: pick('firstSlotBias'),
+    levelCoverage: pick('levelCoverage'),
+    levelSpread: pick('levelSpread'),
+    levelJitter: pick('levelJitter'),
+    apiKey: options.apiKey,
+    qualityOf: options.qualityOf,
+    models: options.models,
+    latencyMs: options.latencyMs ?? 0,
+    maxChoices: options.maxChoices ?? 16,
+    faultRate: options.faultRate ?? 0,
+    faultKinds: options.faultKinds ?? [{ kind: 'status', status: 500 }],
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A random hex id suffix. */
+export const randomId = (bytes = 12): string => randomBytes(bytes).toString('hex');
+
+/** Media type from the first bytes: PNG, JPEG, GIF or WebP; `undefined` for anything else. */
+export function sniffMediaType(bytes: Uint8Array): string | undefined {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes[0] === 0x89 && ascii(1, 4) === 'PNG') return 'image/png';
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  if (ascii(0, 4) === 'GIF8') return 'image/gif';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
+}
