@@ -107,6 +107,8 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     options,
   };
   const provider = await createProvider(providerId, config);
+  // Problems with model files, engines or settings surface now, before any work starts.
+  await provider.open?.();
   const pricesFile = str(args, 'prices') ?? env['QUORUM_PRICES'];
   const table = pricesFile ? { ...defaultPrices, ...(await loadPriceTable(pricesFile)) } : defaultPrices;
   const local = entry?.local?.(config) ?? false;

@@ -25,6 +25,8 @@ interface CommandModule {
 /** Subcommands load lazily: `quorum runs` never loads the judge engines. */
 const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   score: { summary: 'Score images with a vision-LLM judge', load: () => import('./commands/score.js') },
+  compare: { summary: 'Compare two systems output by output, in both orders, with intervals', load: () => import('./commands/compare.js') },
+  rank: { summary: 'Rank systems or images from pairwise judgments, with intervals', load: () => import('./commands/rank.js') },
   runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
@@ -98,6 +100,10 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
 
 /** The process entry point: the only place that touches `process` signals and exits. */
 export async function main(argv: readonly string[]): Promise<void> {
+  // sharp's operation cache keeps finished decodes alive while the next one runs; for
+  // huge images that doubles peak memory, and Quorum never decodes the same image twice.
+  const sharp = (await import('sharp')).default;
+  sharp.cache(false);
   const handlers = new Set<() => void>();
   const onSigint = () => {
     if (handlers.size === 0) process.exit(130);

@@ -1,36 +1,19 @@
 import PQueue from 'p-queue';
 import { describeError, InputError } from '../core/errors.js';
-import { hashObject, sha256 } from '../core/hash.js';
-import type { ImagePart, Provider } from '../core/provider.js';
-import { collectInputs, encodeForJudge, loadImage, readImageFile, type ImageSource } from '../images/index.js';
-import { templateText } from '../prompts/template.js';
-import type { RunRecord, Store } from '../store/store.js';
-import { QUORUM_VERSION } from '../version.js';
-import type { Price } from './prices.js';
-import type { RetryPolicy } from './retry.js';
+import { collectInputs } from '../images/index.js';
+import { ImageRegistry, type RegisteredImage } from './image-registry.js';
+import type { RunRecord } from '../store/store.js';
 import { aggregateImage, scoreImage, type ImageScore, type ScoreSettings } from './score.js';
-import { JudgeSession, type SessionEvent } from './session.js';
+import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
+import { prepareAnchors, scoreWithAnchors, type AnchorContext } from './anchors.js';
+import type { PairSettings } from './compare.js';
+import type { JudgeSession, SessionEvent } from './session.js';
 
-export interface ScoreRunOptions {
-  store: Store;
-  provider: Provider;
+export interface ScoreRunOptions extends Omit<JudgeRunOptions, 'templates' | 'command' | 'onEvent'> {
   /** Files and folders to score. */
   inputs: readonly string[];
   settings: ScoreSettings;
-  /** Run name; the same name resumes the same run. */
-  runName: string;
-  /** The command line, stored with the run. */
-  argv: readonly string[];
-  /** Options stored with the run (never secrets). */
-  runOptions: Record<string, unknown>;
-  price: Price | undefined;
-  concurrency?: number | undefined;
-  rpm?: number | undefined;
-  maxCost?: number | undefined;
-  retry?: RetryPolicy | undefined;
   onEvent?: (event: ScoreRunEvent) => void;
-  /** Receives the session once it exists, so a caller can stop it (Ctrl-C). */
-  onSession?: (session: JudgeSession) => void;
 }
 
 export type ScoreRunEvent =
@@ -50,33 +33,6 @@ export interface ScoreRunResult {
   interrupted: boolean;
 }
 
-/** The judge's stable id: provider, model and whatever else identifies it (never keys). */
-export function judgeIdOf(provider: Provider): string {
-  return hashObject({ provider: provider.id, model: provider.model, identity: provider.identity() });
-}
-
-/** Registers judge and prompt, opens (or resumes) the run. */
-export function prepareRun(
-  store: Store,
-  provider: Provider,
-  settings: Pick<ScoreSettings, 'template'>,
-  run: { name: string; command: string; argv: readonly string[]; options: Record<string, unknown> },
-): { run: RunRecord; resumed: boolean; judgeId: string } {
-  const judgeId = judgeIdOf(provider);
-  const identity = provider.identity();
-  store.putJudge({
-    id: judgeId,
-    provider: provider.id,
-    model: provider.model,
-    baseURL: typeof identity['baseURL'] === 'string' ? identity['baseURL'] : undefined,
-    identity,
-  });
-  const t = settings.template;
-  store.putPrompt({ hash: t.hash, id: t.id, version: t.version, kind: t.kind, text: templateText(t) });
-  const opened = store.openRun({ name: run.name, command: run.command, args: run.argv, options: run.options, version: QUORUM_VERSION });
-  return { ...opened, judgeId };
-}
-
 /**
  * `quorum score` without the terminal: walks the inputs, hashes every file, serves cached
  * samples, asks the judge for the rest and stores each image's result as it completes.
@@ -84,77 +40,84 @@ export function prepareRun(
  */
 export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult> {
   const { store, provider, settings } = options;
-  const { run, resumed, judgeId } = prepareRun(store, provider, settings, {
-    name: options.runName,
-    command: 'score',
-    argv: options.argv,
-    options: options.runOptions,
-  });
-  const session = new JudgeSession({
-    store,
-    runId: run.id,
-    provider,
-    judgeId,
-    price: options.price,
-    concurrency: options.concurrency ?? 4,
-    rpm: options.rpm,
-    maxCost: options.maxCost,
-    ...(options.retry ? { retry: options.retry } : {}),
-    onEvent: (e) => options.onEvent?.(e),
-  });
-  options.onSession?.(session);
+  const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'score' });
+  const { run, resumed, judgeId, session } = judgeRun;
+
+  const scoreByAnchors = async (
+    path: string,
+    image: RegisteredImage,
+    context: AnchorContext,
+    pair: PairSettings,
+  ): Promise<ImageScore> => {
+    const r = await scoreWithAnchors({ context, image, session, provider, judgeId, settings: pair });
+    const orders = r.pairs.flatMap((p) => p.orders);
+    const okCalls = orders.reduce((s, o) => s + o.ok, 0);
+    return {
+      path,
+      sha256: image.sha256,
+      status: r.score === null ? 'failed' : r.errors.length ? 'partial' : 'ok',
+      method: 'anchors',
+      score: r.score,
+      std: null,
+      samples: [],
+      levels: null,
+      coverage: null,
+      reasoning: null,
+      distortions: null,
+      okCalls,
+      failedCalls: orders.reduce((s, o) => s + o.failed, 0),
+      cachedCalls: orders.reduce((s, o) => s + o.cached, 0),
+      errors: r.errors,
+      anchorPreferences: r.preferences,
+    };
+  };
 
   const collected = await collectInputs([...options.inputs]);
   const inputErrors: InputError[] = [...collected.errors];
   const perImage = settings.method === 'levels' ? 1 : settings.samples;
+  const anchorCalls = settings.anchors
+    ? settings.anchors.list.length * 2 * (settings.anchors.pair.template.kind === 'levels' ? 1 : settings.anchors.pair.samples)
+    : 0;
   options.onEvent?.({
     type: 'plan',
     images: collected.files.length,
-    calls: collected.files.length * perImage,
+    calls: collected.files.length * (settings.method === 'anchors' ? anchorCalls : perImage),
     skipped: collected.skipped.length,
     inputErrors: inputErrors.length,
   });
 
-  // Images are hashed from their bytes; a hash already in the store was validated when it
-  // was first seen, so a cached rerun never decodes anything.
-  const encoded = new Map<string, Promise<ImagePart>>();
+  const images = new ImageRegistry(store, provider.maxImageSide);
+  const anchored = settings.method === 'anchors' ? settings.anchors : undefined;
+  const anchorContext = anchored
+    ? await prepareAnchors({ anchors: anchored.list, registry: images, session, provider, judgeId, settings: anchored.pair })
+    : undefined;
   const firstPathOf = new Map<string, string>();
   const scoring = new Map<string, Promise<ImageScore>>();
   const results: (ImageScore | undefined)[] = new Array(collected.files.length);
-  const loader = new PQueue({ concurrency: Math.max(8, (options.concurrency ?? 4) * 2) });
+  // Twice as many images in flight as requests keeps the judge queue fed.
+  const pipeline = new PQueue({ concurrency: Math.max(8, (options.concurrency ?? 4) * 2) });
 
   await Promise.all(
     collected.files.map((file, position) =>
-      loader.add(async () => {
+      pipeline.add(async () => {
         if (session.stopping) return;
-        let sha: string;
-        let source: ImageSource;
+        let image: RegisteredImage;
         try {
-          source = await readImageFile(file.path);
-          sha = sha256(source.data);
-          const known = store.getImage(sha);
-          if (known) store.putImage({ ...known, path: file.path });
-          else {
-            const info = await loadImage(source);
-            store.putImage({ sha256: sha, bytes: info.bytes, format: info.format, width: info.width, height: info.height, path: file.path });
-          }
+          image = await images.register(file.path);
         } catch (error) {
           inputErrors.push(error instanceof InputError ? error : new InputError(file.path, describeError(error), { cause: error }));
           return;
         }
+        const sha = image.sha256;
         const first = firstPathOf.get(sha);
         if (first === undefined) firstPathOf.set(sha, file.path);
         let pending = scoring.get(sha);
         if (!pending) {
-          const encode = () => {
-            let e = encoded.get(sha);
-            if (!e) {
-              e = encodeForJudge(source, { maxSide: provider.maxImageSide });
-              encoded.set(sha, e);
-            }
-            return e;
-          };
-          pending = scoreImage({ session, provider, judgeId, settings, path: file.path, sha256: sha, encode }).catch(
+          pending = (
+            anchorContext && anchored
+              ? scoreByAnchors(file.path, image, anchorContext, anchored.pair)
+              : scoreImage({ session, provider, judgeId, settings, path: file.path, sha256: sha, encode: image.encode })
+          ).catch(
             (error: unknown) => {
               const failed = aggregateImage(file.path, sha, settings, [], perImage, 0);
               failed.errors = [describeError(error)];
@@ -164,9 +127,8 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
           scoring.set(sha, pending);
         }
         const scored = await pending;
+        images.release(sha);
         const result: ImageScore = first === undefined ? scored : { ...scored, path: file.path, duplicateOf: first };
-        // Bytes are only needed until the image is encoded.
-        encoded.delete(sha);
         results[position] = result;
         store.putResults([
           { runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result },
@@ -175,11 +137,8 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
       }),
     ),
   );
-  await session.idle();
-
-  const interrupted = session.stopping && !session.budgetExceeded;
+  const { interrupted } = await finishJudgeRun(store, judgeRun);
   const done = results.filter((r): r is ImageScore => r !== undefined);
-  store.setRunStatus(run.id, interrupted ? 'interrupted' : 'done');
   return {
     run,
     resumed,

@@ -15,9 +15,14 @@ import type { CallRecord } from '../store/store.js';
 import { mean, sampleStd } from '../aggregate/descriptive.js';
 import { levelMoments } from '../aggregate/level-moments.js';
 import { cacheKey, type CallGroup, type JudgeSession } from './session.js';
+import type { Anchor } from './anchors.js';
+import type { PairSettings } from './compare.js';
 
-/** How a score is obtained. `report` is the `sample` method with a structured template. */
-export type ScoreMethod = 'sample' | 'levels' | 'report';
+/**
+ * How a score is obtained. `report` is the `sample` method with a structured template;
+ * `anchors` compares the image with anchors of known quality (Compare2Score).
+ */
+export type ScoreMethod = 'sample' | 'levels' | 'report' | 'anchors';
 
 /** Whether a provider can read level probabilities (log-probabilities or exact candidates). */
 export function canReadLevels(provider: Provider): boolean {
@@ -29,11 +34,18 @@ export function canReadLevels(provider: Provider): boolean {
  * returns probabilities and `sample` otherwise.
  */
 export function resolveMethod(
-  requested: 'auto' | 'sample' | 'levels',
+  requested: 'auto' | 'sample' | 'levels' | 'anchors',
   provider: Provider,
   template: PromptTemplate | undefined,
 ): ScoreMethod {
+  if (requested === 'anchors') {
+    if (template && template.task !== 'pair') {
+      throw new UsageError(`--method anchors needs a pair template (compare-levels, compare-sample), not \`${template.id}\``);
+    }
+    return 'anchors';
+  }
   if (template) {
+    if (template.task === 'pair') throw new UsageError(`Template \`${template.id}\` compares two images; use it with --method anchors, compare or rank`);
     const kind = template.kind;
     if (requested !== 'auto' && requested !== kind && !(requested === 'sample' && kind === 'report')) {
       throw new UsageError(`--method ${requested} does not fit template \`${template.id}\`, which is a ${kind} template`);
@@ -63,6 +75,8 @@ export interface ScoreSettings {
   /** @default 1024 for sample/report, 16 for levels */
   maxTokens?: number | undefined;
   seed?: number | undefined;
+  /** For the anchors method: the anchors and how each comparison is judged. */
+  anchors?: { list: Anchor[]; pair: PairSettings } | undefined;
 }
 
 /** One image's score, as printed and stored. */
@@ -86,6 +100,8 @@ export interface ImageScore {
   failedCalls: number;
   cachedCalls: number;
   errors: string[];
+  /** Anchors method: P(image better than anchor j), both orders averaged. */
+  anchorPreferences?: (number | null)[];
   duplicateOf?: string;
 }
 
@@ -142,7 +158,9 @@ export function scoreGroupSpec(
     temperature: settings.temperature,
     maxTokens: settings.maxTokens ?? 1024,
     ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
-    ...(method === 'report' ? { responseSchema: qualityReportSchema } : { answerShape: { kind: 'think-answer', maxThinkChars: 1500 } }),
+    ...(method === 'report'
+      ? { responseSchema: qualityReportSchema }
+      : { answerShape: { kind: 'think-answer', maxThinkChars: 1500, range: template.range } }),
   };
   const range = template.range;
   return {

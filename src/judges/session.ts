@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { BudgetError, describeError, ProviderError } from '../core/errors.js';
 import { hashObject } from '../core/hash.js';
@@ -85,10 +86,19 @@ export class JudgeSession {
   readonly queue: PQueue;
   readonly #o: SessionOptions;
   readonly #controller = new AbortController();
+  /**
+   * Releases the requests still waiting in the queue. p-queue's `clear()` drops queued
+   * tasks without settling the promises `add()` returned, so without this an image
+   * waiting for a slot would never finish after `stop()`, and neither would the run.
+   */
+  readonly #waiting = new Set<() => void>();
   #stopping = false;
   #budgetHit = false;
   #spent = 0;
   #reserved = 0;
+  /** Requests holding a reservation, and callers waiting for one of them to finish. */
+  #inFlight = 0;
+  readonly #released: (() => void)[] = [];
   #measured = { requests: 0, input: 0, output: 0 };
   readonly counts = { ok: 0, failed: 0, parseErrors: 0, cached: 0, requests: 0, costUsd: 0 };
 
@@ -98,6 +108,9 @@ export class JudgeSession {
       concurrency: options.concurrency ?? 4,
       ...(options.rpm ? { intervalCap: options.rpm, interval: 60_000 } : {}),
     });
+    // Every queued request listens on this one signal (p-queue, the SDK, retry waits):
+    // hundreds at once are expected, not a leak.
+    setMaxListeners(0, this.#controller.signal);
   }
 
   get budgetExceeded(): boolean {
@@ -111,6 +124,9 @@ export class JudgeSession {
   stop(): void {
     this.#stopping = true;
     this.queue.clear();
+    for (const release of this.#waiting) release();
+    this.#waiting.clear();
+    for (const wake of this.#released.splice(0)) wake();
   }
 
   /** Abandon requests in flight too (a second Ctrl-C). Nothing partial is recorded. */
@@ -143,13 +159,21 @@ export class JudgeSession {
     return done.flat();
   }
 
-  async #schedule(group: CallGroup, slots: SampleSlot[]): Promise<CallRecord[]> {
-    if (this.#stopping) return [];
-    const result = await this.queue.add(() => this.#run(group, slots), { signal: this.#controller.signal }).catch((error) => {
-      if (this.#stopping) return [];
-      throw error;
+  #schedule(group: CallGroup, slots: SampleSlot[]): Promise<CallRecord[]> {
+    if (this.#stopping) return Promise.resolve([]);
+    return new Promise<CallRecord[]>((resolve, reject) => {
+      // Resolves with no calls if the session stops before this request starts.
+      const release = () => resolve([]);
+      this.#waiting.add(release);
+      const run = () => {
+        this.#waiting.delete(release);
+        return this.#run(group, slots);
+      };
+      this.queue.add(run, { signal: this.#controller.signal }).then(
+        (result) => resolve(result ?? []),
+        (error: unknown) => (this.#stopping ? resolve([]) : reject(error)),
+      );
     });
-    return result ?? [];
   }
 
   #estimate(request: CompletionRequest, n: number): number {
@@ -159,25 +183,44 @@ export class JudgeSession {
     return costOf(this.#o.price, input, output) ?? 0;
   }
 
-  /** Reserves the estimated cost of a request, or refuses when it would pass `maxCost`. */
-  #reserve(request: CompletionRequest, n: number): number | undefined {
+  /**
+   * Reserves the estimated cost of a request. When it would pass `maxCost` while other
+   * requests are in flight, waits for them to finish first: their reservations are
+   * estimates (before any answer is measured they assume `maxTokens` of output, often
+   * ten times the real cost), settled into real costs as they finish. Refuses, and stops
+   * the session, only when the estimate does not fit with nothing else in flight.
+   */
+  async #reserve(request: CompletionRequest, n: number): Promise<number | undefined> {
     const max = this.#o.maxCost;
-    const estimate = this.#estimate(request, n);
-    if (max !== undefined && this.#spent + this.#reserved + estimate > max) {
-      if (!this.#budgetHit) {
-        this.#budgetHit = true;
-        this.#o.onEvent?.({ type: 'budget', spentUsd: this.#spent, maxCost: max });
+    for (;;) {
+      if (this.#stopping) return undefined;
+      const estimate = this.#estimate(request, n);
+      if (max === undefined || this.#spent + this.#reserved + estimate <= max) {
+        this.#reserved += estimate;
+        this.#inFlight++;
+        return estimate;
       }
-      this.stop();
-      return undefined;
+      if (this.#inFlight === 0) {
+        if (!this.#budgetHit) {
+          this.#budgetHit = true;
+          this.#o.onEvent?.({ type: 'budget', spentUsd: this.#spent, maxCost: max });
+        }
+        this.stop();
+        return undefined;
+      }
+      await new Promise<void>((resolve) => this.#released.push(resolve));
     }
-    this.#reserved += estimate;
-    return estimate;
+  }
+
+  #release(reservation: number): void {
+    this.#reserved -= reservation;
+    this.#inFlight--;
+    for (const wake of this.#released.splice(0)) wake();
   }
 
   async #call(request: CompletionRequest): Promise<{ completion: Completion; attempts: number; latencyMs: number }> {
     const n = request.n ?? 1;
-    const reservation = this.#reserve(request, n);
+    const reservation = await this.#reserve(request, n);
     if (reservation === undefined) throw new BudgetError('budget reached');
     const started = performance.now();
     try {
@@ -200,7 +243,7 @@ export class JudgeSession {
       this.counts.costUsd += cost;
       return { completion: value, attempts, latencyMs: performance.now() - started };
     } finally {
-      this.#reserved -= reservation;
+      this.#release(reservation);
     }
   }
 

@@ -58,6 +58,26 @@ export function parseSampleAnswer(raw: string, range: readonly [number, number] 
   return err('no <answer>...</answer> block with a score was found');
 }
 
+export interface WordAnswer {
+  /** Index of the level word in the template's list (best first). */
+  level: number;
+  word: string;
+  reasoning: string;
+}
+
+/** A sampled comparative answer: the LAST `<answer>` block must hold one of the level words. */
+export function parseWordAnswer(raw: string, levels: readonly string[]): Result<WordAnswer, string> {
+  const reasoning = (lastTagged(raw, 'think') ?? '').trim();
+  const tagged = lastTagged(raw, 'answer');
+  if (tagged === undefined) return err('no <answer>...</answer> block was found');
+  // The whole answer must be one level word (case and trailing punctuation ignored):
+  // "much better" is not on the scale, and guessing which level it meant would be a guess.
+  const word = tagged.trim();
+  const level = /\s/.test(word) ? -1 : levels.findIndex((l) => l.toLowerCase() === word.toLowerCase().replace(/[.,!:;"']+$/, ''));
+  if (level >= 0) return ok({ level, word: levels[level] as string, reasoning });
+  return err(`<answer> holds \`${tagged.trim().slice(0, 40)}\`, not one of ${levels.join(', ')}`);
+}
+
 // ---- structured reports ---------------------------------------------------------------
 
 export const Severity = z.enum(['minor', 'moderate', 'severe']);

@@ -55,4 +55,61 @@ export const qualityReport = defineTemplate({
   range: [1, 5],
 });
 
-export const builtinTemplates: readonly PromptTemplate[] = [qualityScore, qualityLevels, qualityReport];
+const COMPARATIVE = ['superior', 'better', 'similar', 'worse', 'inferior'];
+/** P(Image B is better than Image A) for each comparative level (Compare2Score's weights). */
+const COMPARATIVE_WEIGHTS = [1, 0.75, 0.5, 0.25, 0];
+const COMPARE_SCALE = [
+  'superior: Image B is much better than Image A;',
+  'better: Image B is better than Image A;',
+  'similar: they are about equally good;',
+  'worse: Image B is worse than Image A;',
+  'inferior: Image B is much worse than Image A.',
+].join('\n');
+
+/**
+ * Pairwise comparison, one call: the word after "Compared with Image A, Image B is" is read
+ * as a distribution over five comparative levels; its expectation is P(B better than A).
+ */
+export const compareLevels = defineTemplate({
+  id: 'compare-levels',
+  version: 1,
+  kind: 'levels',
+  task: 'pair',
+  description: 'Image B relative to Image A in five levels, read from log-probabilities (Compare2Score / Q-Align).',
+  system: 'You are an expert in image quality assessment.',
+  user: [
+    'Compare the visual quality of Image B with that of Image A (sharpness, noise, artefacts, colour, plausibility).',
+    'When a Reference Image is shown, judge which of A and B is the more faithful, higher-quality version of it.',
+    'Answer with exactly one sentence of the form "Compared with Image A, Image B is <level>." where <level> is one of:',
+    COMPARE_SCALE,
+  ].join('\n'),
+  prefix: 'Compared with Image A, Image B is',
+  levels: COMPARATIVE,
+  weights: COMPARATIVE_WEIGHTS,
+});
+
+/** Pairwise comparison by sampled, reasoned verdicts (one comparative word each). */
+export const compareSample = defineTemplate({
+  id: 'compare-sample',
+  version: 1,
+  kind: 'sample',
+  task: 'pair',
+  description: 'Image B relative to Image A: reasoning in <think>, one comparative word in <answer>.',
+  system: 'You are an expert in image quality assessment.',
+  user: [
+    'Compare the visual quality of Image B with that of Image A (sharpness, noise, artefacts, colour, plausibility).',
+    'When a Reference Image is shown, judge which of A and B is the more faithful, higher-quality version of it.',
+    'First think inside <think> </think> tags, with a short reason, then give one word inside <answer> </answer> tags:',
+    COMPARE_SCALE,
+  ].join('\n'),
+  levels: COMPARATIVE,
+  weights: COMPARATIVE_WEIGHTS,
+});
+
+export const builtinTemplates: readonly PromptTemplate[] = [
+  qualityScore,
+  qualityLevels,
+  qualityReport,
+  compareLevels,
+  compareSample,
+];

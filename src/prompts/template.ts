@@ -16,6 +16,8 @@ export const TemplateSpec = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'ids are lowercase letters, digits, ".", "_" and "-"'),
   version: z.number().int().min(1),
   kind: TemplateKind,
+  /** `single`: one image is judged; `pair`: Image B is compared with Image A (levels describe B). */
+  task: z.enum(['single', 'pair']).default('single'),
   description: z.string().default(''),
   system: z.string().default(''),
   /** The user text; images are placed before it. */
@@ -43,6 +45,11 @@ export function defineTemplate(spec: TemplateSpec, source = 'builtin'): PromptTe
     if (!parsed.levels || !parsed.prefix) {
       throw new Error(`Template ${parsed.id}: a levels template needs \`prefix\` and \`levels\``);
     }
+  }
+  if (parsed.task === 'pair' && (!parsed.levels || parsed.kind === 'report')) {
+    throw new Error(`Template ${parsed.id}: a pair template is a sample or levels template with \`levels\``);
+  }
+  if (parsed.levels) {
     if (parsed.weights && parsed.weights.length !== parsed.levels.length) {
       throw new Error(`Template ${parsed.id}: \`weights\` must have one number per level`);
     }

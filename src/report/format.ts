@@ -44,6 +44,7 @@ export function imageJson(r: ImageScore): Record<string, unknown> {
     cached: r.cachedCalls,
     status: r.status,
     errors: r.errors,
+    ...(r.anchorPreferences ? { anchorPreferences: r.anchorPreferences } : {}),
     ...(r.duplicateOf ? { duplicateOf: r.duplicateOf } : {}),
   };
 }

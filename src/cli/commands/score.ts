@@ -3,9 +3,11 @@ import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
 import { runScore } from '../../judges/score-run.js';
-import { resolveMethod, type ScoreSettings } from '../../judges/score.js';
+import { loadAnchors } from '../../judges/anchors.js';
+import { pairMethod } from '../../judges/compare.js';
+import { canReadLevels, resolveMethod, type ScoreSettings } from '../../judges/score.js';
 import type { JudgeSession } from '../../judges/session.js';
-import { builtinTemplates, qualityLevels, qualityReport, qualityScore } from '../../prompts/builtin.js';
+import { builtinTemplates, compareLevels, compareSample, qualityLevels, qualityReport, qualityScore } from '../../prompts/builtin.js';
 import { resolveTemplate } from '../../prompts/load.js';
 import { formatScores } from '../../report/format.js';
 import { Store } from '../../store/store.js';
@@ -25,9 +27,11 @@ export const command = defineCommand({
     },
     method: {
       type: 'string',
-      description: 'sample: K reasoned scores per image (mean, spread); levels: one call, the distribution over excellent..bad from log-probabilities; auto: levels where the judge returns log-probabilities',
+      description:
+        'sample: K reasoned scores per image (mean, spread); levels: one call, the distribution over excellent..bad from log-probabilities; anchors: compare with anchor images of known quality (needs --anchors); auto: levels where the judge returns log-probabilities',
       default: 'auto',
     },
+    anchors: { type: 'string', description: 'CSV with `path,score` columns: anchor images of known quality for --method anchors' },
     samples: { type: 'string', description: 'Samples per image for the sample method', default: '5' },
     temperature: { type: 'string', description: 'Sampling temperature for the sample method', default: '1' },
     ...judgeArgs,
@@ -40,6 +44,7 @@ export const examples = `Examples:
   quorum score sr-out/ --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1 --method levels
   quorum score img.png --judge openai:gpt-4o --prompt quality-report     # distortions + reasoning
   quorum score photos/ --judge llama:./qwen2-vl-2b.gguf --mmproj ./mmproj.gguf
+  quorum score photos/ --judge openai:gpt-4o-mini --method anchors --anchors anchors.csv   # Compare2Score
 
 Rerunning the same command makes no new calls; raising --samples only asks for the new ones.
 Exit codes: 0 every image scored, 1 some failed (listed on stderr), 2 usage error, 130 interrupted.`;
@@ -48,7 +53,10 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const inputs = (args['_'] as string[] | undefined) ?? [];
   if (inputs.length === 0) throw new UsageError('Give at least one image or folder to score');
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
-  const requested = enumArg(args, 'method', ['auto', 'sample', 'levels'] as const, 'auto');
+  const requested = enumArg(args, 'method', ['auto', 'sample', 'levels', 'anchors'] as const, 'auto');
+  const anchorsFile = str(args, 'anchors');
+  if (requested === 'anchors' && !anchorsFile) throw new UsageError('--method anchors needs --anchors <file.csv> (columns path,score)');
+  if (anchorsFile && requested !== 'anchors') throw new UsageError('--anchors is only used with --method anchors');
   const samples = intArg(args, 'samples', 1) ?? 5;
   const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
   const promptArg = str(args, 'prompt');
@@ -59,16 +67,38 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const progress = new Progress('score', { stream: io.stderr, quiet: Boolean(args['quiet']) });
   try {
     const method = resolveMethod(requested, judge.provider, template);
-    const chosen = template ?? (method === 'levels' ? qualityLevels : method === 'report' ? qualityReport : qualityScore);
+    const chosen =
+      template ??
+      (method === 'anchors'
+        ? canReadLevels(judge.provider)
+          ? compareLevels
+          : compareSample
+        : method === 'levels'
+          ? qualityLevels
+          : method === 'report'
+            ? qualityReport
+            : qualityScore);
     if (requested === 'auto' && !template) io.note(`method: ${method} (${method === 'levels' ? 'the judge returns log-probabilities' : 'no log-probabilities from this judge'})`);
     const seed = intArg(args, 'seed', 0);
-    const settings: ScoreSettings = { template: chosen, method, samples, temperature, ...(seed !== undefined ? { seed } : {}) };
+    const anchors = anchorsFile ? await loadAnchors(anchorsFile) : undefined;
+    if (method === 'anchors') pairMethod(chosen, judge.provider);
+    const settings: ScoreSettings = {
+      template: chosen,
+      method,
+      samples,
+      temperature,
+      ...(seed !== undefined ? { seed } : {}),
+      ...(anchors
+        ? { anchors: { list: anchors, pair: { template: chosen, samples, temperature, ...(seed !== undefined ? { seed } : {}) } } }
+        : {}),
+    };
     const runOptions = {
       ...judge.stored,
       prompt: { id: chosen.id, version: chosen.version, hash: chosen.hash },
       method,
       samples: method === 'levels' ? 1 : samples,
       temperature,
+      ...(anchors ? { anchors } : {}),
     };
     const runName = str(args, 'run') ?? `score-${hashObject({ inputs, ...runOptions }).slice(0, 10)}`;
 

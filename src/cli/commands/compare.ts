@@ -1,0 +1,127 @@
+import { writeFile } from 'node:fs/promises';
+import { defineCommand } from 'citty';
+import { UsageError } from '../../core/errors.js';
+import { hashObject } from '../../core/hash.js';
+import { pairMethod, type PairSettings } from '../../judges/compare.js';
+import { runCompare } from '../../judges/compare-run.js';
+import { canReadLevels } from '../../judges/score.js';
+import type { JudgeSession } from '../../judges/session.js';
+import { compareLevels, compareSample } from '../../prompts/builtin.js';
+import { resolveTemplate } from '../../prompts/load.js';
+import { formatCompare } from '../../report/pairs.js';
+import { Store } from '../../store/store.js';
+import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args } from '../judge-options.js';
+import type { CommandIO } from '../main.js';
+import { Progress } from '../progress.js';
+
+export const command = defineCommand({
+  meta: {
+    name: 'compare',
+    description:
+      'Compare two systems output by output: files in <dirA> and <dirB> are matched by relative path (extension ignored) and each pair is judged in both orders.',
+  },
+  args: {
+    ref: { type: 'string', description: 'Folder of reference images (full-reference comparison), matched the same way' },
+    order: { type: 'string', description: 'both: judge (A,B) and (B,A) and map back (default); random: one seeded order; fixed: A first', default: 'both' },
+    prompt: { type: 'string', description: 'Pair template: compare-levels (log-probabilities, one call) or compare-sample (K reasoned verdicts); default by judge' },
+    samples: { type: 'string', description: 'Verdicts per order with compare-sample', default: '3' },
+    temperature: { type: 'string', description: 'Sampling temperature with compare-sample', default: '1' },
+    'bootstrap-seed': { type: 'string', description: 'Seed of random orders and bootstrap intervals', default: '0' },
+    ...judgeArgs,
+  },
+});
+
+export const examples = `Examples:
+  quorum compare out/model-a out/model-b --judge openai:gpt-4o-mini
+  quorum compare out/a out/b --ref data/hr --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1
+  quorum compare out/a out/b --judge anthropic:claude-sonnet-4-5 --samples 3 --format json
+
+Each pair is judged twice, once with each output shown first; when the two orders
+disagree the pair counts as a tie and is listed. The summary gives wins/ties/losses, the
+win rate of B with a 95% bootstrap interval, the Bradley-Terry difference, and the
+judge's position bias (swap disagreement, first-slot preference).`;
+
+export async function run(args: Args, io: CommandIO): Promise<number> {
+  const dirs = (args['_'] as string[] | undefined) ?? [];
+  if (dirs.length !== 2) throw new UsageError(`Give exactly two folders to compare, got ${dirs.length}`);
+  const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
+  const order = enumArg(args, 'order', ['both', 'random', 'fixed'] as const, 'both');
+  const samples = intArg(args, 'samples', 1) ?? 3;
+  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
+  const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
+  const promptArg = str(args, 'prompt');
+  const judge = await setupJudge(args, io.env);
+  const template = promptArg ? await resolveTemplate(promptArg) : canReadLevels(judge.provider) ? compareLevels : compareSample;
+  pairMethod(template, judge.provider);
+  const judgeSeed = intArg(args, 'seed', 0);
+  const settings: PairSettings = { template, samples, temperature, ...(judgeSeed !== undefined ? { seed: judgeSeed } : {}) };
+  const store = Store.open(dbPath(args, io.env));
+  const progress = new Progress('compare', { stream: io.stderr, quiet: Boolean(args['quiet']) });
+  try {
+    const ref = str(args, 'ref');
+    const runOptions = {
+      ...judge.stored,
+      prompt: { id: template.id, version: template.version, hash: template.hash },
+      samples: template.kind === 'levels' ? 1 : samples,
+      temperature,
+      order,
+      ...(ref ? { reference: ref } : {}),
+    };
+    const runName = str(args, 'run') ?? `compare-${hashObject({ dirs, ...runOptions }).slice(0, 10)}`;
+    let session: JudgeSession | undefined;
+    const onSigint = () => {
+      if (!session) return;
+      if (!session.stopping) {
+        progress.clear();
+        io.note('interrupted: finishing calls in flight (Ctrl-C again to abandon them)');
+        session.stop();
+      } else session.abort();
+    };
+    io.onInterrupt(onSigint);
+    const result = await runCompare({
+      store,
+      provider: judge.provider,
+      dirA: dirs[0] as string,
+      dirB: dirs[1] as string,
+      reference: ref,
+      settings,
+      order,
+      seed,
+      runName,
+      argv: io.argv,
+      runOptions,
+      price: judge.price,
+      concurrency: judge.concurrency,
+      rpm: judge.rpm,
+      maxCost: judge.maxCost,
+      retry: judge.retry,
+      onSession: (s) => (session = s),
+      onEvent: (e) => {
+        if (e.type === 'plan') progress.setTotal(e.calls);
+        else if (e.type === 'calls') progress.calls(e.ok, e.failed, e.costUsd);
+        else if (e.type === 'pair') progress.cached(e.pair.orders.reduce((s, o) => s + o.cached, 0));
+        else if (e.type === 'retry') progress.note(`retrying: ${e.error}`);
+        else if (e.type === 'budget') {
+          progress.clear();
+          io.note(`--max-cost ${e.maxCost} reached (spent about $${e.spentUsd.toFixed(4)}): no new calls issued`);
+        }
+      },
+    });
+    io.offInterrupt(onSigint);
+    progress.done();
+    const output = formatCompare(result.pairs, result.summary, result.unmatched, format);
+    const out = str(args, 'out');
+    if (out) await writeFile(out, output);
+    else io.stdout.write(output);
+    for (const u of result.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);
+    for (const e of result.inputErrors) io.note(`error: ${e.message}`);
+    const failed = result.pairs.filter((p) => p.verdict === null);
+    for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);
+    io.note(`run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${result.counts.requests} requests, ${result.counts.cached} cached; db ${store.file}`);
+    if (result.interrupted) return 130;
+    return failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded ? 1 : 0;
+  } finally {
+    store.close();
+    await judge.provider.close?.();
+  }
+}

@@ -1,0 +1,129 @@
+import { writeFile } from 'node:fs/promises';
+import { defineCommand } from 'citty';
+import { UsageError } from '../../core/errors.js';
+import { hashObject } from '../../core/hash.js';
+import { pairMethod, type PairSettings } from '../../judges/compare.js';
+import { runRank } from '../../judges/rank-run.js';
+import { canReadLevels } from '../../judges/score.js';
+import type { JudgeSession } from '../../judges/session.js';
+import { compareLevels, compareSample } from '../../prompts/builtin.js';
+import { resolveTemplate } from '../../prompts/load.js';
+import { formatRanking } from '../../report/ranking.js';
+import { Store } from '../../store/store.js';
+import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args } from '../judge-options.js';
+import type { CommandIO } from '../main.js';
+import { Progress } from '../progress.js';
+
+export const command = defineCommand({
+  meta: {
+    name: 'rank',
+    description:
+      'Rank systems (folders of outputs matched by relative path) or, with --items, the images of one folder, from pairwise judgments in both orders, with 95% bootstrap intervals.',
+  },
+  args: {
+    items: { type: 'string', description: 'Rank the images in this folder themselves' },
+    strategy: {
+      type: 'string',
+      description: 'active: judge the most informative pairs first, stop at the budget or when the order is settled; round-robin: every pair; random: random pairs up to the budget',
+      default: 'active',
+    },
+    budget: { type: 'string', description: 'Most judged orders (a pair costs 2). Default: 2 N log2 N for active, every pair otherwise' },
+    prompt: { type: 'string', description: 'Pair template: compare-levels or compare-sample (default by judge)' },
+    samples: { type: 'string', description: 'Verdicts per order with compare-sample', default: '3' },
+    temperature: { type: 'string', description: 'Sampling temperature with compare-sample', default: '1' },
+    'bootstrap-seed': { type: 'string', description: 'Seed of pair choice and bootstrap intervals', default: '0' },
+    ...judgeArgs,
+  },
+});
+
+export const examples = `Examples:
+  quorum rank out/model-a out/model-b out/model-c --judge openai:gpt-4o-mini
+  quorum rank --items candidates/ --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1 --budget 300
+  quorum rank out/* --judge anthropic:claude-sonnet-4-5 --strategy round-robin --format json`;
+
+export async function run(args: Args, io: CommandIO): Promise<number> {
+  const systems = (args['_'] as string[] | undefined) ?? [];
+  const items = str(args, 'items');
+  if (items && systems.length) throw new UsageError('Give either system folders or --items <folder>, not both');
+  if (!items && systems.length < 2) throw new UsageError('Give at least two system folders, or --items <folder>');
+  const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
+  const strategy = enumArg(args, 'strategy', ['active', 'round-robin', 'random'] as const, 'active');
+  const budget = intArg(args, 'budget', 2);
+  const samples = intArg(args, 'samples', 1) ?? 3;
+  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
+  const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
+  const promptArg = str(args, 'prompt');
+  const judge = await setupJudge(args, io.env);
+  const template = promptArg ? await resolveTemplate(promptArg) : canReadLevels(judge.provider) ? compareLevels : compareSample;
+  pairMethod(template, judge.provider);
+  const judgeSeed = intArg(args, 'seed', 0);
+  const settings: PairSettings = { template, samples, temperature, ...(judgeSeed !== undefined ? { seed: judgeSeed } : {}) };
+  const store = Store.open(dbPath(args, io.env));
+  const progress = new Progress('rank', { stream: io.stderr, quiet: Boolean(args['quiet']) });
+  try {
+    const runOptions = {
+      ...judge.stored,
+      prompt: { id: template.id, version: template.version, hash: template.hash },
+      samples: template.kind === 'levels' ? 1 : samples,
+      temperature,
+      strategy,
+      ...(budget !== undefined ? { budget } : {}),
+      seed,
+    };
+    const runName = str(args, 'run') ?? `rank-${hashObject({ systems, items, ...runOptions }).slice(0, 10)}`;
+    let session: JudgeSession | undefined;
+    const onSigint = () => {
+      if (!session) return;
+      if (!session.stopping) {
+        progress.clear();
+        io.note('interrupted: finishing calls in flight (Ctrl-C again to abandon them)');
+        session.stop();
+      } else session.abort();
+    };
+    io.onInterrupt(onSigint);
+    const result = await runRank({
+      store,
+      provider: judge.provider,
+      ...(items ? { items } : { systems }),
+      settings,
+      strategy,
+      budget,
+      seed,
+      runName,
+      argv: io.argv,
+      runOptions,
+      price: judge.price,
+      concurrency: judge.concurrency,
+      rpm: judge.rpm,
+      maxCost: judge.maxCost,
+      retry: judge.retry,
+      onSession: (s) => (session = s),
+      onEvent: (e) => {
+        if (e.type === 'plan') progress.setTotal(e.calls);
+        else if (e.type === 'calls') progress.calls(e.ok, e.failed, e.costUsd);
+        else if (e.type === 'pair') progress.cached(e.pair.orders.reduce((s, o) => s + o.cached, 0));
+        else if (e.type === 'retry') progress.note(`retrying: ${e.error}`);
+        else if (e.type === 'budget') {
+          progress.clear();
+          io.note(`--max-cost ${e.maxCost} reached (spent about $${e.spentUsd.toFixed(4)}): no new calls issued`);
+        }
+      },
+    });
+    io.offInterrupt(onSigint);
+    progress.done();
+    const output = formatRanking(result, format);
+    const out = str(args, 'out');
+    if (out) await writeFile(out, output);
+    else io.stdout.write(output);
+    for (const u of result.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);
+    for (const e of result.inputErrors) io.note(`error: ${e.message}`);
+    const failed = result.pairs.filter((p) => p.verdict === null).length;
+    if (failed) io.note(`${failed} pair(s) failed: \`quorum show ${result.run.name} --calls\` has the details`);
+    io.note(`run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${result.counts.requests} requests, ${result.counts.cached} cached; db ${store.file}`);
+    if (result.interrupted) return 130;
+    return failed > 0 || result.inputErrors.length > 0 || result.budgetExceeded ? 1 : 0;
+  } finally {
+    store.close();
+    await judge.provider.close?.();
+  }
+}

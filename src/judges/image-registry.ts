@@ -1,0 +1,64 @@
+import PQueue from 'p-queue';
+import { describeError, InputError } from '../core/errors.js';
+import { sha256 } from '../core/hash.js';
+import type { ImagePart } from '../core/provider.js';
+import { encodeForJudge, loadImage, readImageFile } from '../images/index.js';
+import type { Store } from '../store/store.js';
+
+/** An input image known by content: its hash, the path it came from, and a lazy encoder. */
+export interface RegisteredImage {
+  path: string;
+  sha256: string;
+  /** Encoded for the judge on first use, once per run; shared by every call that needs it. */
+  encode(): Promise<ImagePart>;
+}
+
+/**
+ * Reads and registers input images for a run. Each file is hashed from its bytes; a hash
+ * already in the store was validated when first seen, so a cached rerun decodes nothing.
+ * New images are checked (decoded) and stored once. Encoding happens only when a call
+ * actually needs the pixels, under a small concurrency limit (decoding is what costs
+ * memory).
+ */
+export class ImageRegistry {
+  readonly #store: Store;
+  readonly #maxSide: number;
+  readonly #decoding = new PQueue({ concurrency: 4 });
+  readonly #encoded = new Map<string, Promise<ImagePart>>();
+
+  constructor(store: Store, maxSide: number) {
+    this.#store = store;
+    this.#maxSide = maxSide;
+  }
+
+  /** Reads, hashes and (if new) validates one file; throws `InputError` naming the file. */
+  async register(path: string): Promise<RegisteredImage> {
+    let source;
+    try {
+      source = await readImageFile(path);
+    } catch (error) {
+      throw error instanceof InputError ? error : new InputError(path, describeError(error), { cause: error });
+    }
+    const hash = sha256(source.data);
+    const known = this.#store.getImage(hash);
+    if (known) this.#store.putImage({ ...known, path });
+    else {
+      const info = await this.#decoding.add(() => loadImage(source));
+      this.#store.putImage({ sha256: hash, bytes: info.bytes, format: info.format, width: info.width, height: info.height, path });
+    }
+    const encode = (): Promise<ImagePart> => {
+      let pending = this.#encoded.get(hash);
+      if (!pending) {
+        pending = this.#decoding.add(() => encodeForJudge(source, { maxSide: this.#maxSide }));
+        this.#encoded.set(hash, pending);
+      }
+      return pending;
+    };
+    return { path, sha256: hash, encode };
+  }
+
+  /** Drops an encoded image that no pending call needs any more. */
+  release(hash: string): void {
+    this.#encoded.delete(hash);
+  }
+}

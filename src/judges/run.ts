@@ -1,0 +1,89 @@
+import { hashObject } from '../core/hash.js';
+import type { Provider } from '../core/provider.js';
+import { templateText, type PromptTemplate } from '../prompts/template.js';
+import type { RunRecord, Store } from '../store/store.js';
+import { QUORUM_VERSION } from '../version.js';
+import type { Price } from './prices.js';
+import type { RetryPolicy } from './retry.js';
+import { JudgeSession, type SessionEvent } from './session.js';
+
+/** What every judging run (score, compare, rank) needs to start. */
+export interface JudgeRunOptions {
+  store: Store;
+  provider: Provider;
+  /** Templates the run will use; registered in the prompts table. */
+  templates: readonly PromptTemplate[];
+  /** Run name; the same name resumes the same run. */
+  runName: string;
+  command: string;
+  /** The command line, stored with the run. */
+  argv: readonly string[];
+  /** Options stored with the run (never secrets). */
+  runOptions: Record<string, unknown>;
+  price: Price | undefined;
+  concurrency?: number | undefined;
+  rpm?: number | undefined;
+  maxCost?: number | undefined;
+  retry?: RetryPolicy | undefined;
+  onEvent?: ((event: SessionEvent) => void) | undefined;
+  /** Receives the session once it exists, so a caller can stop it (Ctrl-C). */
+  onSession?: ((session: JudgeSession) => void) | undefined;
+}
+
+export interface JudgeRun {
+  run: RunRecord;
+  resumed: boolean;
+  judgeId: string;
+  session: JudgeSession;
+}
+
+/** The judge's stable id: provider, model and whatever else identifies it (never keys). */
+export function judgeIdOf(provider: Provider): string {
+  return hashObject({ provider: provider.id, model: provider.model, identity: provider.identity() });
+}
+
+/** Registers judge and prompts, opens (or resumes) the run and starts its session. */
+export function startJudgeRun(options: JudgeRunOptions): JudgeRun {
+  const { store, provider } = options;
+  const judgeId = judgeIdOf(provider);
+  const identity = provider.identity();
+  store.putJudge({
+    id: judgeId,
+    provider: provider.id,
+    model: provider.model,
+    baseURL: typeof identity['baseURL'] === 'string' ? identity['baseURL'] : undefined,
+    identity,
+  });
+  for (const t of options.templates) {
+    store.putPrompt({ hash: t.hash, id: t.id, version: t.version, kind: t.kind, text: templateText(t) });
+  }
+  const { run, resumed } = store.openRun({
+    name: options.runName,
+    command: options.command,
+    args: options.argv,
+    options: options.runOptions,
+    version: QUORUM_VERSION,
+  });
+  const session = new JudgeSession({
+    store,
+    runId: run.id,
+    provider,
+    judgeId,
+    price: options.price,
+    concurrency: options.concurrency ?? 4,
+    rpm: options.rpm,
+    maxCost: options.maxCost,
+    ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  options.onSession?.(session);
+  return { run, resumed, judgeId, session };
+}
+
+/** Marks the run done or interrupted once its session has drained. */
+export async function finishJudgeRun(store: Store, judgeRun: JudgeRun): Promise<{ interrupted: boolean }> {
+  await judgeRun.session.idle();
+  const interrupted = judgeRun.session.stopping && !judgeRun.session.budgetExceeded;
+  store.setRunStatus(judgeRun.run.id, interrupted ? 'interrupted' : 'done');
+  return { interrupted };
+}

@@ -1,0 +1,78 @@
+import type { ComparedPair, CompareSummary, Interval } from '../judges/compare-run.js';
+import type { OutputFormat } from './format.js';
+import { textTable } from './format.js';
+
+const f2 = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(2));
+const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(0)}%`);
+export const intervalText = (i: Interval | null) => (i ? `${f2(i.estimate)} [${f2(i.lower)}, ${f2(i.upper)}]` : '-');
+
+/** The per-pair record printed in JSON output. */
+export function pairJson(p: ComparedPair): Record<string, unknown> {
+  return {
+    key: p.key,
+    a: p.a.path,
+    b: p.b.path,
+    verdict: p.verdict,
+    preferenceB: p.preference,
+    consistent: p.consistent,
+    orderGap: p.orderGap,
+    orders: p.orders.map((o) => ({
+      first: o.first === p.a.sha256 ? 'a' : 'b',
+      preferenceSecond: o.preference,
+      verdict: o.verdict,
+      levels: o.levels,
+      coverage: o.coverage,
+      reasoning: o.reasoning,
+      ok: o.ok,
+      failed: o.failed,
+      cached: o.cached,
+      callIds: o.callIds,
+      errors: o.errors,
+    })),
+  };
+}
+
+export function summaryText(s: CompareSummary): string {
+  const bias = s.positionBias;
+  const lines = [
+    `${s.b} (B) vs ${s.a} (A): ${s.judged} of ${s.pairs} pairs judged`,
+    `  B wins ${s.winsB}, ties ${s.ties}, A wins ${s.winsA}`,
+    `  win rate of B      ${intervalText(s.winRateB)}  (95% bootstrap over pairs; ties count 1/2)`,
+    `  Bradley-Terry B-A  ${intervalText(s.bradleyTerry)}  log-odds (>0: B better)`,
+    `  position bias      orders disagreed in ${s.inconsistent.length}/${bias.pairsBothOrders} pairs (${pct(bias.swapDisagreementRate)}), ` +
+      `first slot won ${pct(bias.firstSlotPreference)} of ${bias.decidedOrders} decided orders`,
+  ];
+  if (s.leastConsistent.length) {
+    lines.push(`  least consistent   ${s.leastConsistent.map((p) => `${p.key} (gap ${f2(p.orderGap)})`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatCompare(
+  pairs: readonly ComparedPair[],
+  summary: CompareSummary,
+  unmatched: readonly { path: string; reason: string }[],
+  format: OutputFormat,
+): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify({ summary, pairs: pairs.map(pairJson), unmatched }, null, 2)}\n`;
+    case 'jsonl':
+      return pairs.map((p) => `${JSON.stringify(pairJson(p))}\n`).join('');
+    case 'csv': {
+      const rows = pairs.map((p) =>
+        [p.key, p.verdict ?? '', f2(p.preference), p.consistent === null ? '' : String(p.consistent), f2(p.orderGap)].join(','),
+      );
+      return `${['key,verdict,preference_b,consistent,order_gap', ...rows].join('\n')}\n`;
+    }
+    case 'table': {
+      const rows = pairs.map((p) => [
+        p.key,
+        p.verdict === null ? 'failed' : p.verdict === 'tie' ? (p.consistent === false ? 'tie (orders disagree)' : 'tie') : `${p.verdict.toUpperCase()} better`,
+        f2(p.preference),
+        p.orders.map((o) => f2(o.first === p.a.sha256 ? o.preference : o.preference === null ? null : 1 - o.preference)).join(' / '),
+      ]);
+      return `${textTable(['pair', 'verdict', 'P(B better)', 'per order (A first / B first)'], rows)}\n\n${summaryText(summary)}\n`;
+    }
+  }
+}
