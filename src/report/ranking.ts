@@ -5,7 +5,13 @@ import { pairJson } from './pairs.js';
 
 const f2 = (v: number | null) => (v === null || Number.isNaN(v) ? '-' : v.toFixed(2));
 
-export function formatRanking(r: RankRunResult, format: OutputFormat): string {
+/** What a ranking report shows: a finished run, or one read back from the store. */
+export type RankingView = Pick<
+  RankRunResult,
+  'mode' | 'strategy' | 'judgedOrders' | 'budget' | 'settled' | 'positionBias' | 'ranking' | 'perContent' | 'names' | 'pairs' | 'unmatched'
+>;
+
+export function formatRanking(r: RankingView, format: OutputFormat): string {
   const summary = {
     mode: r.mode,
     strategy: r.strategy,

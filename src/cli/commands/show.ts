@@ -1,7 +1,14 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import type { ImageScore } from '../../judges/score.js';
+import type { PairResult } from '../../judges/compare.js';
+import type { CompareSummary } from '../../judges/compare-run.js';
+import type { RankedItem, RankedPair, RankRunResult } from '../../judges/rank-run.js';
 import { formatScores } from '../../report/format.js';
+import { formatCompare } from '../../report/pairs.js';
+import { formatRanking } from '../../report/ranking.js';
+
+type StoredRankSummary = Pick<RankRunResult, 'strategy' | 'judgedOrders' | 'budget' | 'settled' | 'names' | 'perContent' | 'positionBias'>;
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
@@ -34,10 +41,30 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       }
       return 0;
     }
-    const results = store.results(found.id, 'image').map((r) => r.value as ImageScore);
-    io.stdout.write(formatScores(results, format));
+    if (found.command === 'compare') {
+      const pairs = store.results(found.id, 'pair').map((r) => ({ key: r.itemKey, ...(r.value as PairResult) }));
+      const summary = store.results(found.id, 'summary')[0]?.value as CompareSummary | undefined;
+      if (summary) io.stdout.write(formatCompare(pairs, summary, [], format));
+      else io.note('this compare run has no summary yet (interrupted before it finished); rerun its command to complete it');
+    } else if (found.command === 'rank') {
+      const ranking = store.results(found.id, 'rank').map((r) => r.value as RankedItem);
+      const summary = store.results(found.id, 'summary')[0]?.value as StoredRankSummary | undefined;
+      const pairs = store.results(found.id, 'pair').map((r) => r.value as RankedPair);
+      if (summary) {
+        io.stdout.write(
+          formatRanking(
+            { ...summary, mode: summary.perContent.length ? 'systems' : 'items', ranking, pairs, unmatched: [] },
+            format,
+          ),
+        );
+      } else io.note('this rank run has no ranking yet (interrupted before it finished); rerun its command to complete it');
+    } else {
+      const results = store.results(found.id, 'image').map((r) => r.value as ImageScore);
+      io.stdout.write(formatScores(results, format));
+    }
+    const results = store.results(found.id);
     const t = store.runTotals(found.id);
-    io.note(`run ${found.name} (${found.command}, ${found.status}): ${results.length} results, ${t.calls} calls, ${t.parseErrors} parse errors`);
+    io.note(`run ${found.name} (${found.command}, ${found.status}): ${results.length} stored results, ${t.calls} calls, ${t.parseErrors} parse errors`);
     return 0;
   } finally {
     store.close();
