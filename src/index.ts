@@ -1,0 +1,26 @@
+/**
+ * Quorum's public API. Statistics are pure (`aggregate`); judging runs need a `Store`
+ * and a provider (see README "Library").
+ */
+export * from './aggregate/index.js';
+export * from './core/index.js';
+export { Store } from './store/store.js';
+export type { CallRecord, ImageRecord, JudgeParseRate, ResultRecord, RunRecord } from './store/store.js';
+export { builtinTemplates, compareLevels, compareSample, qualityLevels, qualityReport, qualityScore } from './prompts/builtin.js';
+export { defineTemplate, type PromptTemplate, type TemplateSpec } from './prompts/template.js';
+export { loadTemplateFile, resolveTemplate } from './prompts/load.js';
+export { parseSampleAnswer, parseWordAnswer, parseJsonAnswer, levelsFromLogprobs, QualityReport } from './prompts/answers.js';
+export { collectInputs, encodeForJudge, loadImage } from './images/index.js';
+export { createProvider, parseJudgeSpec, providerRegistry } from './judges/providers/registry.js';
+export { createOpenAIProvider } from './judges/providers/openai/index.js';
+export { createAnthropicProvider } from './judges/providers/anthropic/index.js';
+export { defaultRetryPolicy, type RetryPolicy } from './judges/retry.js';
+export { defaultPrices, priceFor, type Price, type PriceTable } from './judges/prices.js';
+export { JudgeSession } from './judges/session.js';
+export { runScore, type ScoreRunOptions, type ScoreRunResult } from './judges/score-run.js';
+export { resolveMethod, type ImageScore, type ScoreMethod, type ScoreSettings } from './judges/score.js';
+export { runCompare, summariseCompare, type CompareRunResult, type CompareSummary } from './judges/compare-run.js';
+export { runRank, type RankRunResult, type RankStrategy } from './judges/rank-run.js';
+export { judgePair, judgeOrder, positionBias, type PairResult, type PairSettings } from './judges/compare.js';
+export { loadAnchors } from './judges/anchors.js';
+export { QUORUM_VERSION } from './version.js';
