@@ -14,6 +14,8 @@ export { collectInputs, encodeForJudge, loadImage } from './images/index.js';
 export { createProvider, parseJudgeSpec, providerRegistry } from './judges/providers/registry.js';
 export { createOpenAIProvider } from './judges/providers/openai/index.js';
 export { createAnthropicProvider } from './judges/providers/anthropic/index.js';
+export { createLlamaProvider } from './judges/providers/llama/index.js';
+export { listModels, type LocalModel } from './local/index.js';
 export { defaultRetryPolicy, type RetryPolicy } from './judges/retry.js';
 export { defaultPrices, priceFor, type Price, type PriceTable } from './judges/prices.js';
 export { JudgeSession } from './judges/session.js';

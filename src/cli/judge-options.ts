@@ -18,6 +18,7 @@ export const judgeArgs = {
   'gpu-layers': { type: 'string', description: 'llama: layers to offload to the GPU (number or "auto")' },
   'context-size': { type: 'string', description: 'llama: context size in tokens' },
   threads: { type: 'string', description: 'llama: CPU threads (default: one per physical core)' },
+  'batch-size': { type: 'string', description: 'llama: prompt batch size in tokens' },
   seed: { type: 'string', description: 'Sampling seed sent to the judge (part of the cache key)' },
   'max-side': { type: 'string', description: 'Longest image side sent to the judge, in pixels (default per provider: 1536 OpenAI, 1568 Anthropic)' },
   timeout: { type: 'string', description: 'Seconds before one request is abandoned and retried', default: '120' },
@@ -91,6 +92,7 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     ['gpu-layers', 'gpuLayers'],
     ['context-size', 'contextSize'],
     ['threads', 'threads'],
+    ['batch-size', 'batchSize'],
   ] as const) {
     const v = str(args, flag);
     if (v !== undefined) options[key] = flag === 'mmproj' || v === 'auto' ? v : Number(v);
@@ -107,8 +109,20 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     options,
   };
   const provider = await createProvider(providerId, config);
-  // Problems with model files, engines or settings surface now, before any work starts.
-  await provider.open?.();
+  try {
+    // Problems with model files, engines or settings surface now, before any work starts.
+    await provider.open?.();
+    if (!provider.capabilities.images) {
+      throw new UsageError(
+        providerId === 'llama'
+          ? `${spec} cannot see images without its vision projector: add --mmproj <projector.gguf> (\`quorum models <dir>\` lists them)`
+          : `${spec} does not accept images`,
+      );
+    }
+  } catch (error) {
+    await provider.close?.();
+    throw error;
+  }
   const pricesFile = str(args, 'prices') ?? env['QUORUM_PRICES'];
   const table = pricesFile ? { ...defaultPrices, ...(await loadPriceTable(pricesFile)) } : defaultPrices;
   const local = entry?.local?.(config) ?? false;

@@ -30,6 +30,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
+  models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
   prompts: { summary: 'List the built-in prompt templates', load: () => import('./commands/prompts.js') },
 };
 

@@ -98,7 +98,8 @@ export type QualityReport = z.infer<typeof QualityReport>;
 /**
  * The same shape as a JSON schema for providers' structured-output modes. Written out
  * rather than generated so it stays within what OpenAI's strict mode and grammar engines
- * accept (no numeric bounds: zod checks the range after).
+ * accept; the bounds let a local model's grammar keep the score in range, and zod checks
+ * everything again after.
  */
 export const qualityReportSchema: ResponseSchema = {
   name: 'quality_report',
@@ -106,13 +107,13 @@ export const qualityReportSchema: ResponseSchema = {
   schema: {
     type: 'object',
     properties: {
-      score: { type: 'number', description: 'Overall quality from 1 (bad) to 5 (excellent).' },
+      score: { type: 'number', minimum: 1, maximum: 5, description: 'Overall quality from 1 (bad) to 5 (excellent).' },
       distortions: {
         type: 'array',
         items: {
           type: 'object',
           properties: {
-            type: { type: 'string', maxLength: 40 },
+            type: { type: 'string', minLength: 1, maxLength: 40 },
             severity: { type: 'string', enum: ['minor', 'moderate', 'severe'] },
             location: { type: 'string', maxLength: 80 },
           },

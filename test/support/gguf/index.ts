@@ -1,0 +1,2 @@
+export * from './writer.js';
+export * from './tiny.js';
