@@ -146,6 +146,27 @@ describe('quorum with a llama: judge', () => {
     expect(rows.some((row) => row.attempts > 1)).toBe(true);
   }, 60_000);
 
+  it('lists GGUF files with `quorum models`: architecture, quantisation, vision, unusable files', async () => {
+    const dir = join(m.dir, 'models-list');
+    mkdirSync(dir);
+    copyFileSync(m.model, join(dir, 'tiny.gguf'));
+    copyFileSync(m.mmproj, join(dir, 'mmproj-tiny.gguf'));
+    badModels.truncated(join(dir, 'cut.gguf'));
+    const r = await runQuorum(['models', dir, '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const listed = JSON.parse(r.stdout) as { path: string; kind: string; architecture?: string; quantisation?: string; vision: boolean; projectors: string[]; error?: string }[];
+    const byName = Object.fromEntries(listed.map((x) => [x.path.split('/').at(-1), x]));
+    expect(byName['tiny.gguf']).toMatchObject({ kind: 'text', architecture: 'llama', vision: true });
+    expect(byName['tiny.gguf']?.projectors.map((p) => p.split('/').at(-1))).toEqual(['mmproj-tiny.gguf']);
+    expect(byName['tiny.gguf']?.quantisation).toBeTruthy();
+    expect(byName['mmproj-tiny.gguf']).toMatchObject({ kind: 'projector', vision: true });
+    expect(byName['cut.gguf']).toMatchObject({ kind: 'invalid' });
+    expect(byName['cut.gguf']?.error).toMatch(/truncated/);
+    const table = await runQuorum(['models', dir]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/tiny\.gguf\s+text\s+llama/);
+  });
+
   const bad: [string, (dir: string) => string[], RegExp][] = [
     ['not a GGUF file', (d) => ['--judge', `llama:${badModels.notGguf(join(d, 'notes.gguf'))}`], /not a GGUF file/],
     ['a truncated model', (d) => ['--judge', `llama:${badModels.truncated(join(d, 'cut.gguf'))}`], /truncated/],
