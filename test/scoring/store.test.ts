@@ -1,0 +1,117 @@
+/**
+ * The store: migrations run once and reopening is harmless; a database from a newer
+ * Quorum is refused; what the cache serves (answered calls, parsed or not) and what it
+ * never serves (provider errors); runs resume by name.
+ */
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/store/migrations.js';
+import { Store, type NewCall } from '../../src/store/store.js';
+import { tempDir, type TempDir } from './_support.js';
+
+let tmp: TempDir;
+beforeEach(async () => {
+  tmp = await tempDir();
+});
+afterEach(() => tmp.cleanup());
+
+function schema(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare("SELECT type || ' ' || name AS o FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY o").pluck().all() as string[]);
+  } finally {
+    db.close();
+  }
+}
+
+function seed(store: Store): number {
+  store.putJudge({ id: 'j1', provider: 'openai', model: 'sim', identity: { baseURL: 'http://127.0.0.1:1/v1' } });
+  store.putPrompt({ hash: 'p1', id: 'quality-score', version: 1, kind: 'sample', text: '{}' });
+  return store.openRun({ name: 'r1', command: 'score', args: ['score', 'x'], options: { samples: 5 }, version: '0.1.0' }).run.id;
+}
+
+function call(runId: number, key: string, status: NewCall['status'], extra: Partial<NewCall> = {}): NewCall {
+  return {
+    cacheKey: key, runId, judgeId: 'j1', promptHash: 'p1', imageHashes: ['a'.repeat(64)], sampleIndex: 0, params: { method: 'sample' },
+    requestId: null, choiceIndex: 0, raw: null, parsed: null, logprobs: null, status, error: null, inputTokens: null, outputTokens: null,
+    costUsd: null, latencyMs: null, attempts: 1, meta: null, startedAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:01.000Z',
+    ...extra,
+  };
+}
+
+describe('migrations', () => {
+  it('run once: reopening an existing database changes neither schema nor data', () => {
+    const file = tmp.path('quorum.db');
+    const first = Store.open(file);
+    const runId = seed(first);
+    first.recordCalls([call(runId, 'k1', 'ok', { raw: '<answer>3</answer>', parsed: { score: 3 } })]);
+    first.close();
+    const before = schema(file);
+    expect(before).toContain('table calls');
+
+    for (let i = 0; i < 3; i++) {
+      const again = Store.open(file);
+      expect(again.db.pragma('user_version', { simple: true })).toBe(migrations.length);
+      expect(again.cachedCall('k1')).toMatchObject({ status: 'ok', parsed: { score: 3 }, raw: '<answer>3</answer>' });
+      expect(again.listRuns()).toHaveLength(1);
+      again.close();
+    }
+    expect(schema(file)).toEqual(before);
+  });
+
+  it('a database written by a newer Quorum is refused with a clear message', () => {
+    const file = tmp.path('future.db');
+    Store.open(file).close();
+    const db = new Database(file);
+    db.pragma(`user_version = ${migrations.length + 1}`);
+    db.close();
+    expect(() => Store.open(file)).toThrow(`has schema version ${migrations.length + 1}, newer than this Quorum understands (${migrations.length}); upgrade Quorum.`);
+  });
+
+  it('the database is in WAL mode', () => {
+    const store = Store.open(tmp.path('wal.db'));
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    store.close();
+  });
+});
+
+describe('the call cache', () => {
+  let store: Store;
+  let runId: number;
+  beforeEach(() => {
+    store = Store.open(':memory:');
+    runId = seed(store);
+  });
+  afterEach(() => store.close());
+
+  it('serves answered calls, parsed or not, and never a provider error', () => {
+    store.recordCalls([call(runId, 'err', 'error', { error: 'openai answered HTTP 500' })]);
+    expect(store.cachedCall('err')).toBeUndefined();
+    store.recordCalls([call(runId, 'bad', 'parse_error', { raw: 'I think the image is decent.', error: 'no <answer>' })]);
+    expect(store.cachedCall('bad')).toMatchObject({ status: 'parse_error', raw: 'I think the image is decent.', parsed: null });
+    store.recordCalls([call(runId, 'err', 'ok', { parsed: { score: 4 } })]);
+    expect(store.cachedCall('err')).toMatchObject({ status: 'ok', parsed: { score: 4 } });
+  });
+
+  it('a run lists the calls it made and the cached ones it used; errors are listed apart', () => {
+    const [made] = store.recordCalls([call(runId, 'k1', 'ok', { parsed: { score: 2 }, costUsd: 0.5 })]);
+    store.recordCalls([call(runId, 'k2', 'error', { error: 'boom' })]);
+    const second = store.openRun({ name: 'r2', command: 'score', args: [], options: {}, version: '0.1.0' }).run.id;
+    store.linkCached(second, [made!]);
+    expect(store.runCalls(runId).map((c) => [c.cacheKey, c.cached])).toEqual([['k1', false]]);
+    expect(store.runCalls(second).map((c) => [c.cacheKey, c.cached])).toEqual([['k1', true]]);
+    expect(store.runErrorCalls(runId).map((c) => c.error)).toEqual(['boom']);
+    // Cached calls cost the run that reuses them nothing.
+    expect(store.runTotals(runId)).toMatchObject({ calls: 1, cached: 0, ok: 1, costUsd: 0.5 });
+    expect(store.runTotals(second)).toMatchObject({ calls: 1, cached: 1, costUsd: 0 });
+    expect(store.parseFailureRates()).toEqual([
+      { judgeId: 'j1', provider: 'openai', model: 'sim', calls: 2, parseFailures: 0, errors: 1, parseFailureRate: 0 },
+    ]);
+  });
+
+  it('a run of the same name resumes (same id); of another command it is refused', () => {
+    const again = store.openRun({ name: 'r1', command: 'score', args: ['score', 'y'], options: { samples: 8 }, version: '0.1.0' });
+    expect(again).toMatchObject({ resumed: true, run: { id: runId, args: ['score', 'y'], options: { samples: 8 }, status: 'running' } });
+    expect(() => store.openRun({ name: 'r1', command: 'compare', args: [], options: {}, version: '0.1.0' })).toThrow(/already exists for `quorum score`/);
+  });
+});
