@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import PQueue from 'p-queue';
+import sharp from 'sharp';
 import { encodeForJudge, loadImage, readImageFile } from '../src/images/index.js';
 import { createOpenAIProvider } from '../src/judges/providers/openai/index.js';
 import { runScore, type ScoreRunResult } from '../src/judges/score-run.js';
@@ -37,6 +38,10 @@ import type { ScoreSettings } from '../src/judges/score.js';
 import { qualityScore } from '../src/prompts/builtin.js';
 import { Store } from '../src/store/store.js';
 import { makeTestImage } from '../test/support/test-images.js';
+
+// The same libvips settings the CLI's main() applies.
+sharp.cache(false);
+sharp.concurrency(1);
 
 const IMAGES = 400;
 const CONCURRENCY = 16;

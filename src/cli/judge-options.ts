@@ -124,9 +124,9 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     throw error;
   }
   const pricesFile = str(args, 'prices') ?? env['QUORUM_PRICES'];
-  const table = pricesFile ? { ...defaultPrices, ...(await loadPriceTable(pricesFile)) } : defaultPrices;
+  const userPrices = pricesFile ? await loadPriceTable(pricesFile) : {};
   const local = entry?.local?.(config) ?? false;
-  const price = priceFor(table, providerId, model, local);
+  const price = priceFor(defaultPrices, providerId, model, local, userPrices);
   const maxCost = numArg(args, 'max-cost', 0);
   if (maxCost !== undefined && !price) {
     throw new UsageError(

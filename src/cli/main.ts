@@ -105,6 +105,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   // huge images that doubles peak memory, and Quorum never decodes the same image twice.
   const sharp = (await import('sharp')).default;
   sharp.cache(false);
+  // Quorum decodes several images at once; one libvips thread each avoids paying a thread
+  // pool's start-up per small image and keeps two cores from being oversubscribed.
+  sharp.concurrency(1);
   const handlers = new Set<() => void>();
   const onSigint = () => {
     if (handlers.size === 0) process.exit(130);

@@ -27,6 +27,10 @@ export class Progress {
   setTotal(calls: number): void {
     this.#total = calls;
   }
+  /** Takes back calls that were planned but will not happen (bad input, a duplicate image). */
+  unplan(calls: number): void {
+    this.#total = Math.max(0, this.#total - calls);
+  }
   cached(n: number): void {
     this.#cached += n;
     this.#tick();

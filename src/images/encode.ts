@@ -105,6 +105,21 @@ export async function encodeForJudge(
   };
 }
 
+/**
+ * The original bytes as the judge's image, when nothing needs changing: the file is a
+ * PNG, JPEG or WebP that a judge reads as it is, one frame, upright (no EXIF orientation),
+ * 8-bit, with no EXIF (which may hold GPS) or ICC profile to strip or convert, and both
+ * sides within `maxSide`. Re-encoding such a file would only cost time and, for JPEG, add
+ * a generation of artefacts. `undefined` when it must go through `encodeForJudge`.
+ *
+ * `image` must come from `loadImage` on these same bytes (which checked they decode).
+ */
+export function passThrough(image: LoadedImage, source: ImageSource, maxSide: number): ImagePart | undefined {
+  if (!image.sendable || image.width > maxSide || image.height > maxSide) return undefined;
+  const mediaType = image.format === 'png' ? 'image/png' : image.format === 'jpeg' ? 'image/jpeg' : 'image/webp';
+  return { type: 'image', data: source.data, mediaType, sha256: image.sha256, width: image.width, height: image.height };
+}
+
 async function originalBytes(source: string | LoadedImage | ImageSource): Promise<ImageSource> {
   if (typeof source === 'string') return readImageFile(source);
   if ('data' in source) {

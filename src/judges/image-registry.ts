@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import { describeError, InputError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import type { ImagePart } from '../core/provider.js';
-import { encodeForJudge, loadImage, readImageFile } from '../images/index.js';
+import { encodeForJudge, loadImage, passThrough, readImageFile, type LoadedImage } from '../images/index.js';
 import type { Store } from '../store/store.js';
 
 /** An input image known by content: its hash, the path it came from, and a lazy encoder. */
@@ -18,7 +18,7 @@ export interface RegisteredImage {
  * already in the store was validated when first seen, so a cached rerun decodes nothing.
  * New images are checked (decoded) and stored once. Encoding happens only when a call
  * actually needs the pixels, under a small concurrency limit (decoding is what costs
- * memory).
+ * memory); a file the judge can take as it is (`passThrough`) is sent unchanged.
  */
 export class ImageRegistry {
   readonly #store: Store;
@@ -41,15 +41,18 @@ export class ImageRegistry {
     }
     const hash = sha256(source.data);
     const known = this.#store.getImage(hash);
+    let loaded: LoadedImage | undefined;
     if (known) this.#store.putImage({ ...known, path });
     else {
-      const info = await this.#decoding.add(() => loadImage(source));
-      this.#store.putImage({ sha256: hash, bytes: info.bytes, format: info.format, width: info.width, height: info.height, path });
+      loaded = await this.#decoding.add(() => loadImage(source));
+      this.#store.putImage({ sha256: hash, bytes: loaded.bytes, format: loaded.format, width: loaded.width, height: loaded.height, path });
     }
     const encode = (): Promise<ImagePart> => {
       let pending = this.#encoded.get(hash);
       if (!pending) {
-        pending = this.#decoding.add(() => encodeForJudge(source, { maxSide: this.#maxSide }));
+        // A file the judge can read as it is goes unchanged (no decode, no new artefacts).
+        const asIs = loaded && passThrough(loaded, source, this.#maxSide);
+        pending = asIs ? Promise.resolve(asIs) : this.#decoding.add(() => encodeForJudge(source, { maxSide: this.#maxSide }));
         this.#encoded.set(hash, pending);
       }
       return pending;

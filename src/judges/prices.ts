@@ -52,10 +52,24 @@ export async function loadPriceTable(file: string): Promise<PriceTable> {
 
 /**
  * The price for a judge, or `undefined` when unknown (cost is then not estimated and
- * `--max-cost` cannot be enforced). `local` judges (custom base URL, in-process) cost 0.
+ * `--max-cost` cannot be enforced). A price the user gave (`userTable`) always wins;
+ * otherwise `local` judges (custom base URL, in-process) cost 0 and hosted ones take the
+ * built-in list price.
  */
-export function priceFor(table: PriceTable, provider: string, model: string, local: boolean): Price | undefined {
+export function priceFor(
+  table: PriceTable,
+  provider: string,
+  model: string,
+  local: boolean,
+  userTable: PriceTable = {},
+): Price | undefined {
+  const given = longestMatch(userTable, provider, model);
+  if (given) return given;
   if (local) return { input: 0, output: 0 };
+  return longestMatch(table, provider, model);
+}
+
+function longestMatch(table: PriceTable, provider: string, model: string): Price | undefined {
   let best: { key: string; price: Price } | undefined;
   for (const [key, price] of Object.entries(table)) {
     if (`${provider}:${model}`.startsWith(key) && (!best || key.length > best.key.length)) best = { key, price };

@@ -19,13 +19,15 @@ export interface ScoreRunOptions extends Omit<JudgeRunOptions, 'templates' | 'co
 export type ScoreRunEvent =
   | SessionEvent
   | { type: 'plan'; images: number; calls: number; skipped: number; inputErrors: number }
-  | { type: 'cached'; calls: number }
+  | { type: 'unplanned'; calls: number }
   | { type: 'image'; result: ImageScore };
 
 export interface ScoreRunResult {
   run: RunRecord;
   resumed: boolean;
   results: ImageScore[];
+  /** Inputs that should have been images: files found plus paths that could not be read. */
+  planned: number;
   skipped: { path: string; reason: string }[];
   inputErrors: InputError[];
   counts: JudgeSession['counts'];
@@ -78,10 +80,11 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
   const anchorCalls = settings.anchors
     ? settings.anchors.list.length * 2 * (settings.anchors.pair.template.kind === 'levels' ? 1 : settings.anchors.pair.samples)
     : 0;
+  const perImageCalls = settings.method === 'anchors' ? anchorCalls : perImage;
   options.onEvent?.({
     type: 'plan',
     images: collected.files.length,
-    calls: collected.files.length * (settings.method === 'anchors' ? anchorCalls : perImage),
+    calls: collected.files.length * perImageCalls,
     skipped: collected.skipped.length,
     inputErrors: inputErrors.length,
   });
@@ -106,11 +109,13 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
           image = await images.register(file.path);
         } catch (error) {
           inputErrors.push(error instanceof InputError ? error : new InputError(file.path, describeError(error), { cause: error }));
+          options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
           return;
         }
         const sha = image.sha256;
         const first = firstPathOf.get(sha);
         if (first === undefined) firstPathOf.set(sha, file.path);
+        else options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
         let pending = scoring.get(sha);
         if (!pending) {
           pending = (
@@ -143,6 +148,7 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     run,
     resumed,
     results: done,
+    planned: collected.files.length + collected.errors.length,
     skipped: collected.skipped,
     inputErrors,
     counts: session.counts,

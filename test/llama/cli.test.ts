@@ -30,6 +30,7 @@ const llama = (): string[] => ['--judge', `llama:${m.model}`, '--mmproj', m.mmpr
 
 interface CallRow {
   status: string;
+  image_hashes: string;
   sample_index: number;
   meta: Record<string, unknown>;
   attempts: number;
@@ -37,7 +38,7 @@ interface CallRow {
 function calls(db: string): CallRow[] {
   const d = new Database(db, { fileMustExist: true });
   try {
-    const rows = d.prepare('SELECT status, sample_index, meta, attempts FROM calls ORDER BY id').all() as (Omit<CallRow, 'meta'> & { meta: string })[];
+    const rows = d.prepare('SELECT status, sample_index, meta, attempts, image_hashes FROM calls ORDER BY id').all() as (Omit<CallRow, 'meta'> & { meta: string })[];
     return rows.map((r) => ({ ...r, meta: JSON.parse(r.meta) as Record<string, unknown> }));
   } finally {
     d.close();
@@ -94,10 +95,13 @@ describe('quorum with a llama: judge', () => {
     expect(rows).toHaveLength(12);
     expect(rows.every((row) => row.status === 'ok')).toBe(true);
     // One request per image for its 4 samples, and that request evaluated its prompt once.
-    const requests = new Map<string, Record<string, unknown>>();
-    for (const row of rows) requests.set(JSON.stringify([row.meta.seed, row.meta.promptTokensEvaluated, row.meta.ms]), row.meta);
-    expect(requests.size).toBe(3);
-    for (const meta of requests.values()) expect(meta).toMatchObject({ samples: 4, promptEvaluations: 1 });
+    const byImage = new Map<string, CallRow[]>();
+    for (const row of rows) byImage.set(row.image_hashes, [...(byImage.get(row.image_hashes) ?? []), row]);
+    expect(byImage.size).toBe(3);
+    for (const samples of byImage.values()) {
+      expect(samples).toHaveLength(4);
+      for (const row of samples) expect(row.meta).toMatchObject({ samples: 4, promptEvaluations: 1 });
+    }
   });
 
   it('compares two folders with reasoned verdicts', async () => {
@@ -157,7 +161,7 @@ describe('quorum with a llama: judge', () => {
     const listed = JSON.parse(r.stdout) as { path: string; kind: string; architecture?: string; quantisation?: string; vision: boolean; projectors: string[]; error?: string }[];
     const byName = Object.fromEntries(listed.map((x) => [x.path.split('/').at(-1), x]));
     expect(byName['tiny.gguf']).toMatchObject({ kind: 'text', architecture: 'llama', vision: true });
-    expect(byName['tiny.gguf']?.projectors.map((p) => p.split('/').at(-1))).toEqual(['mmproj-tiny.gguf']);
+    expect(byName['tiny.gguf']?.projectors.map((p: string) => p.split('/').at(-1))).toEqual(['mmproj-tiny.gguf']);
     expect(byName['tiny.gguf']?.quantisation).toBeTruthy();
     expect(byName['mmproj-tiny.gguf']).toMatchObject({ kind: 'projector', vision: true });
     expect(byName['cut.gguf']).toMatchObject({ kind: 'invalid' });

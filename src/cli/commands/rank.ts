@@ -1,18 +1,16 @@
-import { writeFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
 import { pairMethod, type PairSettings } from '../../judges/compare.js';
 import { runRank } from '../../judges/rank-run.js';
 import { canReadLevels } from '../../judges/score.js';
-import type { JudgeSession } from '../../judges/session.js';
 import { compareLevels, compareSample } from '../../prompts/builtin.js';
 import { resolveTemplate } from '../../prompts/load.js';
 import { formatRanking } from '../../report/ranking.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { Progress } from '../progress.js';
+import { RunTerminal } from '../judge-run.js';
 
 export const command = defineCommand({
   meta: {
@@ -59,7 +57,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const judgeSeed = intArg(args, 'seed', 0);
   const settings: PairSettings = { template, samples, temperature, ...(judgeSeed !== undefined ? { seed: judgeSeed } : {}) };
   const store = Store.open(dbPath(args, io.env));
-  const progress = new Progress('rank', { stream: io.stderr, quiet: Boolean(args['quiet']) });
+  const terminal = new RunTerminal('rank', io, args);
   try {
     const runOptions = {
       ...judge.stored,
@@ -71,16 +69,6 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       seed,
     };
     const runName = str(args, 'run') ?? `rank-${hashObject({ systems, items, ...runOptions }).slice(0, 10)}`;
-    let session: JudgeSession | undefined;
-    const onSigint = () => {
-      if (!session) return;
-      if (!session.stopping) {
-        progress.clear();
-        io.note('interrupted: finishing calls in flight (Ctrl-C again to abandon them)');
-        session.stop();
-      } else session.abort();
-    };
-    io.onInterrupt(onSigint);
     const result = await runRank({
       store,
       provider: judge.provider,
@@ -90,31 +78,15 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       budget,
       seed,
       runName,
-      argv: io.argv,
       runOptions,
-      price: judge.price,
-      concurrency: judge.concurrency,
-      rpm: judge.rpm,
-      maxCost: judge.maxCost,
-      retry: judge.retry,
-      onSession: (s) => (session = s),
+      ...terminal.runOptions(judge),
       onEvent: (e) => {
-        if (e.type === 'plan') progress.setTotal(e.calls);
-        else if (e.type === 'calls') progress.calls(e.ok, e.failed, e.costUsd);
-        else if (e.type === 'pair') progress.cached(e.pair.orders.reduce((s, o) => s + o.cached, 0));
-        else if (e.type === 'retry') progress.note(`retrying: ${e.error}`);
-        else if (e.type === 'budget') {
-          progress.clear();
-          io.note(`--max-cost ${e.maxCost} reached (spent about $${e.spentUsd.toFixed(4)}): no new calls issued`);
-        }
+        if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
       },
     });
-    io.offInterrupt(onSigint);
-    progress.done();
+    terminal.done();
     const output = formatRanking(result, format);
-    const out = str(args, 'out');
-    if (out) await writeFile(out, output);
-    else io.stdout.write(output);
+    await terminal.output(args, output);
     for (const u of result.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);
     for (const e of result.inputErrors) io.note(`error: ${e.message}`);
     const failed = result.pairs.filter((p) => p.verdict === null).length;

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
@@ -6,13 +5,12 @@ import { runScore } from '../../judges/score-run.js';
 import { loadAnchors } from '../../judges/anchors.js';
 import { pairMethod } from '../../judges/compare.js';
 import { canReadLevels, resolveMethod, type ScoreSettings } from '../../judges/score.js';
-import type { JudgeSession } from '../../judges/session.js';
 import { builtinTemplates, compareLevels, compareSample, qualityLevels, qualityReport, qualityScore } from '../../prompts/builtin.js';
 import { resolveTemplate } from '../../prompts/load.js';
 import { formatScores } from '../../report/format.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args } from '../judge-options.js';
-import { Progress } from '../progress.js';
+import { RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 
 export const command = defineCommand({
@@ -64,7 +62,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
 
   const judge = await setupJudge(args, io.env);
   const store = Store.open(dbPath(args, io.env));
-  const progress = new Progress('score', { stream: io.stderr, quiet: Boolean(args['quiet']) });
+  const terminal = new RunTerminal('score', io, args);
   try {
     const method = resolveMethod(requested, judge.provider, template);
     const chosen =
@@ -102,48 +100,20 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     };
     const runName = str(args, 'run') ?? `score-${hashObject({ inputs, ...runOptions }).slice(0, 10)}`;
 
-    let session: JudgeSession | undefined;
-    const onSigint = () => {
-      if (!session) return;
-      if (!session.stopping) {
-        progress.clear();
-        io.note('interrupted: finishing calls in flight (Ctrl-C again to abandon them)');
-        session.stop();
-      } else session.abort();
-    };
-    io.onInterrupt(onSigint);
     const result = await runScore({
       store,
       provider: judge.provider,
       inputs,
       settings,
       runName,
-      argv: io.argv,
       runOptions,
-      price: judge.price,
-      concurrency: judge.concurrency,
-      rpm: judge.rpm,
-      maxCost: judge.maxCost,
-      retry: judge.retry,
-      onSession: (s) => (session = s),
+      ...terminal.runOptions(judge),
       onEvent: (e) => {
-        if (e.type === 'plan') progress.setTotal(e.calls);
-        else if (e.type === 'calls') progress.calls(e.ok, e.failed, e.costUsd);
-        else if (e.type === 'image') progress.cached(e.result.cachedCalls);
-        else if (e.type === 'retry') progress.note(`retrying: ${e.error}`);
-        else if (e.type === 'budget') {
-          progress.clear();
-          io.note(`--max-cost ${e.maxCost} reached (spent about $${e.spentUsd.toFixed(4)}): no new calls issued`);
-        }
+        if (!terminal.event(e) && e.type === 'image') terminal.progress.cached(e.result.cachedCalls);
       },
     });
-    io.offInterrupt(onSigint);
-    progress.done();
-
-    const output = formatScores(result.results, format);
-    const out = str(args, 'out');
-    if (out) await writeFile(out, output);
-    else io.stdout.write(output);
+    terminal.done();
+    await terminal.output(args, formatScores(result.results, format));
 
     const failed = result.results.filter((r) => r.status === 'failed');
     const partial = result.results.filter((r) => r.status === 'partial');
@@ -153,7 +123,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     for (const r of partial) io.note(`partial: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
     const c = result.counts;
     io.note(
-      `run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${result.results.length - failed.length}/${result.results.length + result.inputErrors.length} images scored, ` +
+      `run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${result.results.length - failed.length}/${result.planned} images scored, ` +
         `${c.requests} requests, ${c.cached} cached samples${c.costUsd > 0 ? `, $${c.costUsd.toFixed(4)}` : ''}; db ${store.file}`,
     );
     if (result.interrupted) return 130;

@@ -239,17 +239,30 @@ let probabilityPile = 0;
 async function runCandidates(id: number, job: EngineJob): Promise<void> {
   const started = performance.now();
   const nProbs = Math.min(job.vocabSize, CANDIDATE_TOP);
-  const r = await complete({
-    ...formatPrompt(job),
-    // One step with the full distribution: temperature 1 and no truncation, so `n_probs`
-    // reports softmax probabilities normalised over the whole vocabulary.
-    n_predict: 1,
-    n_probs: nProbs,
-    seed: job.seed >>> 0,
-    ...FULL_DISTRIBUTION,
-  });
-  probabilityPile += nProbs * (r.completion_probabilities?.length ?? 0);
-  const dist = r.completion_probabilities?.at(-1)?.probs ?? [];
+  // One step with the full distribution: temperature 1 and no truncation, so `n_probs`
+  // reports softmax probabilities normalised over the whole vocabulary. When the step
+  // happens to sample a partial UTF-8 byte token, the engine reports that token alone
+  // (probability 1) instead of the distribution: the distribution does not depend on
+  // which token was drawn, so the step is repeated with another seed (the prompt is
+  // cached, so a repeat evaluates one token).
+  const prompt = formatPrompt(job);
+  let r: LlamaNodeResult | undefined;
+  let dist: { tok_str: string; prob: number }[] = [];
+  let promptEvaluated = 0;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    r = await complete({
+      ...prompt,
+      n_predict: 1,
+      n_probs: nProbs,
+      seed: (job.seed + attempt * 7919) >>> 0,
+      ...FULL_DISTRIBUTION,
+    });
+    probabilityPile += nProbs * (r.completion_probabilities?.length ?? 0);
+    promptEvaluated += r.timings.prompt_n;
+    dist = r.completion_probabilities?.at(-1)?.probs ?? [];
+    if (dist.length >= Math.min(nProbs, 2)) break;
+  }
+  if (!r || dist.length < Math.min(nProbs, 2)) throw new Error('the engine reported no next-token distribution');
   const byPiece = new Map<string, number>();
   let sum = 0;
   for (const { tok_str, prob } of dist) {
@@ -270,7 +283,7 @@ async function runCandidates(id: number, job: EngineJob): Promise<void> {
     distributionSize: dist.length,
     distributionSum: sum,
     promptTokens: r.tokens_evaluated - r.tokens_predicted,
-    promptTokensEvaluated: r.timings.prompt_n,
+    promptTokensEvaluated: promptEvaluated,
     ms: performance.now() - started,
   };
   send({ type: 'candidates', id, result, retire: probabilityPile > MAX_PROBABILITY_PILE });
