@@ -130,3 +130,27 @@ describe('encodeForJudge errors', () => {
     });
   });
 });
+
+describe('passThrough', () => {
+  it('sends a judge-ready file unchanged and re-encodes anything that needs a change', async () => {
+    const { passThrough } = await import('../../src/images/index.js');
+    const ready = await readImageFile(await write(dir, 'ready.png', noiseImage(60, 40).png()));
+    const loaded = await loadImage(ready);
+    expect(loaded.sendable).toBe(true);
+    const part = passThrough(loaded, ready, 1024);
+    expect(part).toMatchObject({ mediaType: 'image/png', width: 60, height: 40, sha256: sha256(ready.data) });
+    expect(part?.data).toBe(ready.data);
+    // Too large for the judge: must be downscaled.
+    expect(passThrough(loaded, ready, 50)).toBeUndefined();
+
+    // EXIF orientation, EXIF data (GPS), an ICC profile or a TIFF all need encodeForJudge.
+    const rotated = await readImageFile(await write(dir, 'rotated.jpg', noiseImage(40, 20).jpeg().withMetadata({ orientation: 6 })));
+    expect(passThrough(await loadImage(rotated), rotated, 1024)).toBeUndefined();
+    const exif = await readImageFile(
+      await write(dir, 'exif.jpg', noiseImage(40, 20).jpeg().withExif({ IFD0: { Copyright: 'someone' } })),
+    );
+    expect(passThrough(await loadImage(exif), exif, 1024)).toBeUndefined();
+    const tiff = await readImageFile(await write(dir, 'ready.tiff', noiseImage(30, 30).tiff()));
+    expect(passThrough(await loadImage(tiff), tiff, 1024)).toBeUndefined();
+  });
+});
