@@ -1,7 +1,8 @@
-import { parseArgs, renderUsage, type ArgsDef, type CommandDef } from 'citty';
+import { parseArgs, type ArgsDef } from 'citty';
 import { QuorumError, UsageError } from '../core/errors.js';
 import { QUORUM_VERSION } from '../version.js';
 import type { Args } from './judge-options.js';
+import { renderHelp } from './usage.js';
 
 /** What a command may touch: streams, environment, interrupts. Only `main` exits. */
 export interface CommandIO {
@@ -18,6 +19,8 @@ export interface CommandIO {
 interface CommandModule {
   /** citty's declaration (meta + args); only read, never run by citty. */
   command: { meta?: unknown; args?: unknown };
+  /** The usage line after `quorum `, e.g. `score <image-or-folder>... --judge provider:model [options]`. */
+  usage: string;
   examples?: string;
   run(args: Args, io: CommandIO): Promise<number>;
 }
@@ -49,8 +52,13 @@ function topUsage(): string {
 }
 
 async function usageOf(mod: CommandModule): Promise<string> {
-  const usage = await renderUsage(mod.command as CommandDef<ArgsDef>);
-  return mod.examples ? `${usage}\n\n${mod.examples}` : usage;
+  const meta = (mod.command.meta ?? {}) as { description?: string };
+  return renderHelp({
+    usage: `quorum ${mod.usage}`,
+    description: meta.description ?? '',
+    args: (mod.command.args ?? {}) as ArgsDef,
+    examples: mod.examples,
+  });
 }
 
 /** Runs the CLI and returns the exit code (0 ok, 1 runtime failure, 2 usage error). */

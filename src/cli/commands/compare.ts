@@ -12,6 +12,8 @@ import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args 
 import type { CommandIO } from '../main.js';
 import { RunTerminal } from '../judge-run.js';
 
+export const usage = 'compare <dirA> <dirB> --judge provider:model [--ref <dir>] [options]';
+
 export const command = defineCommand({
   meta: {
     name: 'compare',
@@ -19,12 +21,12 @@ export const command = defineCommand({
       'Compare two systems output by output: files in <dirA> and <dirB> are matched by relative path (extension ignored) and each pair is judged in both orders.',
   },
   args: {
-    ref: { type: 'string', description: 'Folder of reference images (full-reference comparison), matched the same way' },
-    order: { type: 'string', description: 'both: judge (A,B) and (B,A) and map back (default); random: one seeded order; fixed: A first', default: 'both' },
-    prompt: { type: 'string', description: 'Pair template: compare-levels (log-probabilities, one call) or compare-sample (K reasoned verdicts); default by judge' },
-    samples: { type: 'string', description: 'Verdicts per order with compare-sample', default: '3' },
-    temperature: { type: 'string', description: 'Sampling temperature with compare-sample', default: '1' },
-    'bootstrap-seed': { type: 'string', description: 'Seed of random orders and bootstrap intervals', default: '0' },
+    ref: { type: 'string', valueHint: 'dir', description: 'Folder of reference images (full-reference comparison), matched the same way' },
+    order: { type: 'string', valueHint: 'both|random|fixed', description: 'both: judge (A,B) and (B,A) and map back (default); random: one seeded order; fixed: A first', default: 'both' },
+    prompt: { type: 'string', valueHint: 'id|file', description: 'Pair template: compare-levels (log-probabilities, one call) or compare-sample (K reasoned verdicts); default by judge' },
+    samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample', default: '3' },
+    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature with compare-sample', default: '1' },
+    'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of random orders and bootstrap intervals', default: '0' },
     ...judgeArgs,
   },
 });

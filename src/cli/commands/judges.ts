@@ -4,6 +4,8 @@ import { Store } from '../../store/store.js';
 import { dbPath, enumArg, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 
+export const usage = 'judges [--db FILE] [--format table|json]';
+
 export const command = defineCommand({
   meta: { name: 'judges', description: 'Judges in the database: calls answered, parse failures and their rate, provider errors.' },
   args: {

@@ -5,6 +5,8 @@ import { textTable } from '../../report/format.js';
 import { enumArg, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 
+export const usage = 'models <dir> [--format table|json]';
+
 export const command = defineCommand({
   meta: {
     name: 'models',

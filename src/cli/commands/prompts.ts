@@ -4,6 +4,8 @@ import { textTable } from '../../report/format.js';
 import type { Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 
+export const usage = 'prompts [--show <id>]';
+
 export const command = defineCommand({
   meta: { name: 'prompts', description: 'List the built-in prompt templates (id, version, kind, hash). Your own: docs/prompts.md.' },
   args: {

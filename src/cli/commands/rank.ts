@@ -12,6 +12,8 @@ import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args 
 import type { CommandIO } from '../main.js';
 import { RunTerminal } from '../judge-run.js';
 
+export const usage = 'rank <system-dir>... | --items <dir>  --judge provider:model [options]';
+
 export const command = defineCommand({
   meta: {
     name: 'rank',
@@ -19,17 +21,17 @@ export const command = defineCommand({
       'Rank systems (folders of outputs matched by relative path) or, with --items, the images of one folder, from pairwise judgments in both orders, with 95% bootstrap intervals.',
   },
   args: {
-    items: { type: 'string', description: 'Rank the images in this folder themselves' },
+    items: { type: 'string', valueHint: 'dir', description: 'Rank the images in this folder themselves' },
     strategy: {
-      type: 'string',
+      type: 'string', valueHint: 'active|round-robin|random',
       description: 'active: judge the most informative pairs first, stop at the budget or when the order is settled; round-robin: every pair; random: random pairs up to the budget',
       default: 'active',
     },
-    budget: { type: 'string', description: 'Most judged orders (a pair costs 2). Default: 2 N log2 N for active, every pair otherwise' },
-    prompt: { type: 'string', description: 'Pair template: compare-levels or compare-sample (default by judge)' },
-    samples: { type: 'string', description: 'Verdicts per order with compare-sample', default: '3' },
-    temperature: { type: 'string', description: 'Sampling temperature with compare-sample', default: '1' },
-    'bootstrap-seed': { type: 'string', description: 'Seed of pair choice and bootstrap intervals', default: '0' },
+    budget: { type: 'string', valueHint: 'N', description: 'Most judged orders (a pair costs 2). Default: 2 N log2 N for active, every pair otherwise' },
+    prompt: { type: 'string', valueHint: 'id|file', description: 'Pair template: compare-levels or compare-sample (default by judge)' },
+    samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample', default: '3' },
+    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature with compare-sample', default: '1' },
+    'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of pair choice and bootstrap intervals', default: '0' },
     ...judgeArgs,
   },
 });

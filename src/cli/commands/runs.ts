@@ -4,6 +4,8 @@ import { textTable } from '../../report/format.js';
 import { dbPath, enumArg, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 
+export const usage = 'runs [--db FILE] [--format table|json]';
+
 export const command = defineCommand({
   meta: { name: 'runs', description: 'List the runs stored in the database, newest last.' },
   args: {

@@ -13,6 +13,8 @@ import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args 
 import { RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 
+export const usage = 'score <image-or-folder>... --judge provider:model [options]';
+
 export const command = defineCommand({
   meta: {
     name: 'score',
@@ -20,18 +22,18 @@ export const command = defineCommand({
   },
   args: {
     prompt: {
-      type: 'string',
+      type: 'string', valueHint: 'id|file',
       description: `Prompt template: ${builtinTemplates.map((t) => t.id).join(', ')}, or a template file (docs/prompts.md)`,
     },
     method: {
-      type: 'string',
+      type: 'string', valueHint: 'sample|levels|anchors|auto',
       description:
         'sample: K reasoned scores per image (mean, spread); levels: one call, the distribution over excellent..bad from log-probabilities; anchors: compare with anchor images of known quality (needs --anchors); auto: levels where the judge returns log-probabilities',
       default: 'auto',
     },
-    anchors: { type: 'string', description: 'CSV with `path,score` columns: anchor images of known quality for --method anchors' },
-    samples: { type: 'string', description: 'Samples per image for the sample method', default: '5' },
-    temperature: { type: 'string', description: 'Sampling temperature for the sample method', default: '1' },
+    anchors: { type: 'string', valueHint: 'file.csv', description: 'CSV with `path,score` columns: anchor images of known quality for --method anchors' },
+    samples: { type: 'string', valueHint: 'K', description: 'Samples per image for the sample method', default: '5' },
+    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature for the sample method', default: '1' },
     ...judgeArgs,
   },
 });

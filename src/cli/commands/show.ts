@@ -13,6 +13,8 @@ import { Store } from '../../store/store.js';
 import { dbPath, enumArg, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 
+export const usage = 'show <run> [--format table|json|jsonl|csv] [--calls]';
+
 export const command = defineCommand({
   meta: { name: 'show', description: "Print a run's results again from the database, without calling any judge." },
   args: {
