@@ -27,7 +27,7 @@ it.each([
   const r = await runQuorum(['score', tmp.images, '--db', tmp.path('usage.db'), ...extra]);
   expect(r.code).toBe(2);
   expect(r.stdout).toBe('');
-  expect(r.stderr).toMatch(/^USAGE score \[OPTIONS\]/m);
+  expect(r.stderr).toMatch(/^Usage: quorum score <image-or-folder>\.\.\. --judge provider:model \[options\]$/m);
   // The reason is the last line, and the only error line.
   const errors = errorLines(r.stderr);
   expect(errors).toHaveLength(1);
