@@ -4,6 +4,10 @@ import type { Provider } from '../core/provider.js';
 import { defaultPrices, loadPriceTable, priceFor, type Price } from '../judges/prices.js';
 import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../judges/retry.js';
+import { pairMethod, type PairSettings } from '../judges/compare.js';
+import { canReadLevels } from '../judges/score.js';
+import { compareLevels, compareSample } from '../prompts/builtin.js';
+import { resolveTemplate } from '../prompts/load.js';
 
 /** Options every judging command shares. */
 export const judgeArgs = {
@@ -152,4 +156,15 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
 
 export function dbPath(args: Args, env: NodeJS.ProcessEnv): string {
   return str(args, 'db') ?? env['QUORUM_DB'] ?? 'quorum.db';
+}
+
+/** Template and settings for pairwise judging (`compare`, `rank`), from flags and the judge. */
+export async function pairSettingsFrom(args: Args, provider: Provider): Promise<PairSettings> {
+  const samples = intArg(args, 'samples', 1) ?? 3;
+  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
+  const promptArg = str(args, 'prompt');
+  const template = promptArg ? await resolveTemplate(promptArg) : canReadLevels(provider) ? compareLevels : compareSample;
+  pairMethod(template, provider);
+  const seed = intArg(args, 'seed', 0);
+  return { template, samples, temperature, ...(seed !== undefined ? { seed } : {}) };
 }

@@ -3,7 +3,7 @@ import { describeError, InputError } from '../core/errors.js';
 import { collectInputs } from '../images/index.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import type { RunRecord } from '../store/store.js';
-import { aggregateImage, scoreImage, type ImageScore, type ScoreSettings } from './score.js';
+import { aggregateImage, scoreImage, unscored, type ImageScore, type ScoreSettings } from './score.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { prepareAnchors, scoreWithAnchors, type AnchorContext } from './anchors.js';
 import type { PairSettings } from './compare.js';
@@ -55,17 +55,9 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     const orders = r.pairs.flatMap((p) => p.orders);
     const okCalls = orders.reduce((s, o) => s + o.ok, 0);
     return {
-      path,
-      sha256: image.sha256,
+      ...unscored(path, image.sha256, 'anchors'),
       status: r.score === null ? 'failed' : r.errors.length ? 'partial' : 'ok',
-      method: 'anchors',
       score: r.score,
-      std: null,
-      samples: [],
-      levels: null,
-      coverage: null,
-      reasoning: null,
-      distortions: null,
       okCalls,
       failedCalls: orders.reduce((s, o) => s + o.failed, 0),
       cachedCalls: orders.reduce((s, o) => s + o.cached, 0),

@@ -253,6 +253,27 @@ export async function scoreImage(input: {
   return aggregateImage(input.path, input.sha256, settings, calls, count, cachedCalls);
 }
 
+/** An image result with nothing in it yet: no score, no calls. */
+export function unscored(path: string, sha256: string, method: ScoreMethod): ImageScore {
+  return {
+    path,
+    sha256,
+    status: 'failed',
+    method,
+    score: null,
+    std: null,
+    samples: [],
+    levels: null,
+    coverage: null,
+    reasoning: null,
+    distortions: null,
+    okCalls: 0,
+    failedCalls: 0,
+    cachedCalls: 0,
+    errors: [],
+  };
+}
+
 /** Turns an image's calls into its score. Only `ok` calls contribute; failures are counted and listed. */
 export function aggregateImage(
   path: string,
@@ -268,17 +289,7 @@ export function aggregateImage(
   const missing = wanted - sorted.length;
   if (missing > 0) errors.push(`${missing} sample(s) not run (stopped or budget reached)`);
   const base: ImageScore = {
-    path,
-    sha256,
-    status: 'failed',
-    method: settings.method,
-    score: null,
-    std: null,
-    samples: [],
-    levels: null,
-    coverage: null,
-    reasoning: null,
-    distortions: null,
+    ...unscored(path, sha256, settings.method),
     okCalls: good.length,
     failedCalls: sorted.length - good.length,
     cachedCalls,

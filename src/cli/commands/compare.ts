@@ -1,14 +1,11 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
-import { pairMethod, type PairSettings } from '../../judges/compare.js';
+import type { PairSettings } from '../../judges/compare.js';
 import { runCompare } from '../../judges/compare-run.js';
-import { canReadLevels } from '../../judges/score.js';
-import { compareLevels, compareSample } from '../../prompts/builtin.js';
-import { resolveTemplate } from '../../prompts/load.js';
 import { formatCompare } from '../../report/pairs.js';
 import { Store } from '../../store/store.js';
-import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args } from '../judge-options.js';
+import { dbPath, enumArg, intArg, judgeArgs, pairSettingsFrom, setupJudge, str, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { RunTerminal } from '../judge-run.js';
 
@@ -46,15 +43,16 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   if (dirs.length !== 2) throw new UsageError(`Give exactly two folders to compare, got ${dirs.length}`);
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   const order = enumArg(args, 'order', ['both', 'random', 'fixed'] as const, 'both');
-  const samples = intArg(args, 'samples', 1) ?? 3;
-  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
-  const promptArg = str(args, 'prompt');
   const judge = await setupJudge(args, io.env);
-  const template = promptArg ? await resolveTemplate(promptArg) : canReadLevels(judge.provider) ? compareLevels : compareSample;
-  pairMethod(template, judge.provider);
-  const judgeSeed = intArg(args, 'seed', 0);
-  const settings: PairSettings = { template, samples, temperature, ...(judgeSeed !== undefined ? { seed: judgeSeed } : {}) };
+  let settings: PairSettings;
+  try {
+    settings = await pairSettingsFrom(args, judge.provider);
+  } catch (error) {
+    await judge.provider.close?.();
+    throw error;
+  }
+  const { template, samples, temperature } = settings;
   const store = Store.open(dbPath(args, io.env));
   const terminal = new RunTerminal('compare', io, args);
   try {

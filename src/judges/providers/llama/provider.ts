@@ -11,7 +11,7 @@
 import { randomInt } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CapabilityError, ModelFileError } from '../../../core/errors.js';
+import { ModelFileError } from '../../../core/errors.js';
 import type {
   Choice,
   CompleteOptions,
@@ -54,7 +54,6 @@ export class LlamaProvider implements Provider {
   readonly batchSize: number;
   private readonly engineNames: { text: string; image: string };
   private opening: Promise<ValidatedModelFiles> | undefined;
-  private files: ValidatedModelFiles | undefined;
   private hashes: { model: string; mmproj: string | undefined } | undefined;
   private textEngine: TextEngine | undefined;
   private imageEngine: ChildEngine | undefined;
@@ -94,7 +93,6 @@ export class LlamaProvider implements Provider {
         this.options.mmproj !== undefined ? fileSha256(this.options.mmproj) : Promise.resolve(undefined),
       ]);
       this.hashes = { model, mmproj };
-      this.files = files;
       return files;
     })();
     return this.opening;
