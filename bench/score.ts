@@ -4,7 +4,7 @@
  *   npx tsx bench/score.ts
  *
  * The OpenAI test server runs in a CHILD process (test/support/serve.ts, 50 ms latency),
- * so its CPU is not counted here. Workload: 400 PNG test images (64 x 64) x 1 sample
+ * so its CPU is not counted here. Workload: 800 PNG test images (64 x 64) x 1 sample
  * (`--method sample --samples 1`) at concurrency 16, through
  *   (a) Quorum: `runScore` with a fresh Store (SQLite file) in a temporary folder;
  *   (b) a bare `openai` SDK loop at the same concurrency, sending the same encoded images
@@ -17,7 +17,9 @@
  * CPU is `process.cpuUsage()` (user + system, all threads, so sharp's work counts). An
  * extra row times the image work alone (`loadImage` + `encodeForJudge` per image, what
  * Quorum does before a new image's first call) to show how much of the overhead it is.
- * (a) and (b) are each the median of 3 rounds, alternated, after a warm-up round.
+ * (a) and (b) are each the median of 5 rounds, alternated, after a warm-up of each over
+ * all the images (so the server has decoded the exact bytes each sends). Each round,
+ * like a real run, starts a fresh client; Quorum's round also creates its database.
  * Exit code 1 when a target fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,10 +45,10 @@ import { makeTestImage } from '../test/support/test-images.js';
 sharp.cache(false);
 sharp.concurrency(1);
 
-const IMAGES = 400;
+const IMAGES = 800;
 const CONCURRENCY = 16;
 const LATENCY_MS = 50;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const CACHE_IMAGES = 500;
 const CACHE_SAMPLES = 20;
 const MODEL = 'sim-judge';
@@ -134,7 +136,9 @@ function bareBodies(images: { mediaType: string; data: Uint8Array }[]): ChatComp
   }));
 }
 
-async function bareRun(client: OpenAI, bodies: ChatCompletionCreateParamsNonStreaming[]): Promise<void> {
+/** One bare run: like a Quorum run, it starts with a fresh client (and so fresh sockets). */
+async function bareRun(url: string, bodies: ChatCompletionCreateParamsNonStreaming[]): Promise<void> {
+  const client = new OpenAI({ baseURL: url, apiKey: 'bench', maxRetries: 0 });
   let next = 0;
   let answered = 0;
   const worker = async () => {
@@ -160,16 +164,17 @@ async function main(): Promise<void> {
     // The bytes Quorum sends, encoded before timing for the bare loop.
     const encoded = await Promise.all(inputs.map((p) => encodeForJudge(p, { maxSide: 1536 })));
     const bodies = bareBodies(encoded);
-    const client = new OpenAI({ baseURL: server.url, apiKey: 'bench', maxRetries: 0 });
 
     // Warm-up: JIT, sockets, and the server's decode cache for these exact bytes.
-    await bareRun(client, bodies);
-    await quorumRun(server.url, inputs.slice(0, 64), 64, join(dir, 'warm.db'), 1);
+    await bareRun(server.url, bodies);
+    // All images, as for the bare loop: Quorum sends judge-ready files as they are, so its
+    // bytes differ from the re-encoded ones above and the server must have seen them too.
+    await quorumRun(server.url, [join(dir, 'a')], IMAGES, join(dir, 'warm.db'), 1);
 
     const bare: Measure[] = [];
     const quorum: Measure[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      bare.push(await measure(IMAGES, () => bareRun(client, bodies)));
+      bare.push(await measure(IMAGES, () => bareRun(server.url, bodies)));
       quorum.push(await measure(IMAGES, () => quorumRun(server.url, [join(dir, 'a')], IMAGES, join(dir, `a-${round}.db`), 1)));
     }
     // Where Quorum's CPU goes, in part: checking and encoding each new image (sharp), the

@@ -3,6 +3,7 @@ import { InputError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { fileSystemReason } from './_file-system.js';
 import { decodeOrExplain, decoder, readHeader, resolveLimits, type ImageLimits } from './_sharp.js';
+import { checkPng, isPng } from './_png.js';
 
 /** Original file bytes, read once, with the path they came from (for error messages). */
 export interface ImageSource {
@@ -78,6 +79,24 @@ export async function loadImage(source: string | ImageSource, limits?: ImageLimi
   const resolved = resolveLimits(limits);
   const { path, data } = typeof source === 'string' ? await readImageFile(source) : source;
   if (data.byteLength === 0) throw new InputError(path, 'file is empty (0 bytes)');
+  if (isPng(data)) {
+    const png = checkPng(path, data);
+    // Interlaced PNGs must be decoded whole later: libvips' header check applies its
+    // memory limit to them, so only streamed (non-interlaced) ones take this path.
+    if (png && !png.interlaced && png.width * png.height <= resolved.limitInputPixels) {
+      return {
+        path,
+        sha256: sha256(data),
+        bytes: data.byteLength,
+        format: 'png',
+        width: png.width,
+        height: png.height,
+        hasAlpha: png.hasAlpha,
+        sendable: !png.animated && png.bitDepth <= 8 && !png.hasIcc && !png.hasExif,
+        ...(png.animated ? { pages: 2 } : {}),
+      };
+    }
+  }
   const meta = await readHeader(path, data, resolved);
   await decodeOrExplain(path, data, meta.format, () =>
     decoder(data, resolved).resize(CHECK_SIDE, CHECK_SIDE, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer(),

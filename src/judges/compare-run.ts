@@ -161,9 +161,10 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
         });
         const pair: ComparedPair = { key, ...result };
         pairs[position] = pair;
-        store.putResults([
-          { runId: run.id, kind: 'pair', itemKey: key, position, status: pair.verdict === null ? 'failed' : 'ok', score: pair.preference, value: pair },
-        ]);
+        store.putResults(
+          [{ runId: run.id, kind: 'pair', itemKey: key, position, status: pair.verdict === null ? 'failed' : 'ok', score: pair.preference, value: pair }],
+          { deferred: true },
+        );
         options.onEvent?.({ type: 'pair', pair });
       }),
     ),

@@ -42,10 +42,15 @@ export class ImageRegistry {
     const hash = sha256(source.data);
     const known = this.#store.getImage(hash);
     let loaded: LoadedImage | undefined;
-    if (known) this.#store.putImage({ ...known, path });
+    // Image rows are rebuilt from the file if lost, so they ride along with the next call's
+    // transaction rather than paying a commit of their own (Store.putImage).
+    if (known) this.#store.putImage({ ...known, path }, { deferred: true });
     else {
       loaded = await this.#decoding.add(() => loadImage(source));
-      this.#store.putImage({ sha256: hash, bytes: loaded.bytes, format: loaded.format, width: loaded.width, height: loaded.height, path });
+      this.#store.putImage(
+        { sha256: hash, bytes: loaded.bytes, format: loaded.format, width: loaded.width, height: loaded.height, path },
+        { deferred: true },
+      );
     }
     const encode = (): Promise<ImagePart> => {
       let pending = this.#encoded.get(hash);

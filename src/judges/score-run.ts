@@ -127,9 +127,11 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
         images.release(sha);
         const result: ImageScore = first === undefined ? scored : { ...scored, path: file.path, duplicateOf: first };
         results[position] = result;
-        store.putResults([
-          { runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result },
-        ]);
+        // Results are re-aggregated from calls on a rerun: no commit of their own.
+        store.putResults(
+          [{ runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result }],
+          { deferred: true },
+        );
         options.onEvent?.({ type: 'image', result });
       }),
     ),

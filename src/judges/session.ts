@@ -169,7 +169,9 @@ export class JudgeSession {
         this.#waiting.delete(release);
         return this.#run(group, slots);
       };
-      this.queue.add(run, { signal: this.#controller.signal }).then(
+      // No abort signal here: a stop releases queued requests through `#waiting`, and one
+      // listener per queued request on a shared signal costs more than the request's own work.
+      this.queue.add(run).then(
         (result) => resolve(result ?? []),
         (error: unknown) => (this.#stopping ? resolve([]) : reject(error)),
       );

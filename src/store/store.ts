@@ -183,6 +183,13 @@ export class Store {
   readonly db: Database.Database;
   readonly file: string;
   readonly #stmt: ReturnType<Store['prepareAll']>;
+  /**
+   * Image and result rows waiting to be written. They can always be rebuilt (an image is
+   * re-read, a result re-aggregated from its calls), so they ride along with the next
+   * call transaction, or `flush()`, instead of paying for a commit each; calls, which
+   * cost money, are always committed at once.
+   */
+  readonly #deferred: (() => void)[] = [];
 
   private constructor(file: string) {
     this.file = file;
@@ -206,7 +213,19 @@ export class Store {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.flush();
+    this.db.close();
+  }
+
+  /** Writes deferred image and result rows now, in one transaction. */
+  flush(): void {
+    if (this.#deferred.length === 0) return;
+    this.db.transaction(() => this.#runDeferred())();
+  }
+
+  #runDeferred(): void {
+    for (const write of this.#deferred.splice(0)) write();
   }
 
   private migrate(): void {
@@ -288,12 +307,17 @@ export class Store {
     return this.#stmt.getImage.get(sha256) as ImageRecord | undefined;
   }
 
-  /** Records an image (once per content hash) and the path it was seen under. */
-  putImage(image: ImageRecord): void {
-    this.db.transaction(() => {
+  /**
+   * Records an image (once per content hash) and the path it was seen under. With
+   * `deferred`, the row is written with the next call transaction or `flush()`.
+   */
+  putImage(image: ImageRecord, options: { deferred?: boolean } = {}): void {
+    const write = () => {
       this.#stmt.insertImage.run(image);
       this.#stmt.insertImagePath.run(image.sha256, image.path);
-    })();
+    };
+    if (options.deferred) this.#deferred.push(write);
+    else this.db.transaction(write)();
   }
 
   // ---- runs ---------------------------------------------------------------------------
@@ -341,6 +365,7 @@ export class Store {
   }
 
   setRunStatus(runId: number, status: RunRecord['status']): void {
+    this.flush();
     this.#stmt.setRunStatus.run(status, runId);
   }
 
@@ -398,6 +423,7 @@ export class Store {
    */
   recordCalls(calls: readonly NewCall[]): number[] {
     return this.db.transaction(() => {
+      this.#runDeferred();
       const ids: number[] = [];
       for (const call of calls) {
         const info = this.#stmt.insertCall.run({
@@ -439,12 +465,13 @@ export class Store {
 
   // ---- results ------------------------------------------------------------------------
 
-  putResults(results: readonly ResultRecord[]): void {
-    this.db.transaction(() => {
-      for (const r of results) {
-        this.#stmt.upsertResult.run({ ...r, value: JSON.stringify(r.value) });
-      }
-    })();
+  /** Upserts results; with `deferred`, they are written with the next call transaction or `flush()`. */
+  putResults(results: readonly ResultRecord[], options: { deferred?: boolean } = {}): void {
+    const write = () => {
+      for (const r of results) this.#stmt.upsertResult.run({ ...r, value: JSON.stringify(r.value) });
+    };
+    if (options.deferred) this.#deferred.push(write);
+    else this.db.transaction(write)();
   }
 
   results(runId: number, kind?: string): ResultRecord[] {

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { sha256 } from '../../src/core/hash.js';
@@ -186,5 +187,37 @@ describe('loadImage refuses bad files one by one, with the path and a clear reas
     const source = await readImageFile(path);
     expect(source.path).toBe(path);
     expect([...source.data]).toEqual([120]);
+  });
+});
+
+describe('PNG check without libvips', () => {
+  it('agrees with sharp on the facts of valid PNGs of every colour type and depth', async () => {
+    const variants: [string, Promise<Buffer>][] = [
+      ['rgb', noiseImage(33, 17).png().toBuffer()],
+      ['rgba', noiseImage(20, 21).ensureAlpha(0.5).png().toBuffer()],
+      ['grey', noiseImage(19, 9).greyscale().png().toBuffer()],
+      ['palette', noiseImage(25, 25).png({ palette: true }).toBuffer()],
+      ['16-bit', noiseImage(12, 12).toColourspace('rgb16').png().toBuffer()],
+    ];
+    for (const [name, pending] of variants) {
+      const bytes = await pending;
+      const meta = await sharp(bytes).metadata();
+      const image = await loadImage({ path: `${name}.png`, data: bytes });
+      expect(image, name).toMatchObject({ format: 'png', width: meta.width, height: meta.height, hasAlpha: meta.hasAlpha });
+      expect(image.sendable, name).toBe(name !== '16-bit');
+    }
+  });
+
+  it('refuses a PNG whose data was changed or cut, naming the problem', async () => {
+    const good = Buffer.from(await noiseImage(40, 30).png().toBuffer());
+    const idat = good.indexOf('IDAT');
+    const flipped = Buffer.from(good);
+    flipped[idat + 20] = (flipped[idat + 20] as number) ^ 0xff;
+    await expect(loadImage({ path: 'flipped.png', data: flipped })).rejects.toThrow(/corrupt PNG \(chunk `IDAT` fails its checksum\)/);
+    await expect(loadImage({ path: 'cut.png', data: good.subarray(0, idat + 30) })).rejects.toThrow(
+      /truncated PNG \(the file ends before its image data\)/,
+    );
+    // Without IEND: also cut.
+    await expect(loadImage({ path: 'no-end.png', data: good.subarray(0, good.length - 12) })).rejects.toThrow(/truncated PNG/);
   });
 });

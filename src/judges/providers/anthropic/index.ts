@@ -48,7 +48,7 @@ export function createAnthropicProvider(config: ProviderConfig): Provider {
               ? { type: 'text', text: p.text }
               : {
                   type: 'image',
-                  source: { type: 'base64', media_type: p.mediaType, data: Buffer.from(p.data).toString('base64') },
+                  source: { type: 'base64', media_type: p.mediaType, data: Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString('base64') },
                 },
           );
           return { role: m.role as 'user' | 'assistant', content: blocks };

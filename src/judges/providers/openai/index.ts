@@ -49,7 +49,7 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
         const parts: ChatCompletionContentPart[] = m.content.map((p) =>
           p.type === 'text'
             ? { type: 'text', text: p.text }
-            : { type: 'image_url', image_url: { url: `data:${p.mediaType};base64,${Buffer.from(p.data).toString('base64')}` } },
+            : { type: 'image_url', image_url: { url: `data:${p.mediaType};base64,${Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString('base64')}` } },
         );
         return { role: 'user', content: parts };
       });
