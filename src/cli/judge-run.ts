@@ -1,7 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session.js';
-import { str, type Args, type JudgeSetup } from './judge-options.js';
+import type { PairResult, PairSettings } from '../judges/compare.js';
+import { Store } from '../store/store.js';
+import { dbPath, pairSettingsFrom, setupJudge, str, type Args, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
 import { Progress } from './progress.js';
 
@@ -86,4 +88,70 @@ export class RunTerminal {
     if (out) await writeFile(out, text);
     else this.#io.stdout.write(text);
   }
+}
+
+/** What a pairwise command (`compare`, `rank`) holds while it runs. */
+export interface PairCommand {
+  judge: JudgeSetup;
+  settings: PairSettings;
+  store: Store;
+  terminal: RunTerminal;
+  /** Run options every pairwise run stores (the command adds its own). */
+  stored: Record<string, unknown>;
+  /** Handles the run's events: shared ones, then the cached samples of each judged pair. */
+  onEvent(e: RunEvent | { type: 'pair'; pair: PairResult }): void;
+  /** Notes for unmatched files, bad inputs and the run; returns the exit code. */
+  finish(result: {
+    run: { name: string };
+    resumed: boolean;
+    unmatched: readonly { path: string; reason: string }[];
+    inputErrors: readonly Error[];
+    counts: { requests: number; cached: number };
+    failedPairs: number;
+    interrupted: boolean;
+    budgetExceeded: boolean;
+  }): number;
+  close(): Promise<void>;
+}
+
+/** Sets up the judge, the pair template and settings, the store and the terminal. */
+export async function openPairCommand(label: string, args: Args, io: CommandIO): Promise<PairCommand> {
+  const judge = await setupJudge(args, io.env);
+  let settings: PairSettings;
+  try {
+    settings = await pairSettingsFrom(args, judge.provider);
+  } catch (error) {
+    await judge.provider.close?.();
+    throw error;
+  }
+  const store = Store.open(dbPath(args, io.env));
+  const terminal = new RunTerminal(label, io, args);
+  const { template } = settings;
+  return {
+    judge,
+    settings,
+    store,
+    terminal,
+    stored: {
+      ...judge.stored,
+      prompt: { id: template.id, version: template.version, hash: template.hash },
+      samples: template.kind === 'levels' ? 1 : settings.samples,
+      temperature: settings.temperature,
+    },
+    onEvent: (e) => {
+      if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
+    },
+    finish: (r) => {
+      for (const u of r.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);
+      for (const e of r.inputErrors) io.note(`error: ${e.message}`);
+      if (r.failedPairs) io.note(`${r.failedPairs} pair(s) failed: \`quorum show ${r.run.name} --calls\` has the details`);
+      io.note(`run ${r.run.name}${r.resumed ? ' (resumed)' : ''}: ${r.counts.requests} requests, ${r.counts.cached} cached; db ${store.file}`);
+      if (r.interrupted) return 130;
+      return r.failedPairs > 0 || r.inputErrors.length > 0 || r.budgetExceeded ? 1 : 0;
+    },
+    close: async () => {
+      store.close();
+      await judge.provider.close?.();
+    },
+  };
 }

@@ -1,13 +1,11 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
-import type { PairSettings } from '../../judges/compare.js';
 import { runCompare } from '../../judges/compare-run.js';
 import { formatCompare } from '../../report/pairs.js';
-import { Store } from '../../store/store.js';
-import { dbPath, enumArg, intArg, judgeArgs, pairSettingsFrom, setupJudge, str, type Args } from '../judge-options.js';
+import { enumArg, intArg, judgeArgs, str, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { RunTerminal } from '../judge-run.js';
+import { openPairCommand } from '../judge-run.js';
 
 export const usage = 'compare <dirA> <dirB> --judge provider:model [--ref <dir>] [options]';
 
@@ -44,56 +42,31 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   const order = enumArg(args, 'order', ['both', 'random', 'fixed'] as const, 'both');
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
-  const judge = await setupJudge(args, io.env);
-  let settings: PairSettings;
-  try {
-    settings = await pairSettingsFrom(args, judge.provider);
-  } catch (error) {
-    await judge.provider.close?.();
-    throw error;
-  }
-  const { template, samples, temperature } = settings;
-  const store = Store.open(dbPath(args, io.env));
-  const terminal = new RunTerminal('compare', io, args);
+  const cmd = await openPairCommand('compare', args, io);
   try {
     const ref = str(args, 'ref');
-    const runOptions = {
-      ...judge.stored,
-      prompt: { id: template.id, version: template.version, hash: template.hash },
-      samples: template.kind === 'levels' ? 1 : samples,
-      temperature,
-      order,
-      ...(ref ? { reference: ref } : {}),
-    };
+    const runOptions = { ...cmd.stored, order, ...(ref ? { reference: ref } : {}) };
     const runName = str(args, 'run') ?? `compare-${hashObject({ dirs, ...runOptions }).slice(0, 10)}`;
     const result = await runCompare({
-      store,
-      provider: judge.provider,
+      store: cmd.store,
+      provider: cmd.judge.provider,
       dirA: dirs[0] as string,
       dirB: dirs[1] as string,
       reference: ref,
-      settings,
+      settings: cmd.settings,
       order,
       seed,
       runName,
       runOptions,
-      ...terminal.runOptions(judge),
-      onEvent: (e) => {
-        if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
-      },
+      ...cmd.terminal.runOptions(cmd.judge),
+      onEvent: cmd.onEvent,
     });
-    terminal.done();
-    const output = formatCompare(result.pairs, result.summary, result.unmatched, format);
-    await terminal.output(args, output);
-    for (const u of result.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);
-    for (const e of result.inputErrors) io.note(`error: ${e.message}`);
+    cmd.terminal.done();
+    await cmd.terminal.output(args, formatCompare(result.pairs, result.summary, result.unmatched, format));
     const failed = result.pairs.filter((p) => p.verdict === null);
     for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);
-    io.note(`run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${result.counts.requests} requests, ${result.counts.cached} cached; db ${store.file}`);
-    if (result.interrupted) return 130;
-    return failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded ? 1 : 0;
+    return cmd.finish({ ...result, failedPairs: failed.length });
   } finally {
-    store.close();
-    await judge.provider.close?.();
+    await cmd.close();
   }
 }

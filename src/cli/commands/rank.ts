@@ -1,13 +1,11 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
-import type { PairSettings } from '../../judges/compare.js';
 import { runRank } from '../../judges/rank-run.js';
 import { formatRanking } from '../../report/ranking.js';
-import { Store } from '../../store/store.js';
-import { dbPath, enumArg, intArg, judgeArgs, pairSettingsFrom, setupJudge, str, type Args } from '../judge-options.js';
+import { enumArg, intArg, judgeArgs, str, type Args } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { RunTerminal } from '../judge-run.js';
+import { openPairCommand } from '../judge-run.js';
 
 export const usage = 'rank <system-dir>... | --items <dir>  --judge provider:model [options]';
 
@@ -47,55 +45,27 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const strategy = enumArg(args, 'strategy', ['active', 'round-robin', 'random'] as const, 'active');
   const budget = intArg(args, 'budget', 2);
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
-  const judge = await setupJudge(args, io.env);
-  let settings: PairSettings;
+  const cmd = await openPairCommand('rank', args, io);
   try {
-    settings = await pairSettingsFrom(args, judge.provider);
-  } catch (error) {
-    await judge.provider.close?.();
-    throw error;
-  }
-  const { template, samples, temperature } = settings;
-  const store = Store.open(dbPath(args, io.env));
-  const terminal = new RunTerminal('rank', io, args);
-  try {
-    const runOptions = {
-      ...judge.stored,
-      prompt: { id: template.id, version: template.version, hash: template.hash },
-      samples: template.kind === 'levels' ? 1 : samples,
-      temperature,
-      strategy,
-      ...(budget !== undefined ? { budget } : {}),
-      seed,
-    };
+    const runOptions = { ...cmd.stored, strategy, ...(budget !== undefined ? { budget } : {}), seed };
     const runName = str(args, 'run') ?? `rank-${hashObject({ systems, items, ...runOptions }).slice(0, 10)}`;
     const result = await runRank({
-      store,
-      provider: judge.provider,
+      store: cmd.store,
+      provider: cmd.judge.provider,
       ...(items ? { items } : { systems }),
-      settings,
+      settings: cmd.settings,
       strategy,
       budget,
       seed,
       runName,
       runOptions,
-      ...terminal.runOptions(judge),
-      onEvent: (e) => {
-        if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
-      },
+      ...cmd.terminal.runOptions(cmd.judge),
+      onEvent: cmd.onEvent,
     });
-    terminal.done();
-    const output = formatRanking(result, format);
-    await terminal.output(args, output);
-    for (const u of result.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);
-    for (const e of result.inputErrors) io.note(`error: ${e.message}`);
-    const failed = result.pairs.filter((p) => p.verdict === null).length;
-    if (failed) io.note(`${failed} pair(s) failed: \`quorum show ${result.run.name} --calls\` has the details`);
-    io.note(`run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${result.counts.requests} requests, ${result.counts.cached} cached; db ${store.file}`);
-    if (result.interrupted) return 130;
-    return failed > 0 || result.inputErrors.length > 0 || result.budgetExceeded ? 1 : 0;
+    cmd.terminal.done();
+    await cmd.terminal.output(args, formatRanking(result, format));
+    return cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length });
   } finally {
-    store.close();
-    await judge.provider.close?.();
+    await cmd.close();
   }
 }
