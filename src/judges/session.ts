@@ -108,8 +108,8 @@ export class JudgeSession {
       concurrency: options.concurrency ?? 4,
       ...(options.rpm ? { intervalCap: options.rpm, interval: 60_000 } : {}),
     });
-    // Every queued request listens on this one signal (p-queue, the SDK, retry waits):
-    // hundreds at once are expected, not a leak.
+    // Every request in flight listens on this one signal (the SDK, retry waits): many at
+    // once are expected, not a leak.
     setMaxListeners(0, this.#controller.signal);
   }
 

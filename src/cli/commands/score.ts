@@ -111,7 +111,8 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       runOptions,
       ...terminal.runOptions(judge),
       onEvent: (e) => {
-        if (!terminal.event(e) && e.type === 'image') terminal.progress.cached(e.result.cachedCalls);
+        // A duplicate shares its first copy's calls: they were counted (and unplanned) once.
+        if (!terminal.event(e) && e.type === 'image' && !e.result.duplicateOf) terminal.progress.cached(e.result.cachedCalls);
       },
     });
     terminal.done();
