@@ -107,7 +107,7 @@ export async function encodeForJudge(
 
 /**
  * The original bytes as the judge's image, when nothing needs changing: the file is a
- * PNG, JPEG or WebP that a judge reads as it is, one frame, upright (no EXIF orientation),
+ * PNG or JPEG, which every judge reads as it is, one frame, upright (no EXIF orientation),
  * 8-bit, with no EXIF (which may hold GPS) or ICC profile to strip or convert, and both
  * sides within `maxSide`. Re-encoding such a file would only cost time and, for JPEG, add
  * a generation of artefacts. `undefined` when it must go through `encodeForJudge`.
@@ -116,7 +116,7 @@ export async function encodeForJudge(
  */
 export function passThrough(image: LoadedImage, source: ImageSource, maxSide: number): ImagePart | undefined {
   if (!image.sendable || image.width > maxSide || image.height > maxSide) return undefined;
-  const mediaType = image.format === 'png' ? 'image/png' : image.format === 'jpeg' ? 'image/jpeg' : 'image/webp';
+  const mediaType = image.format === 'png' ? 'image/png' : 'image/jpeg';
   return { type: 'image', data: source.data, mediaType, sha256: image.sha256, width: image.width, height: image.height };
 }
 

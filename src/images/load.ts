@@ -29,7 +29,8 @@ export interface LoadedImage {
   hasAlpha: boolean;
   /**
    * Whether the file can be sent to a judge as it is (see `passThrough` in encode.ts):
-   * PNG, JPEG or WebP, one frame, upright, 8-bit, no EXIF (GPS) and no ICC profile.
+   * PNG or JPEG (every judge reads them; llama.cpp's loader cannot read WebP), one frame,
+   * upright, 8-bit, no EXIF (GPS) and no ICC profile.
    */
   sendable: boolean;
   /** Number of frames or pages when the format reports it; only the first is judged. */
@@ -110,7 +111,7 @@ export async function loadImage(source: string | ImageSource, limits?: ImageLimi
     height: meta.autoOrient.height,
     hasAlpha: meta.hasAlpha,
     sendable:
-      (meta.format === 'png' || meta.format === 'jpeg' || meta.format === 'webp') &&
+      (meta.format === 'png' || meta.format === 'jpeg') &&
       (meta.pages ?? 1) === 1 &&
       (meta.orientation ?? 1) === 1 &&
       meta.exif === undefined &&

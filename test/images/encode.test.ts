@@ -152,5 +152,11 @@ describe('passThrough', () => {
     expect(passThrough(await loadImage(exif), exif, 1024)).toBeUndefined();
     const tiff = await readImageFile(await write(dir, 'ready.tiff', noiseImage(30, 30).tiff()));
     expect(passThrough(await loadImage(tiff), tiff, 1024)).toBeUndefined();
+    // WebP is re-encoded too: llama.cpp's image loader cannot read it.
+    const webp = await readImageFile(await write(dir, 'ready.webp', noiseImage(30, 30).webp()));
+    expect(passThrough(await loadImage(webp), webp, 1024)).toBeUndefined();
+    // A plain JPEG goes as it is.
+    const jpeg = await readImageFile(await write(dir, 'plain.jpg', noiseImage(30, 20).jpeg()));
+    expect(passThrough(await loadImage(jpeg), jpeg, 1024)).toMatchObject({ mediaType: 'image/jpeg', width: 30, height: 20 });
   });
 });
