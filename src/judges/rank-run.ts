@@ -122,6 +122,29 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   }
   const itemCount = names.length;
   if (itemCount < 2) throw new UsageError(`Need at least two items to rank, found ${itemCount}`);
+
+  // Every image is read and checked once, up front: a bad file is reported once, and the
+  // pairs it is in are never chosen (active choice would otherwise keep picking the
+  // item it knows least about).
+  const images = new ImageRegistry(store, provider.maxImageSide);
+  const registered = new Map<string, RegisteredImage | undefined>();
+  for (const c of candidates) {
+    for (const side of ['a', 'b'] as const) {
+      const path = pathOf(c, side);
+      if (registered.has(path)) continue;
+      try {
+        registered.set(path, await images.register(path));
+      } catch (error) {
+        registered.set(path, undefined);
+        inputErrors.push(error instanceof InputError ? error : new InputError(path, describeError(error), { cause: error }));
+      }
+    }
+  }
+  const usable = candidates.filter((c) => registered.get(pathOf(c, 'a')) && registered.get(pathOf(c, 'b')));
+  // Items left with nothing to compare (every image of theirs failed) are not ranked.
+  const rankable = new Set(usable.flatMap((c) => [c.a, c.b]));
+  candidates.length = 0;
+  candidates.push(...usable);
   const all = candidates.length * 2;
   const budget = Math.min(all, options.budget ?? (options.strategy === 'active' ? activeBudget(itemCount) : all));
 
@@ -130,7 +153,6 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   const { run, resumed, judgeId, session } = judgeRun;
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
   options.onEvent?.({ type: 'plan', calls: budget * perOrder });
-  const images = new ImageRegistry(store, provider.maxImageSide);
   const random = createRandom(options.seed ?? 0);
   const pairs: RankedPair[] = [];
   const remaining = new Set(candidates);
@@ -142,14 +164,8 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
       batch.map(async (c) => {
         remaining.delete(c);
         judgedOrders += 2;
-        let a: RegisteredImage;
-        let b: RegisteredImage;
-        try {
-          [a, b] = await Promise.all([images.register(pathOf(c, 'a')), images.register(pathOf(c, 'b'))]);
-        } catch (error) {
-          inputErrors.push(error instanceof InputError ? error : new InputError(pathOf(c, 'a'), describeError(error), { cause: error }));
-          return;
-        }
+        const a = registered.get(pathOf(c, 'a')) as RegisteredImage;
+        const b = registered.get(pathOf(c, 'b')) as RegisteredImage;
         const result = await judgePair({ session, provider, judgeId, settings, a, b, order: 'both' });
         const pair: RankedPair = { ...result, itemA: c.a, itemB: c.b, content: c.content };
         pairs.push(pair);
@@ -215,6 +231,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
     tb.wins += 1 - c.outcome;
   }
   const ranking: RankedItem[] = items
+    .filter((i) => rankable.has(i))
     .map((i) => ({
       name: names[i] as string,
       score: fit.scores[i] as number,

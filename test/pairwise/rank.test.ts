@@ -76,6 +76,24 @@ describe('quorum rank and anchored scores', () => {
     expect(names).toEqual(['s7', 's6', 's5', 's4', 's3', 's2', 's1', 's0']);
   });
 
+  it('reports a bad image once, leaves it out of the ranking, and ranks the rest', async () => {
+    await mkdir(join(dir, 'with-bad'), { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      await writeFile(join(dir, 'with-bad', `ok${i}.png`), await makeTestImage({ quality: 1.5 + i, seed: 900 + i }));
+    }
+    await writeFile(join(dir, 'with-bad', 'broken.png'), Buffer.from('not really a png'));
+    server.resetCounts();
+    const r = await runQuorum(
+      ['rank', '--items', 'with-bad', '--strategy', 'round-robin', '--judge', 'openai:sim', '--base-url', server.url, '--db', 'q.db', '--format', 'json', '--quiet'],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.match(/error: .*broken\.png/g)).toHaveLength(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.ranking.map((x: { name: string }) => x.name)).toEqual(['ok3', 'ok2', 'ok1', 'ok0']);
+    expect(server.calls).toBe(4 * 3);
+  });
+
   it('ranks systems with a per-content breakdown', async () => {
     for (const [s, shift] of [['sys-a', 0], ['sys-b', 0.6], ['sys-c', 1.2]] as const) {
       await mkdir(join(dir, s), { recursive: true });
