@@ -1,13 +1,14 @@
 import { UsageError } from '../core/errors.js';
 import type { Choice, CompletionRequest, ImagePart, Provider } from '../core/provider.js';
-import { err, ok, type Result } from '../core/result.js';
-import { levelsFromCandidates, levelsFromLogprobs, levelVariants, parseWordAnswer } from '../prompts/answers.js';
+import { ok, type Result } from '../core/result.js';
+import { parseWordAnswer } from '../prompts/answers.js';
 import { levelWeights, renderMessages, type PromptTemplate } from '../prompts/template.js';
 import type { CallRecord } from '../store/store.js';
 import { mean } from '../aggregate/descriptive.js';
 import type { RegisteredImage } from './image-registry.js';
 import { canReadLevels } from './score.js';
-import { cacheKey, type JudgeSession } from './session.js';
+import { levelParams, levelReader, levelRequest } from './levels.js';
+import { sampleSlots, type JudgeSession } from './session.js';
 
 /**
  * Pairwise judging: one image against another, in one or both orders. The judge always
@@ -92,10 +93,7 @@ interface OrderParsed {
 }
 
 function pairParams(provider: Provider, settings: PairSettings): Record<string, unknown> {
-  const method = pairMethod(settings.template, provider);
-  if (method === 'levels') {
-    return { method: 'pair-levels', top: provider.capabilities.candidateProbabilities ? 'exact' : 20, maxTokens: settings.maxTokens ?? 24 };
-  }
+  if (pairMethod(settings.template, provider) === 'levels') return levelParams(provider, 'pair-levels', settings.maxTokens ?? 24);
   return {
     method: 'pair-sample',
     temperature: settings.temperature,
@@ -116,36 +114,19 @@ function pairRequest(
     { part: parts.second, label: 'Image B' },
   ];
   const messages = renderMessages(template, images);
-  const levels = template.levels ?? [];
-  const weights = levelWeights(template);
   if (pairMethod(template, provider) === 'levels') {
-    const exact = provider.capabilities.candidateProbabilities;
+    const read = levelReader(provider, template);
     return {
-      request: {
-        messages,
-        prefill: template.prefix ?? '',
-        temperature: 0,
-        maxTokens: settings.maxTokens ?? 24,
-        ...(exact ? { candidates: levelVariants(levels) } : { logprobs: { top: 20 } }),
-      },
+      request: levelRequest(provider, template, messages, settings.maxTokens ?? 24),
       parse: (choice) => {
-        const dist =
-          exact && choice.candidateProbabilities
-            ? levelsFromCandidates(choice.candidateProbabilities, levels)
-            : choice.logprobs
-              ? levelsFromLogprobs(choice.logprobs, template, provider.capabilities.prefill)
-              : err('the answer carried no log-probabilities');
-        if (!dist.ok) return dist;
-        const p = dist.value.probabilities;
-        return ok({
-          preference: p.reduce((s, pi, i) => s + pi * (weights[i] as number), 0),
-          levels: p,
-          coverage: dist.value.coverage,
-          reasoning: null,
-        });
+        // The expectation over the comparative weights is P(B better than A).
+        const r = read(choice);
+        return r.ok ? ok({ preference: r.value.mean, levels: r.value.probabilities, coverage: r.value.coverage, reasoning: null }) : r;
       },
     };
   }
+  const levels = template.levels ?? [];
+  const weights = levelWeights(template);
   return {
     request: {
       messages,
@@ -177,15 +158,9 @@ export async function judgeOrder(input: {
   const count = method === 'levels' ? 1 : settings.samples;
   const params = pairParams(provider, settings);
   const imageHashes = [...(reference ? [reference.sha256] : []), first.sha256, second.sha256];
-  const calls: CallRecord[] = [];
-  const missing: { cacheKey: string; sampleIndex: number }[] = [];
-  for (let sampleIndex = 0; sampleIndex < count; sampleIndex++) {
-    const key = cacheKey({ judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes, params, sampleIndex });
-    const hit = session.cached(key);
-    if (hit) calls.push(hit);
-    else missing.push({ cacheKey: key, sampleIndex });
-  }
-  session.linkCached(calls);
+  const found = session.lookup(sampleSlots({ judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes, params, count }));
+  const calls: CallRecord[] = [...found.cached];
+  const missing = found.missing;
   const cached = calls.length;
   if (missing.length > 0 && !session.stopping) {
     const [refPart, firstPart, secondPart] = await Promise.all([reference?.encode(), first.encode(), second.encode()]);

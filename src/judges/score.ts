@@ -1,20 +1,12 @@
 import { CapabilityError, UsageError } from '../core/errors.js';
-import type { Choice, CompletionRequest, ImagePart, Provider } from '../core/provider.js';
-import { err, ok, type Result } from '../core/result.js';
-import {
-  levelsFromCandidates,
-  levelsFromLogprobs,
-  levelVariants,
-  parseJsonAnswer,
-  parseSampleAnswer,
-  QualityReport,
-  qualityReportSchema,
-} from '../prompts/answers.js';
-import { levelWeights, renderMessages, type PromptTemplate } from '../prompts/template.js';
+import type { CompletionRequest, ImagePart, Provider } from '../core/provider.js';
+import { ok } from '../core/result.js';
+import { parseJsonAnswer, parseSampleAnswer, QualityReport, qualityReportSchema } from '../prompts/answers.js';
+import { renderMessages, type PromptTemplate } from '../prompts/template.js';
 import type { CallRecord } from '../store/store.js';
 import { mean, sampleStd } from '../aggregate/descriptive.js';
-import { levelMoments } from '../aggregate/level-moments.js';
-import { cacheKey, type CallGroup, type JudgeSession } from './session.js';
+import { sampleSlots, type CallGroup, type JudgeSession } from './session.js';
+import { levelParams, levelReader, levelRequest, type LevelReading } from './levels.js';
 import type { Anchor } from './anchors.js';
 import type { PairSettings } from './compare.js';
 
@@ -50,20 +42,20 @@ export function resolveMethod(
     if (requested !== 'auto' && requested !== kind && !(requested === 'sample' && kind === 'report')) {
       throw new UsageError(`--method ${requested} does not fit template \`${template.id}\`, which is a ${kind} template`);
     }
-    if (kind === 'levels' && !canReadLevels(provider)) {
-      throw new CapabilityError(
-        `${provider.id}:${provider.model} returns no log-probabilities, so the levels method cannot run; use --method sample`,
-      );
-    }
-    return kind;
+    return needsLevels(kind, provider);
   }
-  if (requested === 'levels' && !canReadLevels(provider)) {
+  if (requested === 'auto') return canReadLevels(provider) ? 'levels' : 'sample';
+  return needsLevels(requested, provider);
+}
+
+/** The method itself, unless it is `levels` and the provider cannot read level probabilities. */
+function needsLevels<M extends ScoreMethod>(method: M, provider: Provider): M {
+  if (method === 'levels' && !canReadLevels(provider)) {
     throw new CapabilityError(
       `${provider.id}:${provider.model} returns no log-probabilities, so the levels method cannot run; use --method sample`,
     );
   }
-  if (requested === 'auto') return canReadLevels(provider) ? 'levels' : 'sample';
-  return requested;
+  return method;
 }
 
 export interface ScoreSettings {
@@ -105,53 +97,28 @@ export interface ImageScore {
   duplicateOf?: string;
 }
 
-interface LevelParsed {
-  probabilities: number[];
-  coverage: number;
-  score: number;
-  std: number;
-}
-
-function levelsParser(template: PromptTemplate, prefilled: boolean, candidates: boolean) {
-  const levels = template.levels ?? [];
-  const weights = levelWeights(template);
-  return (choice: Choice): Result<LevelParsed, string> => {
-    const dist =
-      candidates && choice.candidateProbabilities
-        ? levelsFromCandidates(choice.candidateProbabilities, levels)
-        : choice.logprobs
-          ? levelsFromLogprobs(choice.logprobs, template, prefilled)
-          : err('the answer carried no log-probabilities');
-    if (!dist.ok) return dist;
-    const m = levelMoments(dist.value.probabilities, weights);
-    return ok({ probabilities: dist.value.probabilities, coverage: dist.value.coverage, score: m.mean, std: m.std });
+/** Stored parameters for a method (part of every sample's cache key); no image needed. */
+export function scoreParams(provider: Provider, settings: ScoreSettings): Record<string, unknown> {
+  const { method } = settings;
+  if (method === 'levels') return levelParams(provider, method, settings.maxTokens ?? 16);
+  return {
+    method,
+    temperature: settings.temperature,
+    maxTokens: settings.maxTokens ?? 1024,
+    ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
   };
 }
 
-/** The request, stored parameters and parser for one image under a method. */
+/** The request and parser for one image under a method. */
 export function scoreGroupSpec(
   provider: Provider,
   settings: ScoreSettings,
   image: ImagePart,
-): Pick<CallGroup, 'request' | 'params' | 'parse'> {
+): Pick<CallGroup, 'request' | 'parse'> {
   const { template, method } = settings;
   const messages = renderMessages(template, [{ part: image }]);
   if (method === 'levels') {
-    const useCandidates = provider.capabilities.candidateProbabilities;
-    const request: CompletionRequest = {
-      messages,
-      prefill: template.prefix ?? '',
-      temperature: 0,
-      maxTokens: settings.maxTokens ?? 16,
-      ...(useCandidates
-        ? { candidates: levelVariants(template.levels ?? []) }
-        : { logprobs: { top: 20 } }),
-    };
-    return {
-      request,
-      params: { method, top: useCandidates ? 'exact' : 20, maxTokens: request.maxTokens },
-      parse: levelsParser(template, provider.capabilities.prefill, useCandidates),
-    };
+    return { request: levelRequest(provider, template, messages, settings.maxTokens ?? 16), parse: levelReader(provider, template) };
   }
   const request: CompletionRequest = {
     messages,
@@ -162,54 +129,15 @@ export function scoreGroupSpec(
       ? { responseSchema: qualityReportSchema }
       : { answerShape: { kind: 'think-answer', maxThinkChars: 1500, range: template.range } }),
   };
-  const range = template.range;
   return {
     request,
-    params: {
-      method,
-      temperature: settings.temperature,
-      maxTokens: request.maxTokens,
-      ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
-    },
     parse:
       method === 'report'
         ? (choice) => {
             const r = parseJsonAnswer(choice, QualityReport);
             return r.ok ? ok({ ...r.value.value, extraction: r.value.extraction }) : r;
           }
-        : (choice) => parseSampleAnswer(choice.text, range),
-  };
-}
-
-/** Cache keys of an image's samples, without touching the provider or encoding anything. */
-export function sampleKeys(
-  judgeId: string,
-  template: PromptTemplate,
-  imageHash: string,
-  params: Record<string, unknown>,
-  count: number,
-): { cacheKey: string; sampleIndex: number }[] {
-  return Array.from({ length: count }, (_, sampleIndex) => ({
-    sampleIndex,
-    cacheKey: cacheKey({ judgeId, promptHash: template.hash, imageHashes: [imageHash], params, sampleIndex }),
-  }));
-}
-
-/** Stored parameters for a method, the same ones `scoreGroupSpec` records (no image needed). */
-export function scoreParams(provider: Provider, settings: ScoreSettings): Record<string, unknown> {
-  const { method } = settings;
-  if (method === 'levels') {
-    return {
-      method,
-      top: provider.capabilities.candidateProbabilities ? 'exact' : 20,
-      maxTokens: settings.maxTokens ?? 16,
-    };
-  }
-  return {
-    method,
-    temperature: settings.temperature,
-    maxTokens: settings.maxTokens ?? 1024,
-    ...(settings.seed !== undefined ? { seed: settings.seed } : {}),
+        : (choice) => parseSampleAnswer(choice.text, template.range),
   };
 }
 
@@ -229,21 +157,16 @@ export async function scoreImage(input: {
   const { session, provider, settings } = input;
   const count = settings.method === 'levels' ? 1 : settings.samples;
   const params = scoreParams(provider, settings);
-  const slots = sampleKeys(input.judgeId, settings.template, input.sha256, params, count);
-  const calls: CallRecord[] = [];
-  const missing: typeof slots = [];
-  for (const slot of slots) {
-    const hit = session.cached(slot.cacheKey);
-    if (hit) calls.push(hit);
-    else missing.push(slot);
-  }
-  session.linkCached(calls);
-  const cachedCalls = calls.length;
+  const question = { judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes: [input.sha256], params };
+  const { cached, missing } = session.lookup(sampleSlots({ ...question, count }));
+  const calls: CallRecord[] = [...cached];
+  const cachedCalls = cached.length;
   if (missing.length > 0 && !session.stopping) {
     const image = await input.encode();
     const spec = scoreGroupSpec(provider, settings, image);
     const made = await session.execute({
       ...spec,
+      params,
       slots: missing,
       promptHash: settings.template.hash,
       imageHashes: [input.sha256],
@@ -298,14 +221,14 @@ export function aggregateImage(
   if (good.length === 0) return base;
   const status = good.length === wanted ? 'ok' : 'partial';
   if (settings.method === 'levels') {
-    const p = (good[0] as CallRecord).parsed as LevelParsed;
+    const p = (good[0] as CallRecord).parsed as LevelReading;
     const names = settings.template.levels ?? [];
     return {
       ...base,
       status,
-      score: p.score,
+      score: p.mean,
       std: p.std,
-      samples: [p.score],
+      samples: [p.mean],
       levels: Object.fromEntries(names.map((n, i) => [n, p.probabilities[i] ?? 0])),
       coverage: p.coverage,
     };

@@ -69,6 +69,18 @@ export function cacheKey(input: {
   return hashObject(input);
 }
 
+/** The sample slots (cache key and index) of `count` samples of one question. */
+export function sampleSlots(input: {
+  judgeId: string;
+  promptHash: string;
+  imageHashes: readonly string[];
+  params: Record<string, unknown>;
+  count: number;
+}): SampleSlot[] {
+  const { count, ...question } = input;
+  return Array.from({ length: count }, (_, sampleIndex) => ({ sampleIndex, cacheKey: cacheKey({ ...question, sampleIndex }) }));
+}
+
 /** Rough input-token estimate for budgeting before any call has been measured. */
 function estimateInputTokens(messages: readonly Message[]): number {
   let tokens = 0;
@@ -135,15 +147,21 @@ export class JudgeSession {
     this.#controller.abort();
   }
 
-  /** Cached sample for a key, linked to this run. */
-  cached(key: string): CallRecord | undefined {
-    const call = this.#o.store.cachedCall(key);
-    if (call) this.counts.cached++;
-    return call;
-  }
-
-  linkCached(calls: readonly CallRecord[]): void {
-    if (calls.length) this.#o.store.linkCached(this.#o.runId, calls.map((c) => c.id));
+  /**
+   * Splits slots into the samples the store already has (linked to this run) and the
+   * ones still to ask for.
+   */
+  lookup(slots: readonly SampleSlot[]): { cached: CallRecord[]; missing: SampleSlot[] } {
+    const cached: CallRecord[] = [];
+    const missing: SampleSlot[] = [];
+    for (const slot of slots) {
+      const hit = this.#o.store.cachedCall(slot.cacheKey);
+      if (hit) cached.push(hit);
+      else missing.push(slot);
+    }
+    this.counts.cached += cached.length;
+    if (cached.length) this.#o.store.linkCached(this.#o.runId, cached.map((c) => c.id));
+    return { cached, missing };
   }
 
   /**
