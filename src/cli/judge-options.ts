@@ -1,5 +1,6 @@
 import type { ArgsDef } from 'citty';
-import { expected, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { dbArg, intArg, numArg, str, type Args } from './args.js';
 import type { Provider } from '../core/provider.js';
 import { defaultPrices, loadPriceTable, priceFor, type Price } from '../judges/prices.js';
 import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
@@ -31,43 +32,12 @@ export const judgeArgs = {
   rpm: { type: 'string', valueHint: 'N', description: 'Requests started per minute (default: unlimited)' },
   'max-cost': { type: 'string', valueHint: 'USD', description: 'Stop issuing calls before the estimated cost would pass this many USD' },
   prices: { type: 'string', valueHint: 'file.json', description: 'JSON price table extending the built-in one (env QUORUM_PRICES)' },
-  db: { type: 'string', valueHint: 'file', description: 'SQLite database (env QUORUM_DB, default ./quorum.db)' },
+  ...dbArg,
   run: { type: 'string', valueHint: 'name', description: 'Run name; the same name resumes that run (default: derived from the command)' },
   format: { type: 'string', valueHint: 'table|json|jsonl|csv', description: 'Output format: table, json, jsonl or csv', default: 'table' },
   out: { type: 'string', valueHint: 'file', description: 'Write the output to this file instead of stdout' },
   quiet: { type: 'boolean', description: 'No progress on stderr' },
 } as const satisfies ArgsDef;
-
-export type Args = Record<string, unknown>;
-
-export function str(args: Args, name: string): string | undefined {
-  const v = args[name];
-  return v === undefined || v === null || v === '' ? undefined : String(v);
-}
-
-export function intArg(args: Args, name: string, min: number): number | undefined {
-  const v = str(args, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(expected(name, `an integer >= ${min}`, v));
-  return n;
-}
-
-export function numArg(args: Args, name: string, min: number, max = Number.POSITIVE_INFINITY): number | undefined {
-  const v = str(args, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(expected(name, max === Number.POSITIVE_INFINITY ? `a number >= ${min}` : `a number in [${min}, ${max}]`, v));
-  }
-  return n;
-}
-
-export function enumArg<T extends string>(args: Args, name: string, values: readonly T[], fallback: T): T {
-  const v = str(args, name) ?? fallback;
-  if (!values.includes(v as T)) throw new UsageError(expected(name, `one of ${values.join(', ')}`, v));
-  return v as T;
-}
 
 export interface JudgeSetup {
   provider: Provider;
@@ -154,9 +124,18 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
   };
 }
 
-export function dbPath(args: Args, env: NodeJS.ProcessEnv): string {
-  return str(args, 'db') ?? env['QUORUM_DB'] ?? 'quorum.db';
-}
+
+/** Options of the pairwise commands (`compare`, `rank`), read by `pairSettingsFrom`. */
+export const pairArgs = {
+  prompt: {
+    type: 'string',
+    valueHint: 'id|file',
+    description: 'Pair template: compare-levels (log-probabilities, one call) or compare-sample (K reasoned verdicts); default by judge',
+  },
+  samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample', default: '3' },
+  temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature with compare-sample', default: '1' },
+  'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of random orders, pair choice and bootstrap intervals', default: '0' },
+} as const satisfies ArgsDef;
 
 /** Template and settings for pairwise judging (`compare`, `rank`), from flags and the judge. */
 export async function pairSettingsFrom(args: Args, provider: Provider): Promise<PairSettings> {

@@ -3,7 +3,8 @@ import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
 import { Store } from '../store/store.js';
-import { dbPath, pairSettingsFrom, setupJudge, str, type Args, type JudgeSetup } from './judge-options.js';
+import { dbPath, str, type Args } from './args.js';
+import { pairSettingsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
 import { Progress } from './progress.js';
 

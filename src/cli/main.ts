@@ -1,7 +1,7 @@
 import { parseArgs, type ArgsDef } from 'citty';
 import { QuorumError, UsageError } from '../core/errors.js';
 import { QUORUM_VERSION } from '../version.js';
-import type { Args } from './judge-options.js';
+import type { Args } from './args.js';
 import { renderHelp } from './usage.js';
 
 /** What a command may touch: streams, environment, interrupts. Only `main` exits. */

@@ -3,7 +3,8 @@ import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
 import { runCompare } from '../../judges/compare-run.js';
 import { formatCompare } from '../../report/pairs.js';
-import { enumArg, intArg, judgeArgs, str, type Args } from '../judge-options.js';
+import { enumArg, intArg, str, type Args } from '../args.js';
+import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand } from '../judge-run.js';
 
@@ -18,10 +19,7 @@ export const command = defineCommand({
   args: {
     ref: { type: 'string', valueHint: 'dir', description: 'Folder of reference images (full-reference comparison), matched the same way' },
     order: { type: 'string', valueHint: 'both|random|fixed', description: 'both: judge (A,B) and (B,A) and map back (default); random: one seeded order; fixed: A first', default: 'both' },
-    prompt: { type: 'string', valueHint: 'id|file', description: 'Pair template: compare-levels (log-probabilities, one call) or compare-sample (K reasoned verdicts); default by judge' },
-    samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample', default: '3' },
-    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature with compare-sample', default: '1' },
-    'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of random orders and bootstrap intervals', default: '0' },
+    ...pairArgs,
     ...judgeArgs,
   },
 });

@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { textTable } from '../../report/format.js';
 import { Store } from '../../store/store.js';
-import { dbPath, enumArg, type Args } from '../judge-options.js';
+import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'judges [--db FILE] [--format table|json]';
@@ -9,7 +9,7 @@ export const usage = 'judges [--db FILE] [--format table|json]';
 export const command = defineCommand({
   meta: { name: 'judges', description: 'Judges in the database: calls answered, parse failures and their rate, provider errors.' },
   args: {
-    db: { type: 'string', description: 'SQLite database (env QUORUM_DB, default ./quorum.db)' },
+    ...dbArg,
     format: { type: 'string', description: 'table or json', default: 'table' },
   },
 });

@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { listModels } from '../../local/index.js';
 import { textTable } from '../../report/format.js';
-import { enumArg, type Args } from '../judge-options.js';
+import { enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'models <dir> [--format table|json]';

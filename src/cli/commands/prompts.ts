@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { builtinTemplates } from '../../prompts/builtin.js';
 import { textTable } from '../../report/format.js';
-import type { Args } from '../judge-options.js';
+import type { Args } from '../args.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'prompts [--show <id>]';

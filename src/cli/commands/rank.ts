@@ -3,7 +3,8 @@ import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
 import { runRank } from '../../judges/rank-run.js';
 import { formatRanking } from '../../report/ranking.js';
-import { enumArg, intArg, judgeArgs, str, type Args } from '../judge-options.js';
+import { enumArg, intArg, str, type Args } from '../args.js';
+import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand } from '../judge-run.js';
 
@@ -23,10 +24,7 @@ export const command = defineCommand({
       default: 'active',
     },
     budget: { type: 'string', valueHint: 'N', description: 'Most judged orders (a pair costs 2). Default: 2 N log2 N for active, every pair otherwise' },
-    prompt: { type: 'string', valueHint: 'id|file', description: 'Pair template: compare-levels or compare-sample (default by judge)' },
-    samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample', default: '3' },
-    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature with compare-sample', default: '1' },
-    'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of pair choice and bootstrap intervals', default: '0' },
+    ...pairArgs,
     ...judgeArgs,
   },
 });

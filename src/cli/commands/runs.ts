@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { Store } from '../../store/store.js';
 import { textTable } from '../../report/format.js';
-import { dbPath, enumArg, type Args } from '../judge-options.js';
+import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'runs [--db FILE] [--format table|json]';
@@ -9,7 +9,7 @@ export const usage = 'runs [--db FILE] [--format table|json]';
 export const command = defineCommand({
   meta: { name: 'runs', description: 'List the runs stored in the database, newest last.' },
   args: {
-    db: { type: 'string', description: 'SQLite database (env QUORUM_DB, default ./quorum.db)' },
+    ...dbArg,
     format: { type: 'string', description: 'table or json', default: 'table' },
   },
 });

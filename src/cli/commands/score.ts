@@ -9,7 +9,8 @@ import { builtinTemplates, compareLevels, compareSample, qualityLevels, qualityR
 import { resolveTemplate } from '../../prompts/load.js';
 import { formatScores } from '../../report/format.js';
 import { Store } from '../../store/store.js';
-import { dbPath, enumArg, intArg, judgeArgs, numArg, setupJudge, str, type Args } from '../judge-options.js';
+import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
+import { judgeArgs, setupJudge } from '../judge-options.js';
 import { RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 

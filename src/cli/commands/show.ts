@@ -10,7 +10,7 @@ import { formatRanking } from '../../report/ranking.js';
 
 type StoredRankSummary = Pick<RankRunResult, 'strategy' | 'judgedOrders' | 'budget' | 'settled' | 'names' | 'perContent' | 'positionBias'>;
 import { Store } from '../../store/store.js';
-import { dbPath, enumArg, type Args } from '../judge-options.js';
+import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'show <run> [--format table|json|jsonl|csv] [--calls]';
@@ -19,7 +19,7 @@ export const command = defineCommand({
   meta: { name: 'show', description: "Print a run's results again from the database, without calling any judge." },
   args: {
     run: { type: 'positional', description: 'Run name or id (see `quorum runs`)', required: true },
-    db: { type: 'string', description: 'SQLite database (env QUORUM_DB, default ./quorum.db)' },
+    ...dbArg,
     format: { type: 'string', description: 'table, json, jsonl or csv', default: 'table' },
     calls: { type: 'boolean', description: 'Print every call of the run (raw answers, status, tokens) as JSON lines' },
   },
