@@ -3,7 +3,7 @@ import { describeError, InputError } from '../core/errors.js';
 import { collectInputs } from '../images/index.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import type { RunRecord } from '../store/store.js';
-import { aggregateImage, scoreImage, unscored, type ImageScore, type ScoreSettings } from './score.js';
+import { scoreImage, unscored, type ImageScore, type ScoreSettings } from './score.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { prepareAnchors, scoreWithAnchors, type AnchorContext } from './anchors.js';
 import type { PairSettings } from './compare.js';
@@ -115,11 +115,7 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
               ? scoreByAnchors(file.path, image, anchorContext, anchored.pair)
               : scoreImage({ session, provider, judgeId, settings, path: file.path, sha256: sha, encode: image.encode })
           ).catch(
-            (error: unknown) => {
-              const failed = aggregateImage(file.path, sha, settings, [], perImage, 0);
-              failed.errors = [describeError(error)];
-              return failed;
-            },
+            (error: unknown): ImageScore => ({ ...unscored(file.path, sha, settings.method), errors: [describeError(error)] }),
           );
           scoring.set(sha, pending);
         }

@@ -292,8 +292,9 @@ export class Store {
       runTotals: db.prepare(`SELECT count(*) AS calls, sum(rc.cached) AS cached,
           sum(CASE WHEN c.status = 'ok' THEN 1 ELSE 0 END) AS ok,
           sum(CASE WHEN c.status = 'parse_error' THEN 1 ELSE 0 END) AS parse_errors,
-          sum(CASE WHEN rc.cached = 0 THEN coalesce(c.cost_usd, 0) ELSE 0 END) AS cost_usd
-        FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = ?`),
+          sum(CASE WHEN rc.cached = 0 THEN coalesce(c.cost_usd, 0) ELSE 0 END) AS cost_usd,
+          (SELECT count(*) FROM results r WHERE r.run_id = @runId) AS results
+        FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = @runId`),
       parseRates: db.prepare(`SELECT j.id AS judgeId, j.provider, j.model, count(*) AS calls,
           sum(CASE WHEN c.status = 'parse_error' THEN 1 ELSE 0 END) AS parseFailures,
           sum(CASE WHEN c.status = 'error' THEN 1 ELSE 0 END) AS errors
@@ -369,8 +370,9 @@ export class Store {
     this.#stmt.setRunStatus.run(status, runId);
   }
 
-  runTotals(runId: number): { calls: number; cached: number; ok: number; parseErrors: number; costUsd: number } {
-    const row = this.#stmt.runTotals.get(runId) as {
+  runTotals(runId: number): { calls: number; cached: number; ok: number; parseErrors: number; costUsd: number; results: number } {
+    const row = this.#stmt.runTotals.get({ runId }) as {
+      results: number;
       calls: number;
       cached: number | null;
       ok: number | null;
@@ -379,6 +381,7 @@ export class Store {
     };
     return {
       calls: row.calls,
+      results: row.results,
       cached: row.cached ?? 0,
       ok: row.ok ?? 0,
       parseErrors: row.parse_errors ?? 0,

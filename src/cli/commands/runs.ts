@@ -18,7 +18,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const format = enumArg(args, 'format', ['table', 'json'] as const, 'table');
   const store = Store.open(dbPath(args, io.env));
   try {
-    const runs = store.listRuns().map((r) => ({ ...r, ...store.runTotals(r.id), results: store.results(r.id).length }));
+    const runs = store.listRuns().map((r) => ({ ...r, ...store.runTotals(r.id) }));
     if (format === 'json') {
       io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return 0;

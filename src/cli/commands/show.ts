@@ -64,9 +64,8 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       const results = store.results(found.id, 'image').map((r) => r.value as ImageScore);
       io.stdout.write(formatScores(results, format));
     }
-    const results = store.results(found.id);
     const t = store.runTotals(found.id);
-    io.note(`run ${found.name} (${found.command}, ${found.status}): ${results.length} stored results, ${t.calls} calls, ${t.parseErrors} parse errors`);
+    io.note(`run ${found.name} (${found.command}, ${found.status}): ${t.results} stored results, ${t.calls} calls, ${t.parseErrors} parse errors`);
     return 0;
   } finally {
     store.close();
