@@ -6,7 +6,7 @@ import { defaultPrices, loadPriceTable, priceFor, type Price } from '../judges/p
 import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../judges/retry.js';
 import { pairMethod, type PairSettings } from '../judges/compare.js';
-import { canReadLevels } from '../judges/score.js';
+import { canReadLevels } from '../judges/levels.js';
 import { compareLevels, compareSample } from '../prompts/builtin.js';
 import { resolveTemplate } from '../prompts/load.js';
 

@@ -6,8 +6,7 @@ import { levelWeights, renderMessages, type PromptTemplate } from '../prompts/te
 import type { CallRecord } from '../store/store.js';
 import { mean } from '../aggregate/descriptive.js';
 import type { RegisteredImage } from './image-registry.js';
-import { canReadLevels } from './score.js';
-import { levelParams, levelReader, levelRequest } from './levels.js';
+import { canReadLevels, levelParams, levelReader, levelRequest } from './levels.js';
 import { sampleSlots, type JudgeSession } from './session.js';
 
 /**

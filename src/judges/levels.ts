@@ -19,6 +19,11 @@ export interface LevelReading {
   std: number;
 }
 
+/** Whether a provider can read level probabilities (log-probabilities or exact candidates). */
+export function canReadLevels(provider: Provider): boolean {
+  return provider.capabilities.logprobs || provider.capabilities.candidateProbabilities;
+}
+
 /** Local engines give exact candidate probabilities; the others give top-20 log-probabilities. */
 const exact = (provider: Provider): boolean => provider.capabilities.candidateProbabilities;
 

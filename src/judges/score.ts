@@ -6,7 +6,7 @@ import { renderMessages, type PromptTemplate } from '../prompts/template.js';
 import type { CallRecord } from '../store/store.js';
 import { mean, sampleStd } from '../aggregate/descriptive.js';
 import { sampleSlots, type CallGroup, type JudgeSession } from './session.js';
-import { levelParams, levelReader, levelRequest, type LevelReading } from './levels.js';
+import { canReadLevels, levelParams, levelReader, levelRequest, type LevelReading } from './levels.js';
 import type { Anchor } from './anchors.js';
 import type { PairSettings } from './compare.js';
 
@@ -16,10 +16,6 @@ import type { PairSettings } from './compare.js';
  */
 export type ScoreMethod = 'sample' | 'levels' | 'report' | 'anchors';
 
-/** Whether a provider can read level probabilities (log-probabilities or exact candidates). */
-export function canReadLevels(provider: Provider): boolean {
-  return provider.capabilities.logprobs || provider.capabilities.candidateProbabilities;
-}
 
 /**
  * Picks the method: a template's kind decides; `auto` takes `levels` where the provider
