@@ -138,11 +138,11 @@ export const pairArgs = {
 } as const satisfies ArgsDef;
 
 /** Template and settings for pairwise judging (`compare`, `rank`), from flags and the judge. */
-export async function pairSettingsFrom(args: Args, provider: Provider): Promise<PairSettings> {
+export async function pairSettingsFrom(args: Args, provider: Provider, readsLevels?: boolean): Promise<PairSettings> {
   const samples = intArg(args, 'samples', 1) ?? 3;
   const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
   const promptArg = str(args, 'prompt');
-  const template = promptArg ? await resolveTemplate(promptArg) : canReadLevels(provider) ? compareLevels : compareSample;
+  const template = promptArg ? await resolveTemplate(promptArg) : (readsLevels ?? canReadLevels(provider)) ? compareLevels : compareSample;
   pairMethod(template, provider);
   const seed = intArg(args, 'seed', 0);
   return { template, samples, temperature, ...(seed !== undefined ? { seed } : {}) };

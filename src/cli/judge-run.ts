@@ -1,12 +1,35 @@
 import { writeFile } from 'node:fs/promises';
-import type { JudgeRunOptions } from '../judges/run.js';
+import type { ArgsDef } from 'citty';
+import { judgeIdOf, type JudgeRunOptions } from '../judges/run.js';
+import { levelsSupport, type LevelsSupport } from '../judges/probe.js';
 import type { JudgeSession, SessionEvent } from '../judges/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
-import { Store } from '../store/store.js';
+import { Store, type RetryFailed } from '../store/store.js';
 import { dbPath, str, type Args } from './args.js';
 import { pairSettingsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
 import { Progress } from './progress.js';
+
+/** Options of every judging command about the run itself. */
+export const runArgs = {
+  new: { type: 'boolean', description: 'Start the --run afresh even if it exists (the old one is kept as NAME~ID)' },
+  'retry-failed': {
+    type: 'boolean',
+    description:
+      'Ask stored parse failures again. By default only failures the server caused (no log-probabilities came back) are re-asked; --retry-failed re-asks answers that did not parse too, --no-retry-failed none',
+  },
+} as const satisfies ArgsDef;
+
+/** `--retry-failed` as the session's rule. */
+export function retryFailedOf(args: Args): RetryFailed {
+  const v = args['retry-failed'];
+  return v === true ? 'all' : v === false ? 'none' : 'mismatch';
+}
+
+/** Whether the judge can read level probabilities; probes a server once and remembers (see `levelsSupport`). */
+export function judgeLevels(store: Store, judge: { provider: JudgeSetup['provider']; retry: JudgeSetup['retry'] }): Promise<LevelsSupport> {
+  return levelsSupport({ store, provider: judge.provider, judgeId: judgeIdOf(judge.provider), retry: judge.retry });
+}
 
 /** Events every judging run reports; `cached` counts samples served from the store. */
 export type RunEvent = SessionEvent | { type: 'plan'; calls: number } | { type: 'unplanned'; calls: number };
@@ -30,16 +53,19 @@ export class RunTerminal {
     } else session.abort();
   };
 
+  readonly #args: Args;
+
   constructor(label: string, io: CommandIO, args: Args) {
     this.#io = io;
+    this.#args = args;
     this.progress = new Progress(label, { stream: io.stderr, quiet: Boolean(args['quiet']) });
     io.onInterrupt(this.#onSigint);
   }
 
-  /** Options for `startJudgeRun` that come from the judge setup and this terminal. */
+  /** Options for `startJudgeRun` that come from the judge setup, the run flags and this terminal. */
   runOptions(judge: JudgeSetup): Pick<
     JudgeRunOptions,
-    'price' | 'concurrency' | 'rpm' | 'maxCost' | 'retry' | 'onSession' | 'argv'
+    'price' | 'concurrency' | 'rpm' | 'maxCost' | 'retry' | 'onSession' | 'argv' | 'retryFailed' | 'fresh'
   > {
     return {
       argv: this.#io.argv,
@@ -48,6 +74,8 @@ export class RunTerminal {
       rpm: judge.rpm,
       maxCost: judge.maxCost,
       retry: judge.retry,
+      retryFailed: retryFailedOf(this.#args),
+      fresh: this.#args['new'] === true,
       onSession: (s) => (this.#session = s),
     };
   }
@@ -71,6 +99,18 @@ export class RunTerminal {
       case 'budget':
         this.progress.clear();
         this.#io.note(`--max-cost ${ev.maxCost} reached (spent about $${ev.spentUsd.toFixed(4)}): no new calls issued`);
+        return true;
+      case 'fatal':
+        // Said once, here; the items it left are counted as not run in the summary.
+        this.progress.clear();
+        this.#io.note(`error: ${ev.error}; the run stopped, nothing more is sent`);
+        return true;
+      case 'learned':
+        this.progress.clear();
+        this.#io.note(`note: the judge takes fewer choices per request than asked (${ev.detail}); the remaining samples are asked in further requests, and this is remembered for this judge`);
+        return true;
+      case 'waiting':
+        this.progress.note(`waiting for ${ev.calls} sample(s) another quorum process is asking right now`);
         return true;
       default:
         return false;
@@ -107,8 +147,10 @@ export interface PairCommand {
     resumed: boolean;
     unmatched: readonly { path: string; reason: string }[];
     inputErrors: readonly Error[];
-    counts: { requests: number; cached: number };
+    renamed?: string | undefined;
+    counts: { requests: number; cached: number; rejected: number };
     failedPairs: number;
+    fatal?: string | undefined;
     interrupted: boolean;
     budgetExceeded: boolean;
   }): number;
@@ -119,13 +161,18 @@ export interface PairCommand {
 export async function openPairCommand(label: string, args: Args, io: CommandIO): Promise<PairCommand> {
   const judge = await setupJudge(args, io.env);
   let settings: PairSettings;
+  let store: Store | undefined;
   try {
-    settings = await pairSettingsFrom(args, judge.provider);
+    store = Store.open(dbPath(args, io.env));
+    // The default pair template reads levels only where the judge proved it returns
+    // log-probabilities; a given --prompt decides for itself.
+    const readsLevels = str(args, 'prompt') === undefined ? (await judgeLevels(store, judge)).readsLevels : undefined;
+    settings = await pairSettingsFrom(args, judge.provider, readsLevels);
   } catch (error) {
+    store?.close();
     await judge.provider.close?.();
     throw error;
   }
-  const store = Store.open(dbPath(args, io.env));
   const terminal = new RunTerminal(label, io, args);
   const { template } = settings;
   return {
@@ -146,7 +193,12 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
       for (const u of r.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);
       for (const e of r.inputErrors) io.note(`error: ${e.message}`);
       if (r.failedPairs) io.note(`${r.failedPairs} pair(s) failed: \`quorum show ${r.run.name} --calls\` has the details`);
-      io.note(`run ${r.run.name}${r.resumed ? ' (resumed)' : ''}: ${r.counts.requests} requests, ${r.counts.cached} cached; db ${store.file}`);
+      if (r.renamed) io.note(`the earlier run named ${r.run.name} is kept as ${r.renamed}`);
+      io.note(
+        `run ${r.run.name}${r.resumed ? ' (resumed)' : ''}: ${r.counts.requests} requests` +
+          `${r.counts.rejected ? `, ${r.counts.rejected} rejected` : ''}, ${r.counts.cached} cached; db ${store.file}`,
+      );
+      if (r.fatal) return 1;
       if (r.interrupted) return 130;
       return r.failedPairs > 0 || r.inputErrors.length > 0 || r.budgetExceeded ? 1 : 0;
     },

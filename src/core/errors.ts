@@ -39,6 +39,15 @@ export interface ProviderErrorFields {
   retryable: boolean;
   /** Server-requested wait before the next attempt, from `retry-after` / `retry-after-ms`. */
   retryAfterMs?: number | undefined;
+  /**
+   * No retry and no other item can succeed (bad key, unknown model, a server that takes no
+   * images, a host that does not exist): the run stops at the first one. @default false
+   */
+  fatal?: boolean | undefined;
+  /** The request never got an HTTP answer (refused, reset, unreachable): counts for the circuit breaker. */
+  connection?: boolean | undefined;
+  /** The system error code and address when the connection failed, e.g. `ECONNREFUSED 127.0.0.1:9`. */
+  errno?: string | undefined;
 }
 
 /** A provider call failed. `retryable` follows the policy in `judges/retry.ts`. */
@@ -49,6 +58,9 @@ export class ProviderError extends QuorumError {
   readonly requestId: string | undefined;
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly fatal: boolean;
+  readonly connection: boolean;
+  readonly errno: string | undefined;
   constructor(message: string, fields: ProviderErrorFields, options?: { cause?: unknown }) {
     super(message, options);
     this.provider = fields.provider;
@@ -56,6 +68,9 @@ export class ProviderError extends QuorumError {
     this.requestId = fields.requestId;
     this.retryable = fields.retryable;
     this.retryAfterMs = fields.retryAfterMs;
+    this.fatal = fields.fatal ?? false;
+    this.connection = fields.connection ?? false;
+    this.errno = fields.errno;
   }
 }
 
@@ -96,6 +111,16 @@ export class ModelFileError extends QuorumError {
   readonly path: string;
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
     super(`${path}: ${reason}`, options);
+    this.path = path;
+  }
+}
+
+/** The database file cannot be used (missing folder, not SQLite, corrupt, foreign, read-only). */
+export class StoreError extends QuorumError {
+  override readonly name: string = 'StoreError';
+  readonly path: string;
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(`database ${path}: ${reason}`, options);
     this.path = path;
   }
 }

@@ -135,6 +135,8 @@ export interface Provider {
   readonly capabilities: ProviderCapabilities;
   /** Longest image side this provider should receive, in pixels. */
   readonly maxImageSide: number;
+  /** The server requests go to (base URL), for probes and messages; absent for in-process engines. */
+  readonly endpoint?: string | undefined;
   /**
    * What identifies this judge beyond provider and model, for the cache key and the
    * store: base URL, model file hashes, engine version. Never secrets.

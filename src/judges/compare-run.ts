@@ -59,6 +59,9 @@ export interface CompareRunOptions extends Omit<JudgeRunOptions, 'templates' | '
 export interface CompareRunResult {
   run: RunRecord;
   resumed: boolean;
+  renamed?: string | undefined;
+  /** The error that stopped the run, when one did. */
+  fatal: string | undefined;
   pairs: ComparedPair[];
   summary: CompareSummary;
   unmatched: { path: string; reason: string }[];
@@ -125,7 +128,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
   const matched = await matchFolders(folders);
   const names = { a: matched.names[0] as string, b: matched.names[1] as string };
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'compare' });
-  const { run, resumed, judgeId, session } = judgeRun;
+  const { run, resumed, renamed, judgeId, session } = judgeRun;
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
   options.onEvent?.({ type: 'plan', calls: matched.keys.length * perOrder * (options.order === 'both' ? 2 : 1) });
 
@@ -169,13 +172,15 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
       }),
     ),
   );
-  const { interrupted } = await finishJudgeRun(store, judgeRun);
+  const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
   const done = pairs.filter((p): p is ComparedPair => p !== undefined);
   const summary = summariseCompare(names, done, { seed: options.seed ?? 0, rounds: options.rounds ?? 1000 });
   store.putResults([{ runId: run.id, kind: 'summary', itemKey: 'compare', position: 0, status: 'ok', score: summary.winRateB?.estimate ?? null, value: summary }]);
   return {
     run,
     resumed,
+    renamed,
+    fatal,
     pairs: done,
     summary,
     unmatched: matched.unmatched,

@@ -52,6 +52,9 @@ export interface RankRunOptions extends Omit<JudgeRunOptions, 'templates' | 'com
 export interface RankRunResult {
   run: RunRecord;
   resumed: boolean;
+  renamed?: string | undefined;
+  /** The error that stopped the run, when one did. */
+  fatal: string | undefined;
   mode: 'systems' | 'items';
   strategy: RankStrategy;
   ranking: RankedItem[];
@@ -150,7 +153,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
 
   // ---- judging ------------------------------------------------------------------------------
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'rank' });
-  const { run, resumed, judgeId, session } = judgeRun;
+  const { run, resumed, renamed, judgeId, session } = judgeRun;
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
   options.onEvent?.({ type: 'plan', calls: budget * perOrder });
   const random = createRandom(options.seed ?? 0);
@@ -207,7 +210,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
       await judgeBatch(batch);
     }
   }
-  const { interrupted } = await finishJudgeRun(store, judgeRun);
+  const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
 
   // ---- scores and intervals -------------------------------------------------------------------
   const comparisons = comparisonsOf(pairs);
@@ -268,6 +271,8 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   return {
     run,
     resumed,
+    renamed,
+    fatal,
     mode: options.items ? 'items' : 'systems',
     strategy: options.strategy,
     ranking,

@@ -42,32 +42,96 @@ export function retryAfterMs(headers: { get(name: string): string | null } | und
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
 
+/**
+ * Answers that no retry and no other item can fix: a bad key (401/403), an unknown
+ * model or a wrong base URL (404), a model that takes no images. The run stops at the
+ * first one instead of paying for it once per item.
+ */
+export function isFatalAnswer(status: number, message: string): boolean {
+  if (status === 401 || status === 403 || status === 404) return true;
+  if (status !== 400 && status !== 422 && status !== 500 && status !== 501) return false;
+  const m = message.toLowerCase();
+  const images = /\b(image|images|vision|multimodal|mmproj|image_url)\b/.test(m) && /(not support|unsupported|does not accept|cannot|can't|no support|not enabled|not a multimodal|disabled)/.test(m);
+  const model = /\bmodel\b/.test(m) && /(not found|does not exist|unknown|no such|not available|invalid model)/.test(m);
+  return images || model;
+}
+
+/** Where a provider was reached, for messages: `openai at 127.0.0.1:8080`. */
+export function providerSource(provider: string, baseURL: string | undefined): string {
+  if (!baseURL) return provider;
+  try {
+    return `${provider} at ${new URL(baseURL).host}`;
+  } catch {
+    return `${provider} at ${baseURL}`;
+  }
+}
+
 /** The error for an HTTP failure, typed by status, with the policy's retryability. */
 export function httpProviderError(
   provider: string,
   status: number,
   message: string,
-  details: { requestId?: string | undefined; headers?: { get(name: string): string | null } | undefined; cause?: unknown },
+  details: {
+    source?: string | undefined;
+    requestId?: string | undefined;
+    headers?: { get(name: string): string | null } | undefined;
+    cause?: unknown;
+  },
 ): ProviderError {
+  const fatal = isFatalAnswer(status, message);
   const fields = {
     provider,
     status,
     requestId: details.requestId,
-    retryable: isRetryableStatus(status),
+    retryable: !fatal && isRetryableStatus(status),
     retryAfterMs: retryAfterMs(details.headers),
+    fatal,
   };
-  const text = `${provider} answered HTTP ${status}: ${message}`;
+  const hint = status === 404 && !/model/i.test(message) ? ' (unknown model, or a base URL without the API path such as /v1?)' : '';
+  const text = `${details.source ?? provider} answered HTTP ${status}: ${message}${hint}`;
   const options = { cause: details.cause };
   if (status === 401 || status === 403) return new AuthError(text, fields, options);
   if (status === 429) return new RateLimitError(text, fields, options);
   return new ProviderError(text, fields, options);
 }
 
-export function connectionError(provider: string, cause: unknown, timedOut: boolean): ProviderError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return timedOut
-    ? new TimeoutError(`${provider} did not answer in time: ${reason}`, { provider, retryable: true }, { cause })
-    : new ProviderError(`${provider} connection failed: ${reason}`, { provider, retryable: true }, { cause });
+/** The innermost system error in a cause chain (`ECONNREFUSED`, `ENOTFOUND`, ...), with its address. */
+export function systemError(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const x = e as { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown; errors?: unknown };
+    if (typeof x.code === 'string' && /^E[A-Z_]+$/.test(x.code)) {
+      const where =
+        typeof x.address === 'string' ? `${x.address}${x.port !== undefined ? `:${String(x.port)}` : ''}` : typeof x.hostname === 'string' ? x.hostname : '';
+      return where ? `${x.code} ${where}` : x.code;
+    }
+    // Happy eyeballs: an AggregateError of one failure per address.
+    if (Array.isArray(x.errors) && x.errors.length) return systemError(x.errors[0]);
+  }
+  return undefined;
+}
+
+/**
+ * A request that got no HTTP answer. A host that does not resolve is fatal; refused,
+ * reset and unreachable connections retry and feed the circuit breaker.
+ */
+export function connectionError(provider: string, cause: unknown, timedOut: boolean, source = provider): ProviderError {
+  const errno = systemError(cause);
+  const reason = errno ?? (cause instanceof Error ? cause.message : String(cause));
+  if (timedOut) return new TimeoutError(`${source} did not answer in time: ${reason}`, { provider, retryable: true }, { cause });
+  const fatal = errno?.startsWith('ENOTFOUND') ?? false;
+  return new ProviderError(
+    `${source} ${fatal ? 'cannot be found' : 'connection failed'}: ${reason}`,
+    { provider, retryable: !fatal, fatal, connection: true, errno },
+    { cause },
+  );
+}
+
+/**
+ * An answer broken in transit: the connection dropped mid-body (`terminated`), a 200
+ * whose body is not JSON, a 200 without the answer's fields. Retried like a 5xx.
+ */
+export function transportError(provider: string, what: string, source = provider, cause?: unknown): ProviderError {
+  return new ProviderError(`${source} sent a broken answer: ${what}`, { provider, retryable: true }, { cause });
 }
 
 export class AbortedError extends QuorumError {
@@ -104,13 +168,18 @@ export function retryDelay(error: unknown, attempt: number, policy: RetryPolicy,
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
-  options: { signal?: AbortSignal | undefined; onRetry?: (error: unknown, attempt: number, delayMs: number) => void } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+    /** A caller's veto on retrying an error the policy would retry. */
+    shouldRetry?: (error: unknown) => boolean;
+  } = {},
 ): Promise<{ value: T; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
       return { value: await fn(attempt), attempts: attempt };
     } catch (error) {
-      const retryable = error instanceof ProviderError && error.retryable;
+      const retryable = error instanceof ProviderError && error.retryable && (options.shouldRetry?.(error) ?? true);
       if (!retryable || attempt > policy.maxRetries || options.signal?.aborted) {
         if (error instanceof Error) Object.assign(error, { attempts: attempt });
         throw error;

@@ -1,10 +1,11 @@
 import { hashObject } from '../core/hash.js';
 import type { Provider } from '../core/provider.js';
 import { templateText, type PromptTemplate } from '../prompts/template.js';
-import type { RunRecord, Store } from '../store/store.js';
+import type { RetryFailed, RunRecord, Store } from '../store/store.js';
 import { QUORUM_VERSION } from '../version.js';
 import type { Price } from './prices.js';
 import type { RetryPolicy } from './retry.js';
+import type { BreakerOptions } from './circuit-breaker.js';
 import { JudgeSession, type SessionEvent } from './session.js';
 
 /** What every judging run (score, compare, rank) needs to start. */
@@ -25,6 +26,11 @@ export interface JudgeRunOptions {
   rpm?: number | undefined;
   maxCost?: number | undefined;
   retry?: RetryPolicy | undefined;
+  /** Which stored parse failures are asked again. @default 'mismatch' (see `SessionOptions.retryFailed`) */
+  retryFailed?: RetryFailed | undefined;
+  /** Start the run afresh when one of that name exists (the old one is kept as `NAME~ID`). */
+  fresh?: boolean | undefined;
+  breaker?: Partial<BreakerOptions> | undefined;
   onEvent?: ((event: SessionEvent) => void) | undefined;
   /** Receives the session once it exists, so a caller can stop it (Ctrl-C). */
   onSession?: ((session: JudgeSession) => void) | undefined;
@@ -33,6 +39,8 @@ export interface JudgeRunOptions {
 export interface JudgeRun {
   run: RunRecord;
   resumed: boolean;
+  /** With `fresh`: the name the old run of that name is kept under. */
+  renamed?: string | undefined;
   judgeId: string;
   session: JudgeSession;
 }
@@ -57,12 +65,13 @@ export function startJudgeRun(options: JudgeRunOptions): JudgeRun {
   for (const t of options.templates) {
     store.putPrompt({ hash: t.hash, id: t.id, version: t.version, kind: t.kind, text: templateText(t) });
   }
-  const { run, resumed } = store.openRun({
+  const { run, resumed, renamed } = store.openRun({
     name: options.runName,
     command: options.command,
     args: options.argv,
     options: options.runOptions,
     version: QUORUM_VERSION,
+    ...(options.fresh ? { fresh: true } : {}),
   });
   const session = new JudgeSession({
     store,
@@ -74,16 +83,25 @@ export function startJudgeRun(options: JudgeRunOptions): JudgeRun {
     rpm: options.rpm,
     maxCost: options.maxCost,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.retryFailed ? { retryFailed: options.retryFailed } : {}),
+    ...(options.breaker ? { breaker: options.breaker } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   options.onSession?.(session);
-  return { run, resumed, judgeId, session };
+  return { run, resumed, renamed, judgeId, session };
 }
 
-/** Marks the run done or interrupted once its session has drained. */
-export async function finishJudgeRun(store: Store, judgeRun: JudgeRun): Promise<{ interrupted: boolean }> {
-  await judgeRun.session.idle();
-  const interrupted = judgeRun.session.stopping && !judgeRun.session.budgetExceeded;
-  store.setRunStatus(judgeRun.run.id, interrupted ? 'interrupted' : 'done');
-  return { interrupted };
+/**
+ * Marks the run once its session has drained: `failed` when an error no retry can fix
+ * stopped it, `interrupted` when it was stopped (Ctrl-C), `done` otherwise (a run that
+ * reached `--max-cost` is done: what it holds is what the budget bought).
+ */
+export async function finishJudgeRun(store: Store, judgeRun: JudgeRun): Promise<{ interrupted: boolean; fatal: string | undefined }> {
+  const { session } = judgeRun;
+  await session.idle();
+  session.close();
+  const fatal = session.fatal;
+  const interrupted = fatal === undefined && session.stopping && !session.budgetExceeded;
+  store.setRunStatus(judgeRun.run.id, fatal !== undefined ? 'failed' : interrupted ? 'interrupted' : 'done');
+  return { interrupted, fatal };
 }

@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { describeError, InputError } from '../core/errors.js';
+import { describeError, InputError, QuorumError } from '../core/errors.js';
 import { collectInputs } from '../images/index.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import type { RunRecord } from '../store/store.js';
@@ -25,6 +25,12 @@ export type ScoreRunEvent =
 export interface ScoreRunResult {
   run: RunRecord;
   resumed: boolean;
+  /** With `fresh`: the name the old run of that name is kept under. */
+  renamed?: string | undefined;
+  /**
+   * One result per input file, in walk order, then one per input path that could not be
+   * read: scored ones, `error` for unreadable files, `not-run` for files never reached.
+   */
   results: ImageScore[];
   /** Inputs that should have been images: files found plus paths that could not be read. */
   planned: number;
@@ -33,6 +39,8 @@ export interface ScoreRunResult {
   counts: JudgeSession['counts'];
   budgetExceeded: boolean;
   interrupted: boolean;
+  /** The error that stopped the run, when one did (bad key, unknown model, unreachable server). */
+  fatal: string | undefined;
 }
 
 /**
@@ -42,8 +50,15 @@ export interface ScoreRunResult {
  */
 export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult> {
   const { store, provider, settings } = options;
+  const collected = await collectInputs([...options.inputs]);
+  if (collected.files.length === 0 && collected.errors.length === 0) {
+    const skipped = collected.skipped.length;
+    throw new QuorumError(
+      `no images found in ${options.inputs.join(', ')}${skipped ? ` (skipped ${skipped} non-image file${skipped === 1 ? '' : 's'})` : ''}`,
+    );
+  }
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'score' });
-  const { run, resumed, judgeId, session } = judgeRun;
+  const { run, resumed, renamed, judgeId, session } = judgeRun;
 
   const scoreByAnchors = async (
     path: string,
@@ -66,7 +81,6 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     };
   };
 
-  const collected = await collectInputs([...options.inputs]);
   const inputErrors: InputError[] = [...collected.errors];
   const perImage = settings.method === 'levels' ? 1 : settings.samples;
   const anchorCalls = settings.anchors
@@ -100,7 +114,13 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
         try {
           image = await images.register(file.path);
         } catch (error) {
-          inputErrors.push(error instanceof InputError ? error : new InputError(file.path, describeError(error), { cause: error }));
+          const bad = error instanceof InputError ? error : new InputError(file.path, describeError(error), { cause: error });
+          inputErrors.push(bad);
+          const result: ImageScore = { ...unscored(file.path, null, settings.method), status: 'error', errors: [bad.reason] };
+          results[position] = result;
+          store.putResults([{ runId: run.id, kind: 'image', itemKey: file.path, position, status: 'error', score: null, value: result }], {
+            deferred: true,
+          });
           options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
           return;
         }
@@ -113,7 +133,16 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
           pending = (
             anchorContext && anchored
               ? scoreByAnchors(file.path, image, anchorContext, anchored.pair)
-              : scoreImage({ session, provider, judgeId, settings, path: file.path, sha256: sha, encode: image.encode })
+              : scoreImage({
+                  session,
+                  provider,
+                  judgeId,
+                  settings,
+                  path: file.path,
+                  sha256: sha,
+                  encode: image.encode,
+                  notRun: () => session.notRunReason(),
+                })
           ).catch(
             (error: unknown): ImageScore => ({ ...unscored(file.path, sha, settings.method), errors: [describeError(error)] }),
           );
@@ -132,12 +161,24 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
       }),
     ),
   );
-  const { interrupted } = await finishJudgeRun(store, judgeRun);
-  const done = results.filter((r): r is ImageScore => r !== undefined);
+  const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
+  // Every input is accounted for: files never reached, and paths that could not be read.
+  const all = collected.files.map(
+    (file, position): ImageScore =>
+      results[position] ?? { ...unscored(file.path, null, settings.method), status: 'not-run', errors: [session.notRunReason()] },
+  );
+  for (const e of collected.errors) all.push({ ...unscored(e.path, null, settings.method), status: 'error', errors: [e.reason] });
+  store.putResults(
+    all.flatMap((r, position) =>
+      results[position] === undefined ? [{ runId: run.id, kind: 'image', itemKey: r.path, position, status: r.status, score: null, value: r }] : [],
+    ),
+  );
   return {
     run,
     resumed,
-    results: done,
+    renamed,
+    fatal,
+    results: all,
     planned: collected.files.length + collected.errors.length,
     skipped: collected.skipped,
     inputErrors,

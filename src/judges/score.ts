@@ -18,13 +18,15 @@ export type ScoreMethod = 'sample' | 'levels' | 'report' | 'anchors';
 
 
 /**
- * Picks the method: a template's kind decides; `auto` takes `levels` where the provider
- * returns probabilities and `sample` otherwise.
+ * Picks the method: a template's kind decides; `auto` takes `levels` where the judge
+ * reads level probabilities (`readsLevels`: see `levelsSupport`, which probes a server
+ * once) and `sample` otherwise.
  */
 export function resolveMethod(
   requested: 'auto' | 'sample' | 'levels' | 'anchors',
   provider: Provider,
   template: PromptTemplate | undefined,
+  readsLevels: boolean = canReadLevels(provider),
 ): ScoreMethod {
   if (requested === 'anchors') {
     if (template && template.task !== 'pair') {
@@ -38,15 +40,15 @@ export function resolveMethod(
     if (requested !== 'auto' && requested !== kind && !(requested === 'sample' && kind === 'report')) {
       throw new UsageError(`--method ${requested} does not fit template \`${template.id}\`, which is a ${kind} template`);
     }
-    return needsLevels(kind, provider);
+    return needsLevels(kind, provider, readsLevels);
   }
-  if (requested === 'auto') return canReadLevels(provider) ? 'levels' : 'sample';
-  return needsLevels(requested, provider);
+  if (requested === 'auto') return readsLevels ? 'levels' : 'sample';
+  return needsLevels(requested, provider, readsLevels);
 }
 
-/** The method itself, unless it is `levels` and the provider cannot read level probabilities. */
-function needsLevels<M extends ScoreMethod>(method: M, provider: Provider): M {
-  if (method === 'levels' && !canReadLevels(provider)) {
+/** The method itself, unless it is `levels` and the judge cannot read level probabilities. */
+function needsLevels<M extends ScoreMethod>(method: M, provider: Provider, readsLevels: boolean): M {
+  if (method === 'levels' && !readsLevels) {
     throw new CapabilityError(
       `${provider.id}:${provider.model} returns no log-probabilities, so the levels method cannot run; use --method sample`,
     );
@@ -67,11 +69,20 @@ export interface ScoreSettings {
   anchors?: { list: Anchor[]; pair: PairSettings } | undefined;
 }
 
+/**
+ * What happened to one input. `ok`: every sample answered; `partial`: some; `failed`: the
+ * judge was asked and no sample is usable; `error`: the file could not be read (the
+ * reason is in `errors`); `not-run`: never reached (Ctrl-C, `--max-cost`, or a run
+ * stopped by an error no retry fixes).
+ */
+export type ItemStatus = 'ok' | 'partial' | 'failed' | 'error' | 'not-run';
+
 /** One image's score, as printed and stored. */
 export interface ImageScore {
   path: string;
-  sha256: string;
-  status: 'ok' | 'partial' | 'failed';
+  /** sha256 of the file; null when it could not be read. */
+  sha256: string | null;
+  status: ItemStatus;
   method: ScoreMethod;
   /** Mean of the valid samples, or the expected level; 1..5 on the built-in templates. */
   score: number | null;
@@ -149,6 +160,8 @@ export async function scoreImage(input: {
   path: string;
   sha256: string;
   encode: () => Promise<ImagePart>;
+  /** Why samples left unasked were not (read after the calls). */
+  notRun?: () => string;
 }): Promise<ImageScore> {
   const { session, provider, settings } = input;
   const count = settings.method === 'levels' ? 1 : settings.samples;
@@ -169,11 +182,11 @@ export async function scoreImage(input: {
     });
     calls.push(...made);
   }
-  return aggregateImage(input.path, input.sha256, settings, calls, count, cachedCalls);
+  return aggregateImage(input.path, input.sha256, settings, calls, count, cachedCalls, input.notRun?.());
 }
 
 /** An image result with nothing in it yet: no score, no calls. */
-export function unscored(path: string, sha256: string, method: ScoreMethod): ImageScore {
+export function unscored(path: string, sha256: string | null, method: ScoreMethod): ImageScore {
   return {
     path,
     sha256,
@@ -201,12 +214,14 @@ export function aggregateImage(
   calls: readonly CallRecord[],
   wanted: number,
   cachedCalls: number,
+  /** Why samples that were never asked were not, e.g. `interrupted`. */
+  notRun?: string,
 ): ImageScore {
   const sorted = [...calls].sort((a, b) => a.sampleIndex - b.sampleIndex);
   const good = sorted.filter((c) => c.status === 'ok');
   const errors = sorted.filter((c) => c.status !== 'ok').map((c) => `sample ${c.sampleIndex}: ${c.error ?? c.status}`);
   const missing = wanted - sorted.length;
-  if (missing > 0) errors.push(`${missing} sample(s) not run (stopped or budget reached)`);
+  if (missing > 0) errors.push(`${missing} sample(s) not run (${notRun ?? 'stopped or budget reached'})`);
   const base: ImageScore = {
     ...unscored(path, sha256, settings.method),
     okCalls: good.length,
@@ -214,6 +229,7 @@ export function aggregateImage(
     cachedCalls,
     errors,
   };
+  if (sorted.length === 0 && missing > 0) return { ...base, status: 'not-run' };
   if (good.length === 0) return base;
   const status = good.length === wanted ? 'ok' : 'partial';
   if (settings.method === 'levels') {

@@ -4,7 +4,8 @@ import { BudgetError, describeError, ProviderError } from '../core/errors.js';
 import { hashObject } from '../core/hash.js';
 import type { Choice, Completion, CompletionRequest, Message, Provider } from '../core/provider.js';
 import type { Result } from '../core/result.js';
-import type { CallRecord, NewCall, Store } from '../store/store.js';
+import type { CallRecord, FailureKind, NewCall, RetryFailed, Store } from '../store/store.js';
+import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.js';
 import { costOf, type Price } from './prices.js';
 import { AbortedError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
 
@@ -30,13 +31,32 @@ export interface SessionOptions {
   retry?: RetryPolicy;
   /** Largest `n` sent in one request. @default 16 */
   maxChoicesPerRequest?: number;
+  /**
+   * Stored parse failures asked again instead of served from the cache: `mismatch` (the
+   * default) re-asks those caused by a request the server could not serve (no
+   * log-probabilities came back), `all` re-asks genuine answers that did not parse too,
+   * `none` serves every stored answer.
+   */
+  retryFailed?: RetryFailed;
+  /** Consecutive connection failures before the run pauses and probes the server. */
+  breaker?: Partial<BreakerOptions>;
+  /** How often claimed calls and the run's lease are renewed, ms. @default 10000 */
+  heartbeatMs?: number;
+  /** How often a call claimed by another process is looked for, ms. @default 250 */
+  claimPollMs?: number;
   onEvent?: (event: SessionEvent) => void;
 }
 
 export type SessionEvent =
   | { type: 'calls'; ok: number; failed: number; costUsd: number }
   | { type: 'retry'; error: string; attempt: number; delayMs: number }
-  | { type: 'budget'; spentUsd: number; maxCost: number };
+  | { type: 'budget'; spentUsd: number; maxCost: number }
+  /** The run stopped on an error no retry can fix; reported once. */
+  | { type: 'fatal'; error: string }
+  /** Something learnt about the judge (it ignores `n`, it returns no log-probabilities). */
+  | { type: 'learned'; fact: string; detail: string }
+  /** Samples another process is asking right now; this run waits for its answers. */
+  | { type: 'waiting'; calls: number };
 
 /** One sample wanted: its cache key and index. */
 export interface SampleSlot {
@@ -94,6 +114,30 @@ function estimateInputTokens(messages: readonly Message[]): number {
   return Math.ceil(tokens);
 }
 
+/** The judge as users name it in messages: `openai:gpt-4o-mini at 127.0.0.1:8080`. */
+export function judgeLabel(provider: Provider): string {
+  const name = `${provider.id}:${provider.model}`;
+  if (!provider.endpoint) return name;
+  try {
+    return `${name} at ${new URL(provider.endpoint).host}`;
+  } catch {
+    return `${name} at ${provider.endpoint}`;
+  }
+}
+
+/** What one request produced: its recorded calls, and samples still to ask (fewer choices came back than asked). */
+interface RequestOutcome {
+  made: CallRecord[];
+  leftover: SampleSlot[];
+}
+const NOTHING: RequestOutcome = { made: [], leftover: [] };
+
+/** Thrown inside the session when a call is abandoned because the run stopped on a fatal error. */
+class StoppedError extends Error {}
+
+/** The fact under which a judge's largest working `n` is remembered. */
+const CHOICES_FACT = 'choices';
+
 export class JudgeSession {
   readonly queue: PQueue;
   readonly #o: SessionOptions;
@@ -106,13 +150,28 @@ export class JudgeSession {
   readonly #waiting = new Set<() => void>();
   #stopping = false;
   #budgetHit = false;
+  #fatal: string | undefined;
   #spent = 0;
   #reserved = 0;
   /** Requests holding a reservation, and callers waiting for one of them to finish. */
   #inFlight = 0;
   readonly #released: (() => void)[] = [];
   #measured = { requests: 0, input: 0, output: 0 };
-  readonly counts = { ok: 0, failed: 0, parseErrors: 0, cached: 0, requests: 0, costUsd: 0 };
+  readonly #breaker: CircuitBreaker;
+  /**
+   * Until one request has been answered, requests go one at a time: a wrong key, an
+   * unknown model or a dead server then costs one request, not one per item in flight.
+   */
+  #proven = false;
+  #gate: Promise<void> | undefined;
+  /** Largest `n` this judge is known to honour; learnt from its answers and stored. */
+  #maxChoices: number;
+  /** Whether a request with n > 1 has been answered in full (then its HTTP errors are retried as usual). */
+  #choicesProven: boolean;
+  /** Why requests went down to n = 1; stored as a fact once such a request is answered. */
+  #singleBecause: string | undefined;
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly counts = { ok: 0, failed: 0, parseErrors: 0, cached: 0, requests: 0, rejected: 0, costUsd: 0 };
 
   constructor(options: SessionOptions) {
     this.#o = options;
@@ -123,6 +182,19 @@ export class JudgeSession {
     // Every request in flight listens on this one signal (the SDK, retry waits): many at
     // once are expected, not a leak.
     setMaxListeners(0, this.#controller.signal);
+    this.#breaker = new CircuitBreaker(options.provider.endpoint, judgeLabel(options.provider), options.breaker);
+    const known = options.store.judgeFact<{ max: number }>(options.judgeId, CHOICES_FACT);
+    const limit = options.provider.capabilities.multipleChoices ? (options.maxChoicesPerRequest ?? 16) : 1;
+    this.#maxChoices = Math.min(limit, known?.max ?? limit);
+    this.#choicesProven = known !== undefined;
+    this.#heartbeat = setInterval(() => {
+      try {
+        options.store.heartbeat();
+      } catch {
+        // A busy database delays one renewal; the lease outlasts several.
+      }
+    }, options.heartbeatMs ?? 10_000);
+    this.#heartbeat.unref();
   }
 
   get budgetExceeded(): boolean {
@@ -130,6 +202,17 @@ export class JudgeSession {
   }
   get stopping(): boolean {
     return this.#stopping;
+  }
+  /** The error that stopped the run, when one did (bad key, unknown model, unreachable server). */
+  get fatal(): string | undefined {
+    return this.#fatal;
+  }
+
+  /** Why an item the session never asked for was not asked, in words for its `errors`. */
+  notRunReason(): string {
+    if (this.#fatal !== undefined) return `the run stopped: ${this.#fatal}`;
+    if (this.#budgetHit) return '--max-cost reached';
+    return this.#stopping ? 'interrupted' : 'not reached';
   }
 
   /** Stop issuing new requests; those in flight finish and are recorded. */
@@ -147,6 +230,14 @@ export class JudgeSession {
     this.#controller.abort();
   }
 
+  /** Stops the run once, on an error that no retry and no other item can fix. */
+  #stopFatal(error: unknown): void {
+    if (this.#fatal !== undefined) return;
+    this.#fatal = describeError(error);
+    this.#o.onEvent?.({ type: 'fatal', error: this.#fatal });
+    this.stop();
+  }
+
   /**
    * Splits slots into the samples the store already has (linked to this run) and the
    * ones still to ask for.
@@ -154,34 +245,80 @@ export class JudgeSession {
   lookup(slots: readonly SampleSlot[]): { cached: CallRecord[]; missing: SampleSlot[] } {
     const cached: CallRecord[] = [];
     const missing: SampleSlot[] = [];
+    const retry = this.#o.retryFailed ?? 'mismatch';
     for (const slot of slots) {
-      const hit = this.#o.store.cachedCall(slot.cacheKey);
+      const hit = this.#o.store.cachedCall(slot.cacheKey, retry);
       if (hit) cached.push(hit);
       else missing.push(slot);
     }
-    this.counts.cached += cached.length;
-    if (cached.length) this.#o.store.linkCached(this.#o.runId, cached.map((c) => c.id));
+    this.#served(cached);
     return { cached, missing };
   }
 
-  /**
-   * Runs the missing samples of one group and records them. Resolves to the recorded
-   * calls; samples skipped because the session stopped or the budget ran out are absent.
-   */
-  async execute(group: CallGroup): Promise<CallRecord[]> {
-    if (group.slots.length === 0) return [];
-    const batch = this.#o.provider.capabilities.multipleChoices ? (this.#o.maxChoicesPerRequest ?? 16) : 1;
-    const chunks: SampleSlot[][] = [];
-    for (let i = 0; i < group.slots.length; i += batch) chunks.push(group.slots.slice(i, i + batch));
-    const done = await Promise.all(chunks.map((slots) => this.#schedule(group, slots)));
-    return done.flat();
+  #served(cached: readonly CallRecord[]): void {
+    this.counts.cached += cached.length;
+    if (cached.length) this.#o.store.linkCached(this.#o.runId, cached.map((c) => c.id));
   }
 
-  #schedule(group: CallGroup, slots: SampleSlot[]): Promise<CallRecord[]> {
-    if (this.#stopping) return Promise.resolve([]);
-    return new Promise<CallRecord[]>((resolve, reject) => {
+  /**
+   * Runs the missing samples of one group and records them. Each sample's cache key is
+   * claimed in the store first: a sample another process is asking right now is waited
+   * for and served from its answer, never asked twice. Resolves to the calls (made here
+   * or by the other process); samples skipped because the session stopped or the budget
+   * ran out are absent.
+   */
+  async execute(group: CallGroup): Promise<CallRecord[]> {
+    const out: CallRecord[] = [];
+    let pending = [...group.slots];
+    let announced = false;
+    while (pending.length > 0 && !this.#stopping) {
+      const retry = this.#o.retryFailed ?? 'mismatch';
+      const claim = this.#o.store.claim(
+        pending.map((s) => s.cacheKey),
+        retry,
+      );
+      const done = [...claim.done.values()];
+      this.#served(done);
+      out.push(...done);
+      const mine = pending.filter((s) => claim.mine.includes(s.cacheKey));
+      if (mine.length > 0) out.push(...(await this.#executeClaimed(group, mine)));
+      pending = pending.filter((s) => claim.theirs.includes(s.cacheKey));
+      if (pending.length === 0) break;
+      if (!announced) {
+        announced = true;
+        this.#o.onEvent?.({ type: 'waiting', calls: pending.length });
+      }
+      await new Promise((r) => setTimeout(r, this.#o.claimPollMs ?? 250));
+    }
+    return out;
+  }
+
+  /**
+   * Sends claimed slots in requests of at most the judge's `n`. Samples a request left
+   * unanswered (a server that gave fewer choices, or refused `n`) go out again in
+   * requests sized by what was learnt. Releases the claims of samples never sent.
+   */
+  async #executeClaimed(group: CallGroup, slots: SampleSlot[]): Promise<CallRecord[]> {
+    const done: CallRecord[] = [];
+    let todo = slots;
+    while (todo.length > 0 && !this.#stopping) {
+      const chunks: SampleSlot[][] = [];
+      for (let i = 0; i < todo.length; i += this.#maxChoices) chunks.push(todo.slice(i, i + this.#maxChoices));
+      const outcomes = await Promise.all(chunks.map((chunk) => this.#schedule(group, chunk)));
+      done.push(...outcomes.flatMap((o) => o.made));
+      todo = outcomes.flatMap((o) => o.leftover);
+    }
+    const recorded = new Set(done.map((c) => c.cacheKey));
+    const unsent = slots.filter((s) => !recorded.has(s.cacheKey)).map((s) => s.cacheKey);
+    if (unsent.length) this.#o.store.releaseClaims(unsent);
+    return done;
+  }
+
+  #schedule(group: CallGroup, slots: SampleSlot[]): Promise<RequestOutcome> {
+    if (this.#stopping) return Promise.resolve(NOTHING);
+    return new Promise<RequestOutcome>((resolve, reject) => {
       // Resolves with no calls if the session stops before this request starts.
-      const release = () => resolve([]);
+      const release = () => resolve(NOTHING);
       this.#waiting.add(release);
       const run = () => {
         this.#waiting.delete(release);
@@ -190,8 +327,8 @@ export class JudgeSession {
       // No abort signal here: a stop releases queued requests through `#waiting`, and one
       // listener per queued request on a shared signal costs more than the request's own work.
       this.queue.add(run).then(
-        (result) => resolve(result ?? []),
-        (error: unknown) => (this.#stopping ? resolve([]) : reject(error)),
+        (result) => resolve(result ?? NOTHING),
+        (error: unknown) => (this.#stopping ? resolve(NOTHING) : reject(error)),
       );
     });
   }
@@ -238,21 +375,71 @@ export class JudgeSession {
     for (const wake of this.#released.splice(0)) wake();
   }
 
-  async #call(request: CompletionRequest): Promise<{ completion: Completion; attempts: number; latencyMs: number }> {
+  /** Waits while the first request of the session is out (see `#proven`). */
+  async #passGate(): Promise<(() => void) | undefined> {
+    while (!this.#proven && this.#gate) await this.#gate;
+    if (this.#proven) return undefined;
+    let open!: () => void;
+    this.#gate = new Promise<void>((resolve) => (open = resolve));
+    return () => {
+      this.#gate = undefined;
+      open();
+    };
+  }
+
+  async #call(
+    request: CompletionRequest,
+    options: { retryHttp?: boolean } = {},
+  ): Promise<{ completion: Completion; attempts: number; latencyMs: number }> {
     const n = request.n ?? 1;
+    const openGate = await this.#passGate();
     const reservation = await this.#reserve(request, n);
-    if (reservation === undefined) throw new BudgetError('budget reached');
+    if (reservation === undefined) {
+      openGate?.();
+      throw new BudgetError('budget reached');
+    }
     const started = performance.now();
+    const policy = this.#o.retry ?? defaultRetryPolicy;
     try {
       const { value, attempts } = await withRetry(
-        () => this.#o.provider.complete(request, { signal: this.#controller.signal }),
-        this.#o.retry ?? defaultRetryPolicy,
+        async () => {
+          await this.#breaker.ready().catch((error: unknown) => {
+            this.#stopFatal(error);
+            throw new StoppedError();
+          });
+          if (this.#fatal !== undefined) throw new StoppedError();
+          try {
+            const completion = await this.#o.provider.complete(request, { signal: this.#controller.signal });
+            this.#breaker.succeeded();
+            return completion;
+          } catch (error) {
+            if (error instanceof ProviderError) {
+              this.counts.rejected++;
+              this.#breaker.failed(error);
+              if (error.fatal) {
+                // The first one is recorded with its item; any other in flight is not run.
+                if (this.#fatal !== undefined) throw new StoppedError();
+                this.#stopFatal(error);
+                throw error;
+              }
+              // Before a server has shown it honours `n`, an HTTP error on a request with
+              // n > 1 is not retried: the caller tries n = 1 at once instead.
+              if (options.retryHttp === false && error.status !== undefined && error.status !== 429) {
+                throw Object.assign(error, { noRetry: true });
+              }
+            }
+            throw error;
+          }
+        },
+        policy,
         {
           signal: this.#controller.signal,
           onRetry: (error, attempt, delayMs) =>
             this.#o.onEvent?.({ type: 'retry', error: describeError(error), attempt, delayMs }),
+          shouldRetry: (error) => !(error as { noRetry?: boolean }).noRetry,
         },
       );
+      this.#proven = true;
       this.counts.requests++;
       const m = this.#measured;
       m.requests++;
@@ -264,11 +451,26 @@ export class JudgeSession {
       return { completion: value, attempts, latencyMs: performance.now() - started };
     } finally {
       this.#release(reservation);
+      openGate?.();
     }
   }
 
-  async #run(group: CallGroup, slots: SampleSlot[]): Promise<CallRecord[]> {
-    if (this.#stopping) return [];
+  /**
+   * Remembers how many choices per request the judge honours, for this run and the next
+   * ones: `max` below the current limit lowers it (and says so); a full answer only
+   * proves the limit, after which n > 1 requests retry HTTP errors as usual.
+   */
+  #learnChoices(max: number, detail: string): void {
+    const lower = max < this.#maxChoices;
+    if (!lower && this.#choicesProven) return;
+    this.#maxChoices = Math.max(1, Math.min(this.#maxChoices, max));
+    this.#choicesProven = true;
+    this.#o.store.putJudgeFact(this.#o.judgeId, CHOICES_FACT, { max: this.#maxChoices }, { detail });
+    if (lower) this.#o.onEvent?.({ type: 'learned', fact: CHOICES_FACT, detail });
+  }
+
+  async #run(group: CallGroup, slots: SampleSlot[]): Promise<RequestOutcome> {
+    if (this.#stopping) return NOTHING;
     const startedAt = new Date().toISOString();
     const base: Omit<NewCall, 'cacheKey' | 'sampleIndex' | 'choiceIndex' | 'status' | 'finishedAt'> = {
       runId: this.#o.runId,
@@ -281,6 +483,7 @@ export class JudgeSession {
       parsed: null,
       logprobs: null,
       error: null,
+      failure: null,
       inputTokens: null,
       outputTokens: null,
       costUsd: null,
@@ -289,75 +492,113 @@ export class JudgeSession {
       meta: null,
       startedAt,
     };
-    const request: CompletionRequest = { ...group.request, ...(slots.length > 1 ? { n: slots.length } : {}) };
+    const multi = slots.length > 1;
+    const request: CompletionRequest = { ...group.request, ...(multi ? { n: slots.length } : {}) };
     let response;
     try {
-      response = await this.#call(request);
+      response = await this.#call(request, { retryHttp: !multi || this.#choicesProven });
     } catch (error) {
-      if (error instanceof BudgetError || error instanceof AbortedError || this.#controller.signal.aborted) return [];
-      const attempts = (error as { attempts?: number }).attempts ?? 1;
-      const finishedAt = new Date().toISOString();
-      const message = describeError(error);
-      const rows: NewCall[] = slots.map((s, i) => ({
-        ...base,
-        cacheKey: s.cacheKey,
-        sampleIndex: s.sampleIndex,
-        choiceIndex: i,
-        status: 'error',
-        error: message,
-        attempts,
-        requestId: error instanceof ProviderError ? (error.requestId ?? null) : null,
-        meta: error instanceof ProviderError && error.status !== undefined ? { status: error.status } : null,
-        finishedAt,
-      }));
-      const ids = this.#o.store.recordCalls(rows);
-      this.counts.failed += rows.length;
-      this.#o.onEvent?.({ type: 'calls', ok: 0, failed: rows.length, costUsd: 0 });
-      return rows.map((r, i) => ({ ...r, id: ids[i] as number }));
+      if (error instanceof BudgetError || error instanceof AbortedError || error instanceof StoppedError || this.#controller.signal.aborted) {
+        return NOTHING;
+      }
+      if (multi && error instanceof ProviderError && (error as { noRetry?: boolean }).noRetry) {
+        // Several OpenAI-compatible servers refuse n > 1 (llama-server answers HTTP 500):
+        // ask the samples one per request; once one is answered, that is remembered.
+        this.#maxChoices = 1;
+        this.#singleBecause = `n = ${slots.length} was refused (${describeError(error)}); n = 1 works`;
+        return { made: [], leftover: slots };
+      }
+      return { made: this.#recordFailure(base, slots, error), leftover: [] };
     }
 
     const { completion, attempts, latencyMs } = response;
     const n = slots.length;
+    if (!multi && this.#singleBecause && completion.choices.length > 0) {
+      this.#learnChoices(1, this.#singleBecause);
+      this.#singleBecause = undefined;
+    }
+    // A server that ignores `n` answers with fewer choices: keep what came, learn its
+    // limit, and ask the rest as further requests.
+    const answered = Math.min(n, completion.choices.length);
+    if (multi && answered === n) this.#learnChoices(n, `n = ${n} answered in full`);
     const rows: NewCall[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < answered; i++) {
       const slot = slots[i] as SampleSlot;
-      const choice = completion.choices[i];
+      const choice = completion.choices[i] as Choice;
       // Input tokens are paid once per request: charged to its first sample.
       const inputTokens = i === 0 ? completion.usage.inputTokens : 0;
       const outputTokens =
-        Math.floor(completion.usage.outputTokens / n) + (i === n - 1 ? completion.usage.outputTokens % n : 0);
+        Math.floor(completion.usage.outputTokens / answered) + (i === answered - 1 ? completion.usage.outputTokens % answered : 0);
       const row: NewCall = {
         ...base,
         cacheKey: slot.cacheKey,
         sampleIndex: slot.sampleIndex,
         choiceIndex: i,
         requestId: completion.requestId ?? null,
-        raw: choice?.text ?? null,
-        logprobs: choice?.logprobs ?? choice?.candidateProbabilities ?? null,
+        raw: choice.text,
+        logprobs: choice.logprobs ?? choice.candidateProbabilities ?? null,
         status: 'ok',
         inputTokens,
         outputTokens,
         costUsd: costOf(this.#o.price, inputTokens, outputTokens),
         latencyMs,
         attempts,
-        meta: { ...(completion.meta ?? {}), ...(n > 1 ? { choicesPerRequest: n } : {}), model: completion.model },
+        meta: { ...(completion.meta ?? {}), ...(answered > 1 ? { choicesPerRequest: answered } : {}), model: completion.model },
         finishedAt: new Date().toISOString(),
       };
-      if (!choice) {
+      const parsed = group.parse(choice);
+      if (parsed.ok) row.parsed = parsed.value;
+      else if (isMismatch(request, choice)) {
+        // The server cannot give what the method needs; a re-ask would fail the same way.
         row.status = 'parse_error';
-        row.error = `the provider returned ${completion.choices.length} choices for ${n} samples`;
-      } else {
-        const parsed = group.parse(choice);
-        if (parsed.ok) row.parsed = parsed.value;
-        else await this.#reask(group, choice, parsed.error, row);
-      }
+        row.error = parsed.error;
+        row.failure = 'mismatch';
+      } else await this.#reask(group, choice, parsed.error, row);
       rows.push(row);
     }
-    const ids = this.#o.store.recordCalls(rows);
+    const ids = rows.length ? this.#o.store.recordCalls(rows) : [];
     const ok = rows.filter((r) => r.status === 'ok').length;
     this.counts.ok += ok;
     this.counts.parseErrors += rows.length - ok;
-    this.#o.onEvent?.({ type: 'calls', ok, failed: rows.length - ok, costUsd: rows.reduce((s, r) => s + (r.costUsd ?? 0), 0) });
+    if (rows.length) {
+      this.#o.onEvent?.({ type: 'calls', ok, failed: rows.length - ok, costUsd: rows.reduce((s, r) => s + (r.costUsd ?? 0), 0) });
+    }
+    const made = rows.map((r, i) => ({ ...r, id: ids[i] as number }));
+    if (answered < n) {
+      if (answered === 0) {
+        // Nothing came back at all: a broken answer, not a limit on `n`.
+        return { made: [...made, ...this.#recordFailure(base, slots, new Error('the server answered with no choices'))], leftover: [] };
+      }
+      this.#learnChoices(answered, `asked n = ${n}, the server answered ${completion.choices.length} choice(s)`);
+    }
+    return { made, leftover: slots.slice(answered) };
+  }
+
+  /** Records a failed request's samples as `error` calls (kept for inspection, never served from cache). */
+  #recordFailure(
+    base: Omit<NewCall, 'cacheKey' | 'sampleIndex' | 'choiceIndex' | 'status' | 'finishedAt'>,
+    slots: SampleSlot[],
+    error: unknown,
+  ): CallRecord[] {
+    if (slots.length === 0) return [];
+    const attempts = (error as { attempts?: number }).attempts ?? 1;
+    const finishedAt = new Date().toISOString();
+    const message = describeError(error);
+    const rows: NewCall[] = slots.map((s, i) => ({
+      ...base,
+      cacheKey: s.cacheKey,
+      sampleIndex: s.sampleIndex,
+      choiceIndex: i,
+      status: 'error',
+      error: message,
+      attempts,
+      requestId: error instanceof ProviderError ? (error.requestId ?? null) : null,
+      meta: error instanceof ProviderError && error.status !== undefined ? { status: error.status } : null,
+      finishedAt,
+    }));
+    const ids = this.#o.store.recordCalls(rows);
+    this.counts.failed += rows.length;
+    this.#o.onEvent?.({ type: 'calls', ok: 0, failed: rows.length, costUsd: 0 });
     return rows.map((r, i) => ({ ...r, id: ids[i] as number }));
   }
 
@@ -409,4 +650,20 @@ export class JudgeSession {
   async idle(): Promise<void> {
     await this.queue.onIdle();
   }
+
+  /** Ends the heartbeat and gives back every claim this process still holds. */
+  close(): void {
+    clearInterval(this.#heartbeat);
+    this.#o.store.releaseClaims();
+  }
+}
+
+/**
+ * Whether an unparseable answer is the server's doing rather than the model's: the
+ * method needs log-probabilities or candidate probabilities and none came back.
+ */
+function isMismatch(request: CompletionRequest, choice: Choice): boolean {
+  if (request.candidates) return !choice.candidateProbabilities;
+  if (request.logprobs) return !choice.logprobs?.length;
+  return false;
 }

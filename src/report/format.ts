@@ -71,7 +71,7 @@ export function formatScores(results: readonly ImageScore[], format: OutputForma
         fixed(r.std),
         `${r.okCalls}/${r.okCalls + r.failedCalls}`,
         r.status,
-        r.status === 'failed' ? oneLine(r.errors.join('; '), 70) : oneLine(r.reasoning ?? levelsText(r), 70),
+        r.score === null ? oneLine(r.errors.join('; '), 70) : oneLine(r.reasoning ?? levelsText(r), 70),
       ]);
       return `${textTable(['image', 'score', 'std', 'ok', 'status', 'reasoning'], rows)}\n`;
     }

@@ -88,4 +88,27 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (run_id, kind, item_key)
   ) WITHOUT ROWID;
   `,
+  /* 2: run machinery: stored-failure kinds, call claims across processes, judge facts, run owners */ `
+  ALTER TABLE calls ADD COLUMN failure TEXT;
+  UPDATE calls SET failure = CASE
+      WHEN error LIKE 'the provider returned % choices for % samples%' OR error LIKE '%carried no log-probabilities%' THEN 'mismatch'
+      ELSE 'answer' END
+    WHERE status = 'parse_error';
+  CREATE TABLE claims (
+    cache_key   TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX claims_owner ON claims(owner);
+  CREATE TABLE judge_facts (
+    judge_id    TEXT NOT NULL,
+    fact        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    evidence    TEXT,
+    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (judge_id, fact)
+  ) WITHOUT ROWID;
+  ALTER TABLE runs ADD COLUMN owner TEXT;
+  ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
+  `,
 ];

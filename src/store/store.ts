@@ -1,6 +1,11 @@
 import Database from 'better-sqlite3';
-import { QuorumError } from '../core/errors.js';
+import { QuorumError, StoreError } from '../core/errors.js';
+import { stableStringify } from '../core/hash.js';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { migrations } from './migrations.js';
+import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, migrate, sqliteReason } from './_open.js';
+import { LEASE_MS, newOwner, ownerAlive } from './_owner.js';
 
 export interface ImageRecord {
   sha256: string;
@@ -18,6 +23,7 @@ export interface RunRecord {
   args: string[];
   options: Record<string, unknown>;
   quorumVersion: string;
+  /** `running` only while a live process holds the run; a killed run reads `interrupted`. */
   status: 'running' | 'done' | 'interrupted' | 'failed';
   createdAt: string;
   updatedAt: string;
@@ -42,6 +48,17 @@ export interface JudgeRecord {
 
 export type CallStatus = 'ok' | 'parse_error' | 'error';
 
+/**
+ * Why an answered call did not parse. `mismatch`: the request did not fit the server (no
+ * log-probabilities came back, fewer choices than asked): re-asked on the next run by
+ * default. `answer`: the model answered and its answer did not parse: kept as the
+ * judge's answer unless the run asks for `--retry-failed`.
+ */
+export type FailureKind = 'mismatch' | 'answer';
+
+/** Which stored parse failures a run re-asks instead of serving from the cache. */
+export type RetryFailed = 'none' | 'mismatch' | 'all';
+
 /** One sample's call as stored. JSON columns are parsed on the way out. */
 export interface CallRecord {
   id: number;
@@ -59,6 +76,8 @@ export interface CallRecord {
   logprobs: unknown;
   status: CallStatus;
   error: string | null;
+  /** Set on `parse_error` calls. */
+  failure: FailureKind | null;
   inputTokens: number | null;
   outputTokens: number | null;
   costUsd: number | null;
@@ -107,6 +126,7 @@ interface CallRow {
   logprobs: string | null;
   status: CallStatus;
   error: string | null;
+  failure: FailureKind | null;
   input_tokens: number | null;
   output_tokens: number | null;
   cost_usd: number | null;
@@ -127,6 +147,8 @@ interface RunRow {
   status: RunRecord['status'];
   created_at: string;
   updated_at: string;
+  owner: string | null;
+  heartbeat_at: number | null;
 }
 
 const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -149,6 +171,7 @@ function callFromRow(row: CallRow): CallRecord {
     logprobs: parseJson(row.logprobs),
     status: row.status,
     error: row.error,
+    failure: row.failure,
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
     costUsd: row.cost_usd,
@@ -160,6 +183,39 @@ function callFromRow(row: CallRow): CallRecord {
   };
 }
 
+/** What makes a run's configuration, named for the refusal message. */
+const CONFIG_KEYS: Record<string, string> = {
+  judge: 'judge',
+  baseURL: 'base URL',
+  engine: 'engine options',
+  method: 'method',
+  prompt: 'prompt',
+  samples: 'samples',
+  temperature: 'temperature',
+  inputs: 'inputs',
+  dirs: 'folders',
+  systems: 'systems',
+  items: 'items',
+};
+
+/** Options a resumed run may change: a larger rank budget judges more pairs of the same ranking. */
+const RESUMABLE_CHANGES = new Set(['budget']);
+
+/** How a stored run differs from a new invocation: command, then each option that changed. */
+function runDifferences(existing: RunRow, input: { command: string; options: Record<string, unknown> }): string[] {
+  if (existing.command !== input.command) return [`a \`quorum ${existing.command}\` run`];
+  const old = JSON.parse(existing.options) as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(old), ...Object.keys(input.options)])].sort();
+  const show = (v: unknown) => {
+    const p = v as { id?: string; version?: number } | undefined;
+    const text = p && typeof p === 'object' && typeof p.id === 'string' ? `${p.id}@${p.version ?? '?'}` : JSON.stringify(v) ?? 'none';
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  };
+  return keys
+    .filter((k) => !RESUMABLE_CHANGES.has(k) && stableStringify(old[k]) !== stableStringify(input.options[k]))
+    .map((k) => `${CONFIG_KEYS[k] ?? k} ${show(old[k])} (now ${show(input.options[k])})`);
+}
+
 function runFromRow(row: RunRow): RunRecord {
   return {
     id: row.id,
@@ -168,7 +224,7 @@ function runFromRow(row: RunRow): RunRecord {
     args: JSON.parse(row.args) as string[],
     options: JSON.parse(row.options) as Record<string, unknown>,
     quorumVersion: row.quorum_version,
-    status: row.status,
+    status: row.status === 'running' && !ownerAlive(row.owner, row.heartbeat_at) ? 'interrupted' : row.status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -190,26 +246,70 @@ export class Store {
    * cost money, are always committed at once.
    */
   readonly #deferred: (() => void)[] = [];
+  /** This process's name on runs it holds and calls it has claimed (`host:pid:nonce`). */
+  readonly owner = newOwner();
 
-  private constructor(file: string) {
+  private constructor(file: string, db: Database.Database) {
     this.file = file;
-    try {
-      this.db = new Database(file);
-    } catch (cause) {
-      throw new QuorumError(`Cannot open database ${file}: ${(cause as Error).message}`, { cause });
-    }
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL is durable against a killed process (not against power loss) and much faster.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    this.db = db;
     this.#stmt = this.prepareAll();
   }
 
-  /** Opens (creating if needed) a database file; `:memory:` for a throwaway store. */
-  static open(file: string): Store {
-    return new Store(file);
+  /**
+   * Opens (creating if needed) a Quorum database; `:memory:` for a throwaway store.
+   * Every problem with the file is one `StoreError` line naming it: a missing folder,
+   * a file that is not SQLite, a corrupt or truncated one, another program's database
+   * (left untouched: nothing is written to a file Quorum did not create), a read-only
+   * file, a schema newer than this Quorum.
+   */
+  static open(file: string, options: { readOnly?: boolean } = {}): Store {
+    if (options.readOnly && file !== ':memory:') return Store.#openForReading(file);
+    if (file !== ':memory:') checkDatabasePath(file);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file);
+      // Set first: every later statement, the schema check included, waits for other
+      // processes' locks instead of failing with `database is locked`.
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      checkOwnSchema(db, file);
+      db.pragma('journal_mode = WAL');
+      // NORMAL is durable against a killed process (not against power loss) and much faster.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db, file);
+      return new Store(file, db);
+    } catch (cause) {
+      db?.close();
+      throw cause instanceof StoreError ? cause : new StoreError(file, sqliteReason(cause), { cause });
+    }
+  }
+
+  /**
+   * For commands that only read (`runs`, `show`, `judges`): the file must exist, and one
+   * that cannot be written (an archived database) is opened read-only.
+   */
+  static #openForReading(file: string): Store {
+    if (!existsSync(file)) throw new StoreError(file, 'does not exist (give the --db that the run used, or set QUORUM_DB)');
+    try {
+      accessSync(file, constants.W_OK);
+      accessSync(dirname(resolve(file)), constants.W_OK);
+    } catch {
+      let db: Database.Database | undefined;
+      try {
+        db = new Database(file, { readonly: true, fileMustExist: true });
+        db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        checkOwnSchema(db, file);
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version !== migrations.length) {
+          throw new StoreError(file, `is read-only and has schema version ${version}; this Quorum needs ${migrations.length}: make it writable once to upgrade it`);
+        }
+        return new Store(file, db);
+      } catch (cause) {
+        db?.close();
+        throw cause instanceof StoreError ? cause : new StoreError(file, sqliteReason(cause), { cause });
+      }
+    }
+    return Store.open(file);
   }
 
   close(): void {
@@ -221,27 +321,20 @@ export class Store {
   /** Writes deferred image and result rows now, in one transaction. */
   flush(): void {
     if (this.#deferred.length === 0) return;
-    this.db.transaction(() => this.#runDeferred())();
+    this.#write(() => this.#runDeferred());
+  }
+
+  /**
+   * A write transaction that takes the write lock at BEGIN (IMMEDIATE), so another
+   * process's lock is waited for under `busy_timeout`. A deferred transaction that reads
+   * first and writes later fails at once with SQLITE_BUSY instead.
+   */
+  #write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   #runDeferred(): void {
     for (const write of this.#deferred.splice(0)) write();
-  }
-
-  private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > migrations.length) {
-      throw new QuorumError(
-        `Database ${this.file} has schema version ${current}, newer than this Quorum understands (${migrations.length}); upgrade Quorum.`,
-      );
-    }
-    for (let v = current; v < migrations.length; v++) {
-      const sql = migrations[v] as string;
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
   }
 
   private prepareAll() {
@@ -253,31 +346,52 @@ export class Store {
       ),
       insertImagePath: db.prepare('INSERT OR IGNORE INTO image_paths (sha256, path) VALUES (?, ?)'),
       insertRun: db.prepare(
-        'INSERT INTO runs (name, command, args, options, quorum_version) VALUES (@name, @command, @args, @options, @version)',
+        'INSERT INTO runs (name, command, args, options, quorum_version, owner, heartbeat_at) VALUES (@name, @command, @args, @options, @version, @owner, @heartbeat)',
       ),
+      renameRun: db.prepare('UPDATE runs SET name = ? WHERE id = ?'),
       runByName: db.prepare('SELECT * FROM runs WHERE name = ?'),
       runById: db.prepare('SELECT * FROM runs WHERE id = ?'),
       listRuns: db.prepare('SELECT * FROM runs ORDER BY id'),
+      // A run resumed by a second process belongs to the last one that opened it: only
+      // that one settles its status.
       setRunStatus: db.prepare(
-        "UPDATE runs SET status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+        "UPDATE runs SET status = ?, heartbeat_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND (owner IS NULL OR owner = ?)",
       ),
       updateRunInvocation: db.prepare(
-        "UPDATE runs SET args = ?, options = ?, quorum_version = ?, status = 'running', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+        "UPDATE runs SET args = ?, options = ?, quorum_version = ?, status = 'running', owner = ?, heartbeat_at = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
       ),
+      runHeartbeat: db.prepare('UPDATE runs SET heartbeat_at = ? WHERE owner = ? AND status = \'running\''),
+      claimHeartbeat: db.prepare('UPDATE claims SET expires_at = ? WHERE owner = ?'),
+      claimOf: db.prepare('SELECT owner, expires_at FROM claims WHERE cache_key = ?'),
+      putClaim: db.prepare('INSERT INTO claims (cache_key, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT(cache_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at'),
+      releaseClaim: db.prepare('DELETE FROM claims WHERE cache_key = ? AND owner = ?'),
+      releaseClaims: db.prepare('DELETE FROM claims WHERE owner = ?'),
+      getFact: db.prepare('SELECT value FROM judge_facts WHERE judge_id = ? AND fact = ?'),
+      putFact: db.prepare(`INSERT INTO judge_facts (judge_id, fact, value, evidence) VALUES (?, ?, ?, ?)
+        ON CONFLICT(judge_id, fact) DO UPDATE SET value = excluded.value, evidence = excluded.evidence,
+          updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`),
+      storedFailures: db.prepare(`SELECT c.failure AS failure, count(*) AS n FROM run_calls rc JOIN calls c ON c.id = rc.call_id
+        WHERE rc.run_id = ? AND c.status = 'parse_error' GROUP BY c.failure`),
       insertPrompt: db.prepare(
         'INSERT OR IGNORE INTO prompts (hash, id, version, kind, text) VALUES (@hash, @id, @version, @kind, @text)',
       ),
       insertJudge: db.prepare(
         'INSERT OR IGNORE INTO judges (id, provider, model, base_url, identity) VALUES (@id, @provider, @model, @baseURL, @identity)',
       ),
-      cachedCall: db.prepare(
-        "SELECT * FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1",
-      ),
+      // The latest answer for a key; which stored parse failures count as answers
+      // depends on the run's --retry-failed rule.
+      cachedCall: {
+        none: db.prepare("SELECT * FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1"),
+        mismatch: db.prepare(
+          "SELECT * FROM calls WHERE cache_key = ? AND (status = 'ok' OR (status = 'parse_error' AND failure IS NOT 'mismatch')) ORDER BY id DESC LIMIT 1",
+        ),
+        all: db.prepare("SELECT * FROM calls WHERE cache_key = ? AND status = 'ok' ORDER BY id DESC LIMIT 1"),
+      },
       insertCall: db.prepare(`INSERT INTO calls (cache_key, run_id, judge_id, prompt_hash, image_hashes, sample_index,
-          params, request_id, choice_index, raw, parsed, logprobs, status, error, input_tokens, output_tokens, cost_usd,
+          params, request_id, choice_index, raw, parsed, logprobs, status, error, failure, input_tokens, output_tokens, cost_usd,
           latency_ms, attempts, meta, started_at, finished_at)
         VALUES (@cacheKey, @runId, @judgeId, @promptHash, @imageHashes, @sampleIndex, @params, @requestId, @choiceIndex,
-          @raw, @parsed, @logprobs, @status, @error, @inputTokens, @outputTokens, @costUsd, @latencyMs, @attempts, @meta,
+          @raw, @parsed, @logprobs, @status, @error, @failure, @inputTokens, @outputTokens, @costUsd, @latencyMs, @attempts, @meta,
           @startedAt, @finishedAt)`),
       linkCall: db.prepare('INSERT OR IGNORE INTO run_calls (run_id, call_id, cached) VALUES (?, ?, ?)'),
       runCalls: db.prepare(
@@ -318,14 +432,17 @@ export class Store {
       this.#stmt.insertImagePath.run(image.sha256, image.path);
     };
     if (options.deferred) this.#deferred.push(write);
-    else this.db.transaction(write)();
+    else this.#write(write);
   }
 
   // ---- runs ---------------------------------------------------------------------------
 
   /**
-   * Starts a run, or resumes the run of that name when it exists for the same command:
-   * a resumed run keeps its id, so its calls and results accumulate in one place.
+   * Starts a run, or resumes the run of that name when it holds the same command and
+   * configuration (`options`): a resumed run keeps its id, so its calls and results
+   * accumulate in one place. A run of that name with anything else is refused, so two
+   * configurations never mix in one run; with `fresh`, the old run is kept under
+   * `NAME~ID` and a new one takes the name.
    */
   openRun(input: {
     name: string;
@@ -333,23 +450,39 @@ export class Store {
     args: readonly string[];
     options: Record<string, unknown>;
     version: string;
-  }): { run: RunRecord; resumed: boolean } {
-    return this.db.transaction(() => {
+    fresh?: boolean;
+  }): { run: RunRecord; resumed: boolean; renamed?: string } {
+    return this.#write(() => {
       const existing = this.#stmt.runByName.get(input.name) as RunRow | undefined;
       const args = JSON.stringify(input.args);
       const options = JSON.stringify(input.options);
-      if (existing) {
-        if (existing.command !== input.command) {
+      const now = Date.now() + LEASE_MS;
+      let renamed: string | undefined;
+      if (existing && input.fresh) {
+        renamed = `${input.name}~${existing.id}`;
+        this.#stmt.renameRun.run(renamed, existing.id);
+      } else if (existing) {
+        const differences = runDifferences(existing, input);
+        if (differences.length > 0) {
           throw new QuorumError(
-            `Run \`${input.name}\` already exists for \`quorum ${existing.command}\`; choose another --run name.`,
+            `Run \`${input.name}\` already holds ${differences.join('; ')}. ` +
+              `Use --run ${input.name} --new to start it afresh (the old run is kept as ${input.name}~${existing.id}), or another --run name.`,
           );
         }
-        this.#stmt.updateRunInvocation.run(args, options, input.version, existing.id);
+        this.#stmt.updateRunInvocation.run(args, options, input.version, this.owner, now, existing.id);
         return { run: this.getRun(existing.id) as RunRecord, resumed: true };
       }
-      const info = this.#stmt.insertRun.run({ name: input.name, command: input.command, args, options, version: input.version });
-      return { run: this.getRun(Number(info.lastInsertRowid)) as RunRecord, resumed: false };
-    })();
+      const info = this.#stmt.insertRun.run({
+        name: input.name,
+        command: input.command,
+        args,
+        options,
+        version: input.version,
+        owner: this.owner,
+        heartbeat: now,
+      });
+      return { run: this.getRun(Number(info.lastInsertRowid)) as RunRecord, resumed: false, ...(renamed ? { renamed } : {}) };
+    });
   }
 
   getRun(nameOrId: string | number): RunRecord | undefined {
@@ -367,7 +500,19 @@ export class Store {
 
   setRunStatus(runId: number, status: RunRecord['status']): void {
     this.flush();
-    this.#stmt.setRunStatus.run(status, runId);
+    this.#stmt.setRunStatus.run(status, runId, this.owner);
+  }
+
+  /**
+   * Renews this process's leases: the runs it holds stay `running` and its claimed calls
+   * stay claimed. Called every few seconds while a run works.
+   */
+  heartbeat(): void {
+    const until = Date.now() + LEASE_MS;
+    this.#write(() => {
+      this.#stmt.runHeartbeat.run(until, this.owner);
+      this.#stmt.claimHeartbeat.run(until, this.owner);
+    });
   }
 
   runTotals(runId: number): { calls: number; cached: number; ok: number; parseErrors: number; costUsd: number; results: number } {
@@ -407,17 +552,59 @@ export class Store {
 
   // ---- calls --------------------------------------------------------------------------
 
-  /** The latest completed call (answered, parsed or not) for a cache key. Errors never count. */
-  cachedCall(cacheKey: string): CallRecord | undefined {
-    const row = this.#stmt.cachedCall.get(cacheKey) as CallRow | undefined;
+  /**
+   * The latest answer stored for a cache key. Errors never count; parse failures count
+   * unless `retry` says to ask them again (default: those from a method/server mismatch).
+   */
+  cachedCall(cacheKey: string, retry: RetryFailed = 'mismatch'): CallRecord | undefined {
+    const row = this.#stmt.cachedCall[retry].get(cacheKey) as CallRow | undefined;
     return row ? callFromRow(row) : undefined;
   }
 
   /** Marks cached calls as used by a run, in one transaction. */
   linkCached(runId: number, callIds: readonly number[]): void {
-    this.db.transaction(() => {
+    this.#write(() => {
       for (const id of callIds) this.#stmt.linkCall.run(runId, id, 1);
-    })();
+    });
+  }
+
+  /**
+   * Claims cache keys for this process before their calls are sent, so that two processes
+   * on one database never pay for the same sample. In one IMMEDIATE transaction, each key
+   * is `done` (answered meanwhile, by anyone), `mine` (now claimed by this process: send
+   * it), or `theirs` (claimed by another live process: wait for its answer). Claims of
+   * dead processes (expired lease, or a vanished pid on this host) are taken over.
+   */
+  claim(keys: readonly string[], retry: RetryFailed): { done: Map<string, CallRecord>; mine: string[]; theirs: string[] } {
+    const done = new Map<string, CallRecord>();
+    const mine: string[] = [];
+    const theirs: string[] = [];
+    const now = Date.now();
+    this.#write(() => {
+      for (const key of keys) {
+        const hit = this.cachedCall(key, retry);
+        if (hit) {
+          done.set(key, hit);
+          continue;
+        }
+        const held = this.#stmt.claimOf.get(key) as { owner: string; expires_at: number } | undefined;
+        if (held && held.owner !== this.owner && ownerAlive(held.owner, held.expires_at, now)) {
+          theirs.push(key);
+          continue;
+        }
+        this.#stmt.putClaim.run(key, this.owner, now + LEASE_MS);
+        mine.push(key);
+      }
+    });
+    return { done, mine, theirs };
+  }
+
+  /** Gives up claims without answers (a failed request; a run that stopped). All of them without `keys`. */
+  releaseClaims(keys?: readonly string[]): void {
+    this.#write(() => {
+      if (!keys) this.#stmt.releaseClaims.run(this.owner);
+      else for (const key of keys) this.#stmt.releaseClaim.run(key, this.owner);
+    });
   }
 
   /**
@@ -425,7 +612,7 @@ export class Store {
    * run: after a kill, either all of them are there or none is.
    */
   recordCalls(calls: readonly NewCall[]): number[] {
-    return this.db.transaction(() => {
+    return this.#write(() => {
       this.#runDeferred();
       const ids: number[] = [];
       for (const call of calls) {
@@ -439,10 +626,11 @@ export class Store {
         });
         const id = Number(info.lastInsertRowid);
         if (call.status !== 'error') this.#stmt.linkCall.run(call.runId, id, 0);
+        this.#stmt.releaseClaim.run(call.cacheKey, this.owner);
         ids.push(id);
       }
       return ids;
-    })();
+    });
   }
 
   /** Calls a run used (made or served from cache), oldest first, with `cached` set. */
@@ -466,6 +654,30 @@ export class Store {
     });
   }
 
+  /** Parse failures stored for a run, by kind (see `FailureKind`). */
+  storedFailures(runId: number): { mismatch: number; answer: number } {
+    const out = { mismatch: 0, answer: 0 };
+    for (const r of this.#stmt.storedFailures.all(runId) as { failure: FailureKind | null; n: number }[]) {
+      out[r.failure ?? 'answer'] += r.n;
+    }
+    return out;
+  }
+
+  // ---- judge facts --------------------------------------------------------------------
+
+  /**
+   * What a judge proved it can or cannot do (returns log-probabilities, honours `n`),
+   * learned once from its answers and remembered across runs.
+   */
+  judgeFact<T>(judgeId: string, fact: string): T | undefined {
+    const row = this.#stmt.getFact.get(judgeId, fact) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  putJudgeFact(judgeId: string, fact: string, value: unknown, evidence?: unknown): void {
+    this.#write(() => this.#stmt.putFact.run(judgeId, fact, JSON.stringify(value), evidence === undefined ? null : JSON.stringify(evidence)));
+  }
+
   // ---- results ------------------------------------------------------------------------
 
   /** Upserts results; with `deferred`, they are written with the next call transaction or `flush()`. */
@@ -474,7 +686,7 @@ export class Store {
       for (const r of results) this.#stmt.upsertResult.run({ ...r, value: JSON.stringify(r.value) });
     };
     if (options.deferred) this.#deferred.push(write);
-    else this.db.transaction(write)();
+    else this.#write(write);
   }
 
   results(runId: number, kind?: string): ResultRecord[] {

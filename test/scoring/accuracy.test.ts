@@ -118,7 +118,10 @@ describe('the levels method', () => {
     const scores = parseScores(r.stdout);
     expectAccurate(scores, 0.3);
     expectLevels(scores, 0.97);
-    const requests = answered(server);
+    // One text-only probe (does this server return log-probabilities?), then one call per image.
+    const [probe, ...requests] = answered(server);
+    expect(probe?.images ?? []).toEqual([]);
+    expect(probe?.body).toMatchObject({ logprobs: true, max_tokens: 1 });
     expect(requests).toHaveLength(QUALITIES.length);
     for (const request of requests) {
       const messages = messagesOf(request);

@@ -49,7 +49,7 @@ it('429 with retry-after: 1 is retried no sooner than one second later', async (
   expect(retried!.status).toBe(200);
   const answeredAt = limited!.startedAt + limited!.durationMs!;
   expect(retried!.startedAt - answeredAt).toBeGreaterThanOrEqual(995);
-  expect(r.stderr).toMatch(/retrying: openai answered HTTP 429/);
+  expect(r.stderr).toMatch(/retrying: openai at 127\.0\.0\.1:\d+ answered HTTP 429/);
   expect(parseScores(r.stdout)[0]).toMatchObject({ status: 'ok', ok: 1 });
   expect(callRows('rate.db')).toEqual([expect.objectContaining({ status: 'ok', attempts: 2 })]);
 });
@@ -71,7 +71,9 @@ it('401: a clear authentication error, no retries, exit 1', async () => {
   expect(r.code).toBe(1);
   // One request for the image's two samples, never repeated.
   expect(completions(server).map((q) => q.status)).toEqual([401]);
-  expect(r.stderr).toMatch(/^failed: .*photo\.png: sample 0: openai answered HTTP 401: Incorrect API key provided/m);
+  // Said once, naming the judge's host; no per-image failure line repeats it.
+  expect(r.stderr).toMatch(/^error: openai at 127\.0\.0\.1:\d+ answered HTTP 401: Incorrect API key provided.*the run stopped/m);
+  expect(r.stderr.match(/HTTP 401/g)).toHaveLength(1);
   expect(parseScores(r.stdout)[0]).toMatchObject({ status: 'failed', score: null });
   expect(callRows('auth.db')).toEqual([
     expect.objectContaining({ status: 'error', attempts: 1 }),
@@ -83,7 +85,7 @@ it('retries exhausted: recorded as an error, and the rerun asks again instead of
   const failing = await score('exhausted.db', [{ kind: 'status', status: 503 }, { kind: 'status', status: 503 }], ['--retries', '1']);
   expect(failing.code).toBe(1);
   expect(completions(server).map((q) => q.status)).toEqual([503, 503]);
-  expect(failing.stderr).toMatch(/^failed: .*photo\.png: sample 0: openai answered HTTP 503/m);
+  expect(failing.stderr).toMatch(/^failed: .*photo\.png: sample 0: openai at 127\.0\.0\.1:\d+ answered HTTP 503/m);
   expect(callRows('exhausted.db')).toEqual([expect.objectContaining({ status: 'error', attempts: 2 })]);
 
   const rerun = await score('exhausted.db', [], ['--retries', '1']);

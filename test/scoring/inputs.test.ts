@@ -60,8 +60,13 @@ it('reports each bad file by name, skips non-images with a count, judges duplica
   expect(r.stderr).toMatch(/^skipped 1 non-image file\(s\)$/m);
   expect(r.stderr).not.toMatch(/notes\.txt/);
 
+  // Every input is in the output with its status: the unreadable ones as errors with the reason.
   const scores = byName(parseScores(r.stdout));
-  expect([...scores.keys()].sort()).toEqual(['good-high.png', 'good-low.png', 'same-picture.png']);
+  expect([...scores.keys()].sort()).toEqual(['corrupt.png', 'cut.jpg', 'cut.png', 'empty.png', 'good-high.png', 'good-low.png', 'not-there.png', 'same-picture.png']);
+  for (const name of ['corrupt.png', 'cut.jpg', 'cut.png', 'empty.png', 'not-there.png']) {
+    expect(scores.get(name), name).toMatchObject({ status: 'error', score: null, sha256: null, errors: [expect.stringMatching(/\S/)] });
+  }
+  expect(scores.get('empty.png')?.errors).toEqual(['file is empty (0 bytes)']);
   const low = scores.get('good-low.png')!;
   const same = scores.get('same-picture.png')!;
   const high = scores.get('good-high.png')!;

@@ -33,7 +33,7 @@ it('auto picks levels on an OpenAI-compatible server and says so', async () => {
     env: { OPENAI_API_KEY: KEY },
   });
   expect(r.code, r.stderr).toBe(0);
-  expect(r.stderr).toMatch(/^method: levels \(the judge returns log-probabilities\)$/m);
+  expect(r.stderr).toMatch(/^method: levels \(the judge returns log-probabilities, checked with one probe\)$/m);
   expect(parseScores(r.stdout).map((s) => s.method)).toEqual(['levels', 'levels']);
   expect(answered(openai).every((q) => (q.body as { logprobs?: boolean }).logprobs === true)).toBe(true);
 });

@@ -33,7 +33,7 @@ function seed(store: Store): number {
 function call(runId: number, key: string, status: NewCall['status'], extra: Partial<NewCall> = {}): NewCall {
   return {
     cacheKey: key, runId, judgeId: 'j1', promptHash: 'p1', imageHashes: ['a'.repeat(64)], sampleIndex: 0, params: { method: 'sample' },
-    requestId: null, choiceIndex: 0, raw: null, parsed: null, logprobs: null, status, error: null, inputTokens: null, outputTokens: null,
+    requestId: null, choiceIndex: 0, raw: null, parsed: null, logprobs: null, status, error: null, failure: null, inputTokens: null, outputTokens: null,
     costUsd: null, latencyMs: null, attempts: 1, meta: null, startedAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:01.000Z',
     ...extra,
   };
@@ -65,7 +65,7 @@ describe('migrations', () => {
     const db = new Database(file);
     db.pragma(`user_version = ${migrations.length + 1}`);
     db.close();
-    expect(() => Store.open(file)).toThrow(`has schema version ${migrations.length + 1}, newer than this Quorum understands (${migrations.length}); upgrade Quorum.`);
+    expect(() => Store.open(file)).toThrow(`has schema version ${migrations.length + 1}, newer than this Quorum understands (${migrations.length}); upgrade Quorum`);
   });
 
   it('the database is in WAL mode', () => {
@@ -109,9 +109,18 @@ describe('the call cache', () => {
     ]);
   });
 
-  it('a run of the same name resumes (same id); of another command it is refused', () => {
-    const again = store.openRun({ name: 'r1', command: 'score', args: ['score', 'y'], options: { samples: 8 }, version: '0.1.0' });
-    expect(again).toMatchObject({ resumed: true, run: { id: runId, args: ['score', 'y'], options: { samples: 8 }, status: 'running' } });
-    expect(() => store.openRun({ name: 'r1', command: 'compare', args: [], options: {}, version: '0.1.0' })).toThrow(/already exists for `quorum score`/);
+  it('a run of the same name resumes (same id) only with the same command and configuration; --new keeps the old one', () => {
+    const again = store.openRun({ name: 'r1', command: 'score', args: ['score', 'y'], options: { samples: 5 }, version: '0.1.0' });
+    expect(again).toMatchObject({ resumed: true, run: { id: runId, args: ['score', 'y'], options: { samples: 5 }, status: 'running' } });
+    expect(() => store.openRun({ name: 'r1', command: 'compare', args: [], options: {}, version: '0.1.0' })).toThrow(
+      /^Run `r1` already holds a `quorum score` run\. Use --run r1 --new/,
+    );
+    expect(() => store.openRun({ name: 'r1', command: 'score', args: [], options: { samples: 8 }, version: '0.1.0' })).toThrow(
+      'Run `r1` already holds samples 5 (now 8).',
+    );
+    const fresh = store.openRun({ name: 'r1', command: 'score', args: [], options: { samples: 8 }, version: '0.1.0', fresh: true });
+    expect(fresh).toMatchObject({ resumed: false, renamed: `r1~${runId}`, run: { name: 'r1', options: { samples: 8 } } });
+    expect(fresh.run.id).not.toBe(runId);
+    expect(store.getRun(`r1~${runId}`)).toMatchObject({ id: runId, options: { samples: 5 } });
   });
 });

@@ -6,7 +6,7 @@ import { formatCompare } from '../../report/pairs.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { openPairCommand } from '../judge-run.js';
+import { openPairCommand, runArgs } from '../judge-run.js';
 
 export const usage = 'compare <dirA> <dirB> --judge provider:model [--ref <dir>] [options]';
 
@@ -21,6 +21,7 @@ export const command = defineCommand({
     order: { type: 'string', valueHint: 'both|random|fixed', description: 'both: judge (A,B) and (B,A) and map back (default); random: one seeded order; fixed: A first', default: 'both' },
     ...pairArgs,
     ...judgeArgs,
+    ...runArgs,
   },
 });
 
@@ -43,8 +44,8 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const cmd = await openPairCommand('compare', args, io);
   try {
     const ref = str(args, 'ref');
-    const runOptions = { ...cmd.stored, order, ...(ref ? { reference: ref } : {}) };
-    const runName = str(args, 'run') ?? `compare-${hashObject({ dirs, ...runOptions }).slice(0, 10)}`;
+    const runOptions = { ...cmd.stored, dirs, order, ...(ref ? { reference: ref } : {}) };
+    const runName = str(args, 'run') ?? `compare-${hashObject(runOptions).slice(0, 10)}`;
     const result = await runCompare({
       store: cmd.store,
       provider: cmd.judge.provider,

@@ -6,7 +6,7 @@ import { formatRanking } from '../../report/ranking.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { openPairCommand } from '../judge-run.js';
+import { openPairCommand, runArgs } from '../judge-run.js';
 
 export const usage = 'rank <system-dir>... | --items <dir>  --judge provider:model [options]';
 
@@ -26,6 +26,7 @@ export const command = defineCommand({
     budget: { type: 'string', valueHint: 'N', description: 'Most judged orders (a pair costs 2). Default: 2 N log2 N for active, every pair otherwise' },
     ...pairArgs,
     ...judgeArgs,
+    ...runArgs,
   },
 });
 
@@ -45,7 +46,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
   const cmd = await openPairCommand('rank', args, io);
   try {
-    const runOptions = { ...cmd.stored, strategy, ...(budget !== undefined ? { budget } : {}), seed };
+    const runOptions = { ...cmd.stored, ...(items ? { items } : { systems }), strategy, ...(budget !== undefined ? { budget } : {}), seed };
     const runName = str(args, 'run') ?? `rank-${hashObject({ systems, items, ...runOptions }).slice(0, 10)}`;
     const result = await runRank({
       store: cmd.store,

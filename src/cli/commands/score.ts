@@ -12,7 +12,7 @@ import { formatScores } from '../../report/format.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge } from '../judge-options.js';
-import { RunTerminal } from '../judge-run.js';
+import { judgeLevels, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'score <image-or-folder>... --judge provider:model [options]';
@@ -37,6 +37,7 @@ export const command = defineCommand({
     samples: { type: 'string', valueHint: 'K', description: 'Samples per image for the sample method', default: '5' },
     temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature for the sample method', default: '1' },
     ...judgeArgs,
+    ...runArgs,
   },
 });
 
@@ -65,14 +66,24 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const template = promptArg ? await resolveTemplate(promptArg) : undefined;
 
   const judge = await setupJudge(args, io.env);
-  const store = Store.open(dbPath(args, io.env));
+  let store: Store;
+  try {
+    store = Store.open(dbPath(args, io.env));
+  } catch (error) {
+    await judge.provider.close?.();
+    throw error;
+  }
   const terminal = new RunTerminal('score', io, args);
   try {
-    const method = resolveMethod(requested, judge.provider, template);
+    // Levels need log-probabilities that the server proved it returns (one probe, remembered).
+    const wantsLevels = template ? template.kind === 'levels' : requested !== 'sample';
+    const levels = wantsLevels ? await judgeLevels(store, judge) : undefined;
+    const readsLevels = levels?.readsLevels ?? canReadLevels(judge.provider);
+    const method = resolveMethod(requested, judge.provider, template, readsLevels);
     const chosen =
       template ??
       (method === 'anchors'
-        ? canReadLevels(judge.provider)
+        ? readsLevels
           ? compareLevels
           : compareSample
         : method === 'levels'
@@ -80,7 +91,10 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
           : method === 'report'
             ? qualityReport
             : qualityScore);
-    if (requested === 'auto' && !template) io.note(`method: ${method} (${method === 'levels' ? 'the judge returns log-probabilities' : 'no log-probabilities from this judge'})`);
+    if (requested === 'auto' && !template) {
+      const how = levels?.how === 'probed' ? ', checked with one probe' : levels?.how === 'remembered' ? ', as probed before' : '';
+      io.note(`method: ${method} (${method === 'levels' ? 'the judge returns log-probabilities' : 'no log-probabilities from this judge'}${how})`);
+    }
     const seed = intArg(args, 'seed', 0);
     const anchors = anchorsFile ? await loadAnchors(anchorsFile) : undefined;
     if (method === 'anchors') pairMethod(chosen, judge.provider);
@@ -95,6 +109,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
         : {}),
     };
     const runOptions = {
+      inputs,
       ...judge.stored,
       prompt: { id: chosen.id, version: chosen.version, hash: chosen.hash },
       method,
@@ -102,7 +117,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       temperature,
       ...(anchors ? { anchors } : {}),
     };
-    const runName = str(args, 'run') ?? `score-${hashObject({ inputs, ...runOptions }).slice(0, 10)}`;
+    const runName = str(args, 'run') ?? `score-${hashObject(runOptions).slice(0, 10)}`;
 
     const result = await runScore({
       store,
@@ -120,19 +135,32 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     terminal.done();
     await terminal.output(args, formatScores(result.results, format));
 
-    const failed = result.results.filter((r) => r.status === 'failed');
-    const partial = result.results.filter((r) => r.status === 'partial');
+    const by = (status: string) => result.results.filter((r) => r.status === status);
+    const failed = by('failed');
+    const notRun = by('not-run');
     if (result.skipped.length) io.note(`skipped ${result.skipped.length} non-image file(s)`);
     for (const e of result.inputErrors) io.note(`error: ${e.message}`);
-    for (const r of failed) io.note(`failed: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
-    for (const r of partial) io.note(`partial: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
+    // After a fatal error the items it left are one count, not one line each.
+    const fatal = result.fatal;
+    for (const r of failed) {
+      if (fatal === undefined || !r.errors.every((e) => e.includes(fatal))) io.note(`failed: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
+    }
+    for (const r of by('partial')) io.note(`partial: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
+    if (!result.fatal && !result.interrupted && !result.budgetExceeded) for (const r of notRun) io.note(`not run: ${r.path}`);
+    if (result.renamed) io.note(`the earlier run named ${result.run.name} is kept as ${result.renamed}`);
     const c = result.counts;
+    const scored = result.results.filter((r) => r.status === 'ok' || r.status === 'partial').length;
     io.note(
-      `run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${result.results.length - failed.length}/${result.planned} images scored, ` +
-        `${c.requests} requests, ${c.cached} cached samples${c.costUsd > 0 ? `, $${c.costUsd.toFixed(4)}` : ''}; db ${store.file}`,
+      `run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${scored}/${result.planned} images scored` +
+        `${notRun.length ? `, ${notRun.length} not run (${result.fatal ? 'the run stopped' : result.budgetExceeded ? '--max-cost' : 'interrupted'})` : ''}, ` +
+        `${c.requests} requests${c.rejected ? `, ${c.rejected} rejected` : ''}, ${c.cached} cached samples${c.costUsd > 0 ? `, $${c.costUsd.toFixed(4)}` : ''}; db ${store.file}`,
     );
+    const stored = store.storedFailures(result.run.id);
+    if (stored.answer > 0 && retryFailedOf(args) !== 'all') {
+      io.note(`${stored.answer} stored answer(s) did not parse; --retry-failed asks them again`);
+    }
     if (result.interrupted) return 130;
-    return failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded ? 1 : 0;
+    return failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded || result.fatal ? 1 : 0;
   } finally {
     store.close();
     await judge.provider.close?.();

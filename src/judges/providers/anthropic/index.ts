@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { ContentBlockParam, MessageCreateParamsNonStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { ConfigError } from '../../../core/errors.js';
 import type { Completion, CompletionRequest, CompleteOptions, Provider, ProviderConfig } from '../../../core/provider.js';
-import { connectionError, httpProviderError } from '../../retry.js';
+import { connectionError, httpProviderError, providerSource, transportError } from '../../retry.js';
 
 const OFFICIAL = 'https://api.anthropic.com';
 
@@ -14,6 +14,7 @@ export function createAnthropicProvider(config: ProviderConfig): Provider {
   const baseURL = config.baseURL ?? OFFICIAL;
   const official = baseURL.replace(/\/+$/, '') === OFFICIAL;
   if (!config.apiKey) throw new ConfigError('ANTHROPIC_API_KEY is not set: export it to use the anthropic provider');
+  const source = providerSource('anthropic', official ? undefined : baseURL);
   const client = new Anthropic({
     apiKey: config.apiKey,
     baseURL,
@@ -33,6 +34,7 @@ export function createAnthropicProvider(config: ProviderConfig): Provider {
       candidateProbabilities: false,
       images: true,
     },
+    endpoint: baseURL,
     identity: () => (official ? {} : { baseURL }),
     async complete(request: CompletionRequest, options?: CompleteOptions): Promise<Completion> {
       const system = request.messages
@@ -80,18 +82,22 @@ export function createAnthropicProvider(config: ProviderConfig): Provider {
       try {
         response = await client.messages.create(body, { signal: options?.signal });
       } catch (error) {
-        if (error instanceof Anthropic.APIUserAbortError) throw error;
-        if (error instanceof Anthropic.APIConnectionTimeoutError) throw connectionError('anthropic', error, true);
-        if (error instanceof Anthropic.APIConnectionError) throw connectionError('anthropic', error, false);
+        if (error instanceof Anthropic.APIUserAbortError || options?.signal?.aborted) throw error;
+        if (error instanceof Anthropic.APIConnectionTimeoutError) throw connectionError('anthropic', error, true, source);
+        if (error instanceof Anthropic.APIConnectionError) throw connectionError('anthropic', error, false, source);
         if (error instanceof Anthropic.APIError && error.status !== undefined) {
           const inner = (error.error as { error?: { message?: string } } | undefined)?.error?.message;
           throw httpProviderError('anthropic', error.status, inner ?? error.message, {
+            source,
             requestId: error.requestID ?? undefined,
             headers: error.headers,
             cause: error,
           });
         }
-        throw error;
+        throw transportError('anthropic', error instanceof Error ? error.message : String(error), source, error);
+      }
+      if (typeof response !== 'object' || response === null || !Array.isArray(response.content)) {
+        throw transportError('anthropic', typeof response === 'string' ? 'HTTP 200 with a body that is not JSON' : 'HTTP 200 without `content`', source);
       }
       let text = '';
       let structured: unknown;

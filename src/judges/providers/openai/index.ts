@@ -6,7 +6,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import { ConfigError } from '../../../core/errors.js';
 import type { Completion, CompletionRequest, CompleteOptions, Provider, ProviderConfig } from '../../../core/provider.js';
-import { connectionError, httpProviderError } from '../../retry.js';
+import { connectionError, httpProviderError, providerSource, transportError } from '../../retry.js';
 
 const OFFICIAL = 'https://api.openai.com/v1';
 
@@ -28,6 +28,7 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
     timeout: config.timeoutMs ?? 120_000,
     maxRetries: 0, // Quorum's retry policy (judges/retry.ts) is the only one
   });
+  const source = providerSource('openai', official ? undefined : baseURL);
   const prefill = config.options?.['prefill'] !== undefined ? Boolean(config.options['prefill']) : !official;
 
   return {
@@ -42,6 +43,7 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
       candidateProbabilities: false,
       images: true,
     },
+    endpoint: baseURL,
     identity: () => (official ? {} : { baseURL }),
     async complete(request: CompletionRequest, options?: CompleteOptions): Promise<Completion> {
       const messages: ChatCompletionMessageParam[] = request.messages.map((m) => {
@@ -75,18 +77,25 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
       try {
         response = await client.chat.completions.create(body, { signal: options?.signal });
       } catch (error) {
-        if (error instanceof OpenAI.APIUserAbortError) throw error;
-        if (error instanceof OpenAI.APIConnectionTimeoutError) throw connectionError('openai', error, true);
-        if (error instanceof OpenAI.APIConnectionError) throw connectionError('openai', error, false);
+        if (error instanceof OpenAI.APIUserAbortError || options?.signal?.aborted) throw error;
+        if (error instanceof OpenAI.APIConnectionTimeoutError) throw connectionError('openai', error, true, source);
+        if (error instanceof OpenAI.APIConnectionError) throw connectionError('openai', error, false, source);
         if (error instanceof OpenAI.APIError && error.status !== undefined) {
           const message = (error.error as { message?: string } | undefined)?.message ?? error.message;
           throw httpProviderError('openai', error.status, message, {
+            source,
             requestId: error.requestID ?? undefined,
             headers: error.headers,
             cause: error,
           });
         }
-        throw error;
+        // Anything else happened while reading the answer: a body cut off mid-way
+        // (`terminated`), or JSON that does not parse.
+        throw transportError('openai', error instanceof Error ? error.message : String(error), source, error);
+      }
+      // The SDK hands back a non-JSON body as a string.
+      if (typeof response !== 'object' || response === null || !Array.isArray(response.choices)) {
+        throw transportError('openai', typeof response === 'string' ? `HTTP 200 with a body that is not JSON (${JSON.stringify((response as string).slice(0, 60))})` : 'HTTP 200 without `choices`', source);
       }
       return {
         choices: response.choices.map((c) => ({

@@ -1,0 +1,103 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type Database from 'better-sqlite3';
+import { StoreError } from '../core/errors.js';
+import { migrations } from './migrations.js';
+
+/**
+ * Opening a database file safely: one clear line for every way the file can be wrong,
+ * nothing written to a file that is not Quorum's, and migrations that several processes
+ * starting at once apply exactly once.
+ */
+
+/** How long a statement waits for another process's lock before failing. */
+export const BUSY_TIMEOUT_MS = 15_000;
+
+/** `PRAGMA application_id` of a Quorum database: "QRM1". */
+export const APPLICATION_ID = 0x51524d31;
+
+/** Tables every Quorum database has had since the first schema version. */
+const OWN_TABLES = ['calls', 'images', 'runs'];
+
+/** Problems visible before SQLite opens the file: a missing folder, a folder in the way, no write access. */
+export function checkDatabasePath(file: string): void {
+  const folder = dirname(resolve(file));
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    try {
+      if (!statSync(folder).isDirectory()) throw new StoreError(file, `${folder} is not a folder`);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(file, `the folder ${folder} does not exist`);
+    }
+    if (!writable(folder)) throw new StoreError(file, `cannot create it: the folder ${folder} is not writable`);
+    return;
+  }
+  if (stat.isDirectory()) throw new StoreError(file, 'is a folder, not a database file');
+  if (!writable(file)) throw new StoreError(file, 'the file is read-only');
+  // WAL keeps `-wal` and `-shm` files beside the database.
+  if (!writable(folder)) throw new StoreError(file, `the folder ${folder} is not writable (SQLite keeps its journal there)`);
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses another program's database before anything is written to it (even the journal
+ * mode). A file is Quorum's when it carries Quorum's application id, is empty, or is an
+ * early Quorum database (no application id yet, Quorum's tables).
+ */
+export function checkOwnSchema(db: Database.Database, file: string): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (appId === APPLICATION_ID) return;
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+    (t) => t.name,
+  );
+  if (tables.length === 0 && appId === 0) return;
+  if (appId === 0 && OWN_TABLES.every((t) => tables.includes(t))) return;
+  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', ...' : '');
+  throw new StoreError(
+    file,
+    `is a SQLite database of another program (${appId ? `application id ${appId}` : `tables: ${shown}`}); it was left untouched, choose another --db`,
+  );
+}
+
+/**
+ * Applies the migrations this file lacks. The version is read inside the same IMMEDIATE
+ * transaction that applies them, so of several processes opening a new database at
+ * once, one migrates and the others wait and then find nothing to do.
+ */
+export function migrate(db: Database.Database, file: string): void {
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  if (version() > migrations.length) {
+    throw new StoreError(file, `has schema version ${version()}, newer than this Quorum understands (${migrations.length}); upgrade Quorum`);
+  }
+  if (version() === migrations.length) return;
+  db.transaction(() => {
+    for (let v = version(); v < migrations.length; v++) {
+      db.exec(migrations[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+  }).immediate();
+}
+
+/** SQLite's failure in words a user can act on. */
+export function sqliteReason(cause: unknown): string {
+  const code = (cause as { code?: string }).code ?? '';
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (code === 'SQLITE_NOTADB') return 'is not a SQLite database';
+  if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT')) return `is corrupt or truncated (${message})`;
+  if (code.startsWith('SQLITE_READONLY')) return `cannot be written (${message})`;
+  if (code.startsWith('SQLITE_CANTOPEN')) return `cannot be opened (${message})`;
+  if (code.startsWith('SQLITE_BUSY')) return `is locked by another process for too long (${message})`;
+  return message;
+}
