@@ -1,7 +1,8 @@
 /**
- * What pair summaries flag, and the order they read pairs in. No runtime imports, so the
- * report and `quorum show` can use it without loading the judging machinery.
+ * What pair summaries flag, and the order they read pairs in. Imports no judging
+ * machinery (only pure statistics), so the report and `quorum show` can use it cheaply.
  */
+import { wilsonInterval } from '../aggregate/proportion.js';
 import type { PairResult, positionBias } from './compare.js';
 
 /** Level coverage below this means the judge mostly ignored the answer format (as `score` flags it). */
@@ -26,19 +27,20 @@ export function lowCoverage(pair: PairResult): boolean {
 }
 
 /**
- * Whether the verdicts are position artefacts: at least half of the pairs judged in both
- * orders changed their winner with the order, and the slot, not the image, decided the
- * orders (the first slot won at least 75%, or at most 25%, of decided orders). A judge
- * that is merely noisy on close pairs disagrees too, but without a slot preference; its
- * verdicts are ties, which the intervals already show.
+ * Whether the verdicts are position artefacts: at least `FEW_PAIRS` pairs were judged in
+ * both orders, at least half of them changed their winner with the order, and the slot,
+ * not the image, decided the orders: the first slot won at least 75% (or at most 25%) of
+ * decided orders, and the 95% Wilson interval of that share excludes 1/2. A judge that is
+ * merely noisy on close pairs disagrees too, but without a slot preference; its verdicts
+ * are ties, which the intervals already show. With fewer pairs no such call is made (the
+ * intervals are flagged as resting on few pairs instead).
  */
 export function positionArtefacts(bias: ReturnType<typeof positionBias>): boolean {
-  return (
-    bias.swapDisagreementRate !== null &&
-    bias.swapDisagreementRate >= 0.5 &&
-    bias.firstSlotPreference !== null &&
-    Math.abs(bias.firstSlotPreference - 0.5) >= 0.25
-  );
+  const { swapDisagreementRate: rate, firstSlotPreference: first, decidedOrders } = bias;
+  if (bias.pairsBothOrders < FEW_PAIRS || rate === null || first === null || rate < 0.5) return false;
+  if (Math.abs(first - 0.5) < 0.25) return false;
+  const slot = wilsonInterval(first * decidedOrders, decidedOrders);
+  return slot.lower > 0.5 || slot.upper < 0.5;
 }
 
 /**
