@@ -1,6 +1,6 @@
 /**
  * Statistics core: pure functions, no I/O. Formulas and conventions are in
- * docs/statistics.md and shared/domain/methods.md (sections 1, 2, 3, 7, 8).
+ * docs/statistics.md, with the papers they come from.
  */
 export { StatisticsInputError, SeparationError } from './errors.js';
 
