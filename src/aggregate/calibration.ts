@@ -1,7 +1,7 @@
 /**
  * Calibration of predicted pairwise probabilities (Naeini et al. 2015; Guo et al. 2017).
  */
-import { assertInteger, assertPaired, fail } from './_validate.js';
+import { assertFiniteArray, assertInteger, assertSameLength, fail } from './_validate.js';
 
 export interface CalibrationOptions {
   /** Equal-width bins over [0, 1]; bin b is [b/B, (b+1)/B), the last one closed. @default 10 */
@@ -38,7 +38,9 @@ export function calibrationBins(
   observed: readonly number[],
   options: CalibrationOptions = {},
 ): CalibrationBin[] {
-  assertPaired(predicted, observed, 1);
+  assertFiniteArray('predicted', predicted, 1);
+  assertFiniteArray('observed', observed);
+  assertSameLength('predicted', predicted, 'observed', observed);
   const bins = options.bins ?? 10;
   assertInteger('options.bins', bins, 1);
   const symmetric = options.symmetric ?? false;

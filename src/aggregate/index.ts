@@ -1,6 +1,6 @@
 /**
  * Statistics core: pure functions, no I/O. Formulas and conventions are in
- * docs/statistics.md and shared/domain/methods.md (sections 1, 2, 3, 7, 8).
+ * docs/statistics.md, with the papers they come from.
  */
 export { StatisticsInputError, SeparationError } from './errors.js';
 
@@ -23,6 +23,14 @@ export { softLabels, type SoftLabel, type SoftLabelOptions } from './soft-labels
 export { thurstoneProbability, fidelity } from './pairwise-probability.js';
 export type { Comparison, ItemId } from './comparison.js';
 export { bradleyTerry } from './bradley-terry.js';
+export {
+  bradleyTerryIntervals,
+  canonicalComparisons,
+  type BradleyTerryIntervals,
+  type BradleyTerryIntervalOptions,
+} from './bradley-terry-intervals.js';
+export { pairDifferencePosterior, type PairDifference, type PairDifferenceOptions } from './pair-difference.js';
+export { wilsonInterval, type ProportionInterval } from './proportion.js';
 export { thurstone } from './thurstone.js';
 export { winProbability, type PairedFit, type PairedFitOptions } from './paired-fit.js';
 export {

@@ -1,10 +1,11 @@
 import PQueue from 'p-queue';
-import { bootstrapCI } from '../aggregate/bootstrap.js';
-import { bradleyTerry } from '../aggregate/bradley-terry.js';
+import { pairDifferencePosterior } from '../aggregate/pair-difference.js';
+import { wilsonInterval } from '../aggregate/proportion.js';
 import { createRandom } from '../aggregate/random.js';
 import { describeError, InputError } from '../core/errors.js';
 import type { RunRecord } from '../store/store.js';
 import { judgePair, positionBias, type OrderPolicy, type PairResult, type PairSettings } from './compare.js';
+import { byKey, FEW_PAIRS, lowCoverage, positionArtefacts } from './pair-checks.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import { matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
@@ -20,6 +21,19 @@ export interface Interval {
   upper: number;
 }
 
+/** Prior on each system's Bradley-Terry score in `compare`: N(0, 3^2), weak. */
+export const COMPARE_PRIOR = { sigma: 3 } as const;
+
+/** How the intervals of a compare summary were computed (stored with it and printed). */
+export interface CompareIntervals {
+  level: number;
+  /** Win rate: Wilson score interval over judged pairs (ties count 1/2). */
+  winRate: 'wilson';
+  /** Bradley-Terry difference: equal-tailed posterior interval, prior N(0, sigma^2) per system. */
+  difference: 'posterior';
+  priorSigma: number;
+}
+
 /** What `quorum compare` concludes about B against A. */
 export interface CompareSummary {
   a: string;
@@ -29,16 +43,24 @@ export interface CompareSummary {
   winsA: number;
   winsB: number;
   ties: number;
-  /** (wins of B + ties / 2) / judged pairs, with a 95% bootstrap interval over pairs. */
+  /** (wins of B + ties / 2) / judged pairs, with a 95% Wilson interval. */
   winRateB: Interval | null;
   /**
-   * Bradley-Terry difference s_B - s_A in log-odds from the soft preferences (weak prior
-   * N(0, 3^2)), 95% bootstrap interval over pairs. Positive: B is better.
+   * Bradley-Terry difference s_B - s_A in log-odds from the soft preferences (prior
+   * N(0, 3^2) per system), 95% posterior interval. Positive: B is better. Null when no
+   * pair was judged or when the verdicts are position artefacts.
    */
   bradleyTerry: Interval | null;
+  intervals: CompareIntervals;
+  /** Fewer than `FEW_PAIRS` judged pairs: the intervals rest mostly on the prior. */
+  few: boolean;
   positionBias: ReturnType<typeof positionBias>;
+  /** The two orders mostly disagreed because of the slot, not the images (see `positionArtefacts`). */
+  positionArtefacts: boolean;
   /** Keys of pairs whose two orders disagreed (counted as ties). */
   inconsistent: string[];
+  /** Keys of judged pairs with level coverage below 0.5 in some order (the judge ignored the format). */
+  lowCoverage: string[];
   /** The pairs where the judge's two orders were furthest apart. */
   leastConsistent: { key: string; orderGap: number; preferenceB: number | null }[];
 }
@@ -49,10 +71,8 @@ export interface CompareRunOptions extends Omit<JudgeRunOptions, 'templates' | '
   reference?: string | undefined;
   settings: PairSettings;
   order: OrderPolicy;
-  /** Seed for random orders and bootstrap intervals. @default 0 */
+  /** Seed of the random orders (`order: 'random'`). @default 0 */
   seed?: number;
-  /** Bootstrap rounds for the intervals. @default 1000 */
-  rounds?: number;
   onEvent?: (event: SessionEvent | { type: 'plan'; calls: number } | { type: 'pair'; pair: ComparedPair }) => void;
 }
 
@@ -71,32 +91,31 @@ export interface CompareRunResult {
   budgetExceeded: boolean;
 }
 
-/** Wins, ties, win rate and Bradley-Terry difference of B over A, with bootstrap intervals. */
-export function summariseCompare(
-  names: { a: string; b: string },
-  pairs: readonly ComparedPair[],
-  options: { seed?: number; rounds?: number } = {},
-): CompareSummary {
-  const judged = pairs.filter((p) => p.verdict !== null);
+/**
+ * Wins, ties, win rate and Bradley-Terry difference of B over A, with 95% intervals that
+ * stay honest with few pairs: Wilson for the win rate, the exact posterior for the
+ * difference (docs/statistics.md). Pairs are read in key order, so the summary does not
+ * depend on the order they arrived in; no resampling is involved.
+ */
+export function summariseCompare(names: { a: string; b: string }, pairs: readonly ComparedPair[]): CompareSummary {
+  const sorted = byKey(pairs);
+  const judged = sorted.filter((p) => p.verdict !== null);
   const winsB = judged.filter((p) => p.verdict === 'b').length;
   const winsA = judged.filter((p) => p.verdict === 'a').length;
   const ties = judged.length - winsA - winsB;
-  const boot = { rounds: options.rounds ?? 1000, seed: options.seed ?? 0, level: 0.95 };
-  const winRate = (sample: readonly ComparedPair[]) =>
-    sample.reduce((s, p) => s + (p.verdict === 'b' ? 1 : p.verdict === 'tie' ? 0.5 : 0), 0) / sample.length;
-  const btDifference = (sample: readonly ComparedPair[]) => {
-    const fit = bradleyTerry(
-      sample.map((p) => ({ a: 'B', b: 'A', outcome: p.preference as number })),
-      { items: ['A', 'B'], prior: { sigma: 3 }, standardErrors: false },
-    );
-    return (fit.scores[1] as number) - (fit.scores[0] as number);
-  };
-  const interval = (f: (s: readonly ComparedPair[]) => number): Interval | null => {
-    if (judged.length === 0) return null;
-    const ci = bootstrapCI(f, judged, boot);
-    return { estimate: ci.estimate, lower: ci.lower, upper: ci.upper };
-  };
+  const level = 0.95;
   const bias = positionBias(judged);
+  const artefacts = positionArtefacts(bias);
+  let winRateB: Interval | null = null;
+  let bradleyTerry: Interval | null = null;
+  if (judged.length > 0) {
+    const w = wilsonInterval(winsB + ties / 2, judged.length, { level });
+    winRateB = { estimate: w.estimate, lower: w.lower, upper: w.upper };
+    if (!artefacts) {
+      const d = pairDifferencePosterior(judged.map((p) => p.preference as number), { sigma: COMPARE_PRIOR.sigma, level });
+      bradleyTerry = { estimate: d.estimate, lower: d.lower, upper: d.upper };
+    }
+  }
   return {
     a: names.a,
     b: names.b,
@@ -105,10 +124,14 @@ export function summariseCompare(
     winsA,
     winsB,
     ties,
-    winRateB: interval(winRate),
-    bradleyTerry: interval(btDifference),
+    winRateB,
+    bradleyTerry,
+    intervals: { level, winRate: 'wilson', difference: 'posterior', priorSigma: COMPARE_PRIOR.sigma },
+    few: judged.length < FEW_PAIRS,
     positionBias: bias,
+    positionArtefacts: artefacts,
     inconsistent: judged.filter((p) => p.consistent === false).map((p) => p.key),
+    lowCoverage: judged.filter(lowCoverage).map((p) => p.key),
     leastConsistent: judged
       .filter((p) => p.orderGap !== null)
       .sort((x, y) => (y.orderGap as number) - (x.orderGap as number))
@@ -174,7 +197,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
   );
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
   const done = pairs.filter((p): p is ComparedPair => p !== undefined);
-  const summary = summariseCompare(names, done, { seed: options.seed ?? 0, rounds: options.rounds ?? 1000 });
+  const summary = summariseCompare(names, done);
   store.putResults([{ runId: run.id, kind: 'summary', itemKey: 'compare', position: 0, status: 'ok', score: summary.winRateB?.estimate ?? null, value: summary }]);
   return {
     run,

@@ -1,4 +1,4 @@
-import { bootstrapCI } from '../aggregate/bootstrap.js';
+import { bradleyTerryIntervals } from '../aggregate/bradley-terry-intervals.js';
 import type { Comparison } from '../aggregate/comparison.js';
 import { createRandom } from '../aggregate/random.js';
 import { describeError, InputError, UsageError } from '../core/errors.js';
@@ -6,26 +6,48 @@ import { collectInputs } from '../images/index.js';
 import type { RunRecord } from '../store/store.js';
 import { activeBudget, chooseActive, chooseRandom, fitScores, isSettled, RANK_PRIOR, type Candidate } from './active.js';
 import { judgePair, positionBias, type PairResult, type PairSettings } from './compare.js';
+import { canonicalPairs, FEW_PAIRS, lowCoverage, positionArtefacts } from './pair-checks.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import { contentKey, matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import type { JudgeSession, SessionEvent } from './session.js';
-import { bradleyTerry } from '../aggregate/bradley-terry.js';
 
 export type RankStrategy = 'active' | 'round-robin' | 'random';
 
 export interface RankedItem {
   name: string;
+  /**
+   * `ranked`: scored from its judged pairs. `not-ranked`: no judged pair (never chosen
+   * within the budget, every pair failed, or its images could not be read): no score,
+   * no rank, never the prior's 0.
+   */
+  status: 'ranked' | 'not-ranked';
+  /** Why an item is not ranked. */
+  reason?: string;
   /** Bradley-Terry score (log-odds, prior N(0, 2^2)); higher is better. */
-  score: number;
+  score: number | null;
+  /** Posterior (Laplace) standard error of the score. */
   standardError: number | null;
-  /** 95% percentile bootstrap interval over judged pairs. */
-  lower: number;
-  upper: number;
-  rank: number;
+  /** 95% interval: the wider of the percentile bootstrap over judged pairs and score +- 1.96 SE. */
+  lower: number | null;
+  upper: number | null;
+  rank: number | null;
   /** Pairs this item took part in, and its soft wins in them. */
   comparisons: number;
   wins: number;
+  /** Fewer than `FEW_PAIRS` judged pairs: the interval rests mostly on the prior. */
+  few: boolean;
+  /** Its judged pairs with level coverage below 0.5 in some order. */
+  lowCoveragePairs: number;
+}
+
+/** How a ranking's intervals were computed (stored with it and printed). */
+export interface RankIntervals {
+  level: number;
+  method: 'bootstrap+posterior';
+  rounds: number;
+  seed: number;
+  priorSigma: number;
 }
 
 export interface RankedPair extends PairResult {
@@ -67,6 +89,11 @@ export interface RankRunResult {
   perContent: { key: string; winRates: (number | null)[] }[];
   names: string[];
   positionBias: ReturnType<typeof positionBias>;
+  /** The two orders mostly disagreed because of the slot, not the images (see `positionArtefacts`). */
+  positionArtefacts: boolean;
+  /** Judged pairs with level coverage below 0.5 in some order. */
+  lowCoveragePairs: number;
+  intervals: RankIntervals;
   unmatched: { path: string; reason: string }[];
   inputErrors: InputError[];
   counts: JudgeSession['counts'];
@@ -74,11 +101,72 @@ export interface RankRunResult {
   budgetExceeded: boolean;
 }
 
-/** BT outcome for a judged pair: P(itemA beats itemB) = 1 - P(b better). */
+/** The ranking summary stored with a run (what `quorum show` prints again). */
+export type StoredRankSummary = Pick<
+  RankRunResult,
+  'strategy' | 'judgedOrders' | 'budget' | 'settled' | 'names' | 'perContent' | 'positionBias' | 'positionArtefacts' | 'lowCoveragePairs' | 'intervals'
+>;
+
+/** BT outcome for a judged pair: P(itemA beats itemB) = 1 - P(b better). Canonical order. */
 function comparisonsOf(pairs: readonly RankedPair[]): Comparison[] {
-  return pairs
+  return canonicalPairs(pairs)
     .filter((p) => p.preference !== null)
     .map((p) => ({ a: p.itemA, b: p.itemB, outcome: 1 - (p.preference as number) }));
+}
+
+/**
+ * Scores, intervals and ranks from judged pairs (in canonical order). Items with no
+ * judged pair are listed as `not-ranked` with `reason(i)`, after the ranked ones.
+ */
+export function rankItems(
+  names: readonly string[],
+  pairs: readonly RankedPair[],
+  intervals: RankIntervals,
+  reason: (item: number) => string,
+): RankedItem[] {
+  const comparisons = comparisonsOf(pairs);
+  const items = names.map((_, i) => i);
+  const ci = bradleyTerryIntervals(comparisons, {
+    items,
+    prior: { sigma: intervals.priorSigma },
+    level: intervals.level,
+    rounds: intervals.rounds,
+    seed: intervals.seed,
+  });
+  const wins = items.map(() => 0);
+  for (const c of comparisons) {
+    wins[c.a as number] = (wins[c.a as number] as number) + c.outcome;
+    wins[c.b as number] = (wins[c.b as number] as number) + 1 - c.outcome;
+  }
+  const low = items.map(() => 0);
+  for (const p of pairs) {
+    if (p.preference === null || !lowCoverage(p)) continue;
+    low[p.itemA] = (low[p.itemA] as number) + 1;
+    low[p.itemB] = (low[p.itemB] as number) + 1;
+  }
+  const ranked: RankedItem[] = [];
+  const unranked: RankedItem[] = [];
+  for (const i of items) {
+    const comparisonsOfItem = ci.comparisons[i] as number;
+    const common = { name: names[i] as string, comparisons: comparisonsOfItem, wins: wins[i] as number, lowCoveragePairs: low[i] as number };
+    if (comparisonsOfItem === 0) {
+      unranked.push({ ...common, status: 'not-ranked', reason: reason(i), score: null, standardError: null, lower: null, upper: null, rank: null, few: true });
+    } else {
+      ranked.push({
+        ...common,
+        status: 'ranked',
+        score: ci.scores[i] as number,
+        standardError: ci.standardErrors[i] as number,
+        lower: ci.lower[i] as number,
+        upper: ci.upper[i] as number,
+        rank: 0,
+        few: comparisonsOfItem < FEW_PAIRS,
+      });
+    }
+  }
+  ranked.sort((x, y) => (y.score as number) - (x.score as number) || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  ranked.forEach((r, k) => (r.rank = k + 1));
+  return [...ranked, ...unranked];
 }
 
 /**
@@ -213,42 +301,23 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
 
   // ---- scores and intervals -------------------------------------------------------------------
-  const comparisons = comparisonsOf(pairs);
-  const items = Array.from({ length: itemCount }, (_, i) => i);
-  const fit = bradleyTerry(comparisons, { items, prior: RANK_PRIOR });
-  const ci =
-    comparisons.length > 0
-      ? bootstrapCI(
-          (sample) => bradleyTerry(sample, { items, prior: RANK_PRIOR, standardErrors: false }).scores,
-          comparisons,
-          { rounds: options.rounds ?? 200, seed: options.seed ?? 0, level: 0.95 },
-        )
-      : undefined;
-  const tally = items.map(() => ({ comparisons: 0, wins: 0 }));
-  for (const c of comparisons) {
-    const ta = tally[c.a as number] as { comparisons: number; wins: number };
-    const tb = tally[c.b as number] as { comparisons: number; wins: number };
-    ta.comparisons++;
-    tb.comparisons++;
-    ta.wins += c.outcome;
-    tb.wins += 1 - c.outcome;
-  }
-  const ranking: RankedItem[] = items
-    .filter((i) => rankable.has(i))
-    .map((i) => ({
-      name: names[i] as string,
-      score: fit.scores[i] as number,
-      standardError: fit.standardErrors?.[i] ?? null,
-      lower: ci ? (ci.lower[i] as number) : Number.NaN,
-      upper: ci ? (ci.upper[i] as number) : Number.NaN,
-      rank: 0,
-      ...(tally[i] as { comparisons: number; wins: number }),
-    }))
-    .sort((x, y) => y.score - x.score)
-    .map((r, k) => ({ ...r, rank: k + 1 }));
-
+  const judged = canonicalPairs(pairs);
+  const rounds = options.rounds ?? 200;
+  const seed = options.seed ?? 0;
+  const intervals: RankIntervals = { level: 0.95, method: 'bootstrap+posterior', rounds, seed, priorSigma: RANK_PRIOR.sigma };
+  const attempted = new Set(pairs.flatMap((p) => [p.itemA, p.itemB]));
+  const ranking = rankItems(names, judged, intervals, (i) =>
+    !rankable.has(i)
+      ? 'its images could not be read'
+      : attempted.has(i)
+        ? 'every pair it was in failed'
+        : 'not compared (budget reached or run stopped first)',
+  );
+  const items = names.map((_, i) => i);
+  const bias = positionBias(judged);
+  const lowCoveragePairs = judged.filter((p) => p.preference !== null && lowCoverage(p)).length;
   const perContent = keys.map((key) => {
-    const inKey = pairs.filter((p) => p.content === key && p.preference !== null);
+    const inKey = judged.filter((p) => p.content === key && p.preference !== null);
     const winRates = items.map((i) => {
       const mine = inKey.filter((p) => p.itemA === i || p.itemB === i);
       if (mine.length === 0) return null;
@@ -257,7 +326,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
     return { key, winRates };
   });
   store.putResults([
-    ...ranking.map((r, k) => ({ runId: run.id, kind: 'rank', itemKey: r.name, position: k, status: 'ok', score: r.score, value: r })),
+    ...ranking.map((r, k) => ({ runId: run.id, kind: 'rank', itemKey: r.name, position: k, status: r.status === 'ranked' ? 'ok' : 'not-ranked', score: r.score, value: r })),
     {
       runId: run.id,
       kind: 'summary',
@@ -265,7 +334,18 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
       position: 0,
       status: 'ok',
       score: null,
-      value: { strategy: options.strategy, judgedOrders, budget, settled, names, perContent, positionBias: positionBias(pairs) },
+      value: {
+        strategy: options.strategy,
+        judgedOrders,
+        budget,
+        settled,
+        names,
+        perContent,
+        positionBias: bias,
+        positionArtefacts: positionArtefacts(bias),
+        lowCoveragePairs,
+        intervals,
+      } satisfies StoredRankSummary,
     },
   ]);
   return {
@@ -276,13 +356,16 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
     mode: options.items ? 'items' : 'systems',
     strategy: options.strategy,
     ranking,
-    pairs,
+    pairs: judged,
     judgedOrders,
     budget,
     settled,
     perContent,
     names,
-    positionBias: positionBias(pairs),
+    positionBias: bias,
+    positionArtefacts: positionArtefacts(bias),
+    lowCoveragePairs,
+    intervals,
     unmatched,
     inputErrors,
     counts: session.counts,

@@ -54,4 +54,12 @@ describe('expectedCalibrationError policies', () => {
     expect(() => expectedCalibrationError([0.2], [1], { bins: 0 })).toThrow(StatisticsInputError);
     expect(() => expectedCalibrationError([], [])).toThrow(StatisticsInputError);
   });
+  it('names the argument at fault, `predicted` or `observed`, in every message', () => {
+    for (const f of [expectedCalibrationError, calibrationBins]) {
+      expect(() => f([0.2, NaN], [1, 0])).toThrow('Expected `predicted[1]` to be a finite number, got `null`');
+      expect(() => f([0.2, 0.4], [1, Infinity])).toThrow('Expected `observed[1]` to be a finite number, got `null`');
+      expect(() => f([0.2, 0.3], [1])).toThrow('Expected `observed` to be an array of the same length as `predicted` (2), got `length 1`');
+      expect(() => f([], [])).toThrow('Expected `predicted` to be an array of at least 1 numbers, got `length 0`');
+    }
+  });
 });

@@ -74,4 +74,19 @@ describe('documented examples', () => {
     expect(stats.calibrationBins([0.15, 0.85], [0, 1], { bins: 2 }).map((b) => b.count)).toEqual([1, 1]);
     expect(stats.expectedCalibrationError([0.9, 0.9, 0.2, 0.2], [1, 0, 0, 0])).toBeCloseTo(0.3, 14);
   });
+
+  it('intervals for compare and rank', () => {
+    const w = stats.wilsonInterval(4, 4);
+    expect(w.estimate).toBe(1);
+    expect(w.lower).toBeCloseTo(0.5101, 4);
+    expect(w.upper).toBe(1);
+    const d = stats.pairDifferencePosterior([1, 1, 1, 1]);
+    expect([d.estimate, d.lower, d.upper].map((v) => Number(v.toFixed(2)))).toEqual([3.1, 0.59, 10.12]);
+    expect(stats.canonicalComparisons([{ a: 'y', b: 'x', outcome: 1 }, { a: 'x', b: 'y', outcome: 0 }]).map((c) => c.a)).toEqual(['x', 'y']);
+    const r = stats.bradleyTerryIntervals(
+      [{ a: 'x', b: 'y', outcome: 1 }, { a: 'x', b: 'y', outcome: 1 }, { a: 'y', b: 'z', outcome: 1 }],
+      { items: ['x', 'y', 'z'], prior: { sigma: 2 }, seed: 1 },
+    );
+    expect(r.lower[0]! < r.scores[0]! && r.scores[0]! < r.upper[0]!).toBe(true);
+  });
 });

@@ -40,7 +40,7 @@ describe('quorum compare', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('recovers the true winner in both orders where a fixed order is fooled by the first-slot bias', async () => {
+  it('a fixed order is fooled by a strong first-slot bias; both orders expose the verdicts as position artefacts', async () => {
     const fixed = await run(['--order', 'fixed', '--format', 'json']);
     expect(fixed.code, fixed.stderr).toBe(0);
     const f = JSON.parse(fixed.stdout);
@@ -53,16 +53,16 @@ describe('quorum compare', () => {
     const both = await run(['--order', 'both', '--format', 'json']);
     expect(both.code, both.stderr).toBe(0);
     const b = JSON.parse(both.stdout);
-    expect(b.summary.bradleyTerry.estimate).toBeGreaterThan(0);
-    expect(b.summary.bradleyTerry.lower).toBeGreaterThan(0);
-    expect(b.summary.winsB).toBeGreaterThanOrEqual(b.summary.winsA);
-    for (const pair of b.pairs) {
-      expect(pair.orders).toHaveLength(2);
-      expect(pair.preferenceB).toBeGreaterThan(0.5);
-    }
-    // The bias is reported: orders disagree and the first slot wins most decided orders.
-    expect(b.summary.positionBias.firstSlotPreference).toBeGreaterThan(0.7);
-    expect(b.summary.positionBias.swapDisagreementRate).toBeGreaterThan(0.3);
+    for (const pair of b.pairs) expect(pair.orders).toHaveLength(2);
+    // The slot decides every order (bias 1.2 against a true difference of 0.4): the two
+    // orders disagree and the summary says so instead of a Bradley-Terry difference that
+    // would sit near 0 with a near-zero-width interval.
+    expect(b.summary.positionBias.firstSlotPreference).toBeGreaterThan(0.9);
+    expect(b.summary.positionBias.swapDisagreementRate).toBeGreaterThan(0.9);
+    expect(b.summary.positionArtefacts).toBe(true);
+    expect(b.summary.bradleyTerry).toBeNull();
+    expect(b.summary.winRateB.lower).toBeLessThan(0.5);
+    expect(b.summary.winRateB.upper).toBeGreaterThan(0.5);
     // Disagreeing pairs are ties, listed by key.
     const disagreeing = b.pairs.filter((p: { consistent: boolean }) => p.consistent === false).map((p: { key: string }) => p.key);
     expect(b.summary.inconsistent).toEqual(disagreeing);
@@ -70,6 +70,29 @@ describe('quorum compare', () => {
     // Unmatched files are listed, not fatal.
     expect(b.unmatched.map((u: { path: string }) => u.path)).toEqual([join('B', 'only-in-b.png')]);
     expect(both.stderr).toContain('unmatched: B/only-in-b.png');
+
+    const table = await run(['--order', 'both']);
+    expect(table.stdout).toContain('POSITION ARTEFACTS: the verdicts follow the slot, not the images');
+    expect(table.stdout).not.toContain('Bradley-Terry B-A');
+  });
+
+  it('with a mild first-slot bias both orders recover the true winner, with an interval that excludes 0', async () => {
+    const mild = await startOpenAIServer({ seed: 3, noiseSd: 0.25, firstSlotBias: 0.3 });
+    try {
+      const r = await runQuorum(
+        ['compare', 'A', 'B', '--judge', 'openai:sim', '--base-url', mild.url, '--db', 'mild.db', '--quiet', '--format', 'json'],
+        { cwd: dir },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const s = JSON.parse(r.stdout).summary;
+      expect(s.positionArtefacts).toBe(false);
+      expect(s.winsB).toBeGreaterThan(s.winsA);
+      expect(s.bradleyTerry.estimate).toBeGreaterThan(0);
+      expect(s.bradleyTerry.lower).toBeGreaterThan(0);
+      expect(s.winRateB.lower).toBeGreaterThan(0.5);
+    } finally {
+      await mild.close();
+    }
   });
 
   it('stores every comparison, prints it again without calls, and serves a rerun from cache', async () => {

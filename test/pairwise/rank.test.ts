@@ -76,7 +76,7 @@ describe('quorum rank and anchored scores', () => {
     expect(names).toEqual(['s7', 's6', 's5', 's4', 's3', 's2', 's1', 's0']);
   });
 
-  it('reports a bad image once, leaves it out of the ranking, and ranks the rest', async () => {
+  it('reports a bad image once, lists it as not ranked, and ranks the rest', async () => {
     await mkdir(join(dir, 'with-bad'), { recursive: true });
     for (let i = 0; i < 4; i++) {
       await writeFile(join(dir, 'with-bad', `ok${i}.png`), await makeTestImage({ quality: 1.5 + i, seed: 900 + i }));
@@ -90,7 +90,8 @@ describe('quorum rank and anchored scores', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.match(/error: .*broken\.png/g)).toHaveLength(1);
     const out = JSON.parse(r.stdout);
-    expect(out.ranking.map((x: { name: string }) => x.name)).toEqual(['ok3', 'ok2', 'ok1', 'ok0']);
+    expect(out.ranking.map((x: { name: string }) => x.name)).toEqual(['ok3', 'ok2', 'ok1', 'ok0', 'broken']);
+    expect(out.ranking.at(-1)).toMatchObject({ status: 'not-ranked', reason: 'its images could not be read', score: null, rank: null, comparisons: 0 });
     expect(server.calls).toBe(4 * 3);
   });
 

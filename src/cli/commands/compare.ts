@@ -32,8 +32,11 @@ export const examples = `Examples:
 
 Each pair is judged twice, once with each output shown first; when the two orders
 disagree the pair counts as a tie and is listed. The summary gives wins/ties/losses, the
-win rate of B with a 95% bootstrap interval, the Bradley-Terry difference, and the
-judge's position bias (swap disagreement, first-slot preference).`;
+win rate of B with a 95% Wilson interval, the Bradley-Terry difference with its 95%
+posterior interval, and the judge's position bias (swap disagreement, first-slot
+preference). It flags fewer than 5 judged pairs, pairs with level coverage below 0.5, and
+verdicts that follow the slot rather than the images (position artefacts: then no
+Bradley-Terry difference is given).`;
 
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const dirs = (args['_'] as string[] | undefined) ?? [];

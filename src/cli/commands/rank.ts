@@ -14,7 +14,7 @@ export const command = defineCommand({
   meta: {
     name: 'rank',
     description:
-      'Rank systems (folders of outputs matched by relative path) or, with --items, the images of one folder, from pairwise judgments in both orders, with 95% bootstrap intervals.',
+      'Rank systems (folders of outputs matched by relative path) or, with --items, the images of one folder, from pairwise judgments in both orders, with 95% intervals (bootstrap widened to the posterior where pairs are few); items never compared are listed as not ranked.',
   },
   args: {
     items: { type: 'string', valueHint: 'dir', description: 'Rank the images in this folder themselves' },

@@ -3,12 +3,11 @@ import { UsageError } from '../../core/errors.js';
 import type { ImageScore } from '../../judges/score.js';
 import type { PairResult } from '../../judges/compare.js';
 import type { CompareSummary } from '../../judges/compare-run.js';
-import type { RankedItem, RankedPair, RankRunResult } from '../../judges/rank-run.js';
+import { byKey, canonicalPairs } from '../../judges/pair-checks.js';
+import type { RankedItem, RankedPair, StoredRankSummary } from '../../judges/rank-run.js';
 import { formatScores } from '../../report/format.js';
 import { formatCompare } from '../../report/pairs.js';
 import { formatRanking } from '../../report/ranking.js';
-
-type StoredRankSummary = Pick<RankRunResult, 'strategy' | 'judgedOrders' | 'budget' | 'settled' | 'names' | 'perContent' | 'positionBias'>;
 import { Store } from '../../store/store.js';
 import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
@@ -44,14 +43,15 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       return 0;
     }
     if (found.command === 'compare') {
-      const pairs = store.results(found.id, 'pair').map((r) => ({ key: r.itemKey, ...(r.value as PairResult) }));
+      const pairs = byKey(store.results(found.id, 'pair').map((r) => ({ key: r.itemKey, ...(r.value as PairResult) })));
       const summary = store.results(found.id, 'summary')[0]?.value as CompareSummary | undefined;
       if (summary) io.stdout.write(formatCompare(pairs, summary, [], format));
       else io.note('this compare run has no summary yet (interrupted before it finished); rerun its command to complete it');
     } else if (found.command === 'rank') {
       const ranking = store.results(found.id, 'rank').map((r) => r.value as RankedItem);
       const summary = store.results(found.id, 'summary')[0]?.value as StoredRankSummary | undefined;
-      const pairs = store.results(found.id, 'pair').map((r) => r.value as RankedPair);
+      // Stored in the order they were judged; shown in the canonical order the run reports.
+      const pairs = canonicalPairs(store.results(found.id, 'pair').map((r) => r.value as RankedPair));
       if (summary) {
         io.stdout.write(
           formatRanking(
