@@ -1,7 +1,11 @@
 /**
- * Quorum's public API. Statistics are pure (`aggregate`); judging runs need a `Store`
- * and a provider (see README "Library").
+ * Quorum's public API. `score`, `compare` and `rank` run judges as the CLI does
+ * (`api`); `startDemoServer` is a simulated judge to try them on (`demo`); statistics are
+ * pure (`aggregate`); the run functions below them take a `Store` and a provider
+ * (see README "Library").
  */
+export * from './api/index.js';
+export { DEMO_JUDGE, startDemoServer, writeDemoImages, type DemoImage, type DemoImages, type DemoServer, type DemoServerOptions } from './demo/index.js';
 export * from './aggregate/index.js';
 export * from './core/index.js';
 export { Store } from './store/store.js';
@@ -19,10 +23,10 @@ export { listModels, type LocalModel } from './local/index.js';
 export { defaultRetryPolicy, type RetryPolicy } from './judges/retry.js';
 export { defaultPrices, priceFor, type Price, type PriceTable } from './judges/prices.js';
 export { JudgeSession } from './judges/session.js';
-export { runScore, type ScoreRunOptions, type ScoreRunResult } from './judges/score-run.js';
+export { runScore, type ScoreRunEvent, type ScoreRunOptions, type ScoreRunResult } from './judges/score-run.js';
 export { resolveMethod, type ImageScore, type ScoreMethod, type ScoreSettings } from './judges/score.js';
-export { runCompare, summariseCompare, type CompareRunResult, type CompareSummary } from './judges/compare-run.js';
-export { runRank, type RankRunResult, type RankStrategy } from './judges/rank-run.js';
+export { runCompare, summariseCompare, type ComparedPair, type CompareRunResult, type CompareSummary } from './judges/compare-run.js';
+export { runRank, type RankedItem, type RankedPair, type RankRunResult, type RankStrategy } from './judges/rank-run.js';
 export { judgePair, judgeOrder, positionBias, type PairResult, type PairSettings } from './judges/compare.js';
-export { loadAnchors } from './judges/anchors.js';
+export { loadAnchors, type Anchor } from './judges/anchors.js';
 export { QUORUM_VERSION } from './version.js';

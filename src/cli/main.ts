@@ -35,6 +35,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
   models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
   prompts: { summary: 'List the built-in prompt templates', load: () => import('./commands/prompts.js') },
+  demo: { summary: 'Try Quorum with no key and no model: a simulated judge scores generated images', load: () => import('./commands/demo.js') },
 };
 
 function topUsage(): string {

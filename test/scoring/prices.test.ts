@@ -16,6 +16,16 @@ describe('priceFor', () => {
     expect(priceFor(defaultPrices, 'openai', 'gpt-4o', false, { 'openai:gpt-4o': { input: 9, output: 9 } })).toEqual({ input: 9, output: 9 });
   });
 
+  it('prices the current Anthropic models, and newer Opus ids not at the retired Opus 4 price', () => {
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-sonnet-5-5', false)).toEqual({ input: 2, output: 10 });
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-opus-5-5', false)).toEqual({ input: 4, output: 20 });
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-opus-4-8', false)).toEqual({ input: 5, output: 25 });
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-haiku-4-5', false)).toEqual({ input: 1, output: 5 });
+    // Retired ids keep their price: runs stored with them are still costed.
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-sonnet-4-5-20250929', false)).toEqual({ input: 3, output: 15 });
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-opus-4-1-20250805', false)).toEqual({ input: 15, output: 75 });
+  });
+
   it('costs tokens per million', () => {
     expect(costOf({ input: 2.5, output: 10 }, 1000, 100)).toBeCloseTo(0.0035, 12);
     expect(costOf(undefined, 1000, 100)).toBeNull();

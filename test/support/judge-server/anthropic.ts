@@ -11,7 +11,7 @@
  * output_tokens = simulated tokens of the answer.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { JudgeAnswer, StructuredMode } from './simulated-judge.js';
+import type { JudgeAnswer, StructuredMode } from '../../../src/demo/judge-server/simulated-judge.js';
 import {
   HttpError,
   randomId,
@@ -22,7 +22,7 @@ import {
   type RawImage,
   type Usage,
   type WireProtocol,
-} from './server.js';
+} from '../../../src/demo/judge-server/server.js';
 
 const MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 /** Tool names the simulated judge answers through unless tool_choice says otherwise. */

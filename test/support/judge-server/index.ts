@@ -68,12 +68,12 @@
  *   invalid-json, missing-tags, out-of-range, text. Faults are taken by completion
  *   requests that passed authentication, one each, in arrival order.
  */
-export { startOpenAIServer, openaiProtocol } from './openai.js';
+export { startOpenAIServer, openaiProtocol } from '../../../src/demo/judge-server/openai.js';
 export { startAnthropicServer, anthropicProtocol } from './anthropic.js';
-export { startJudgeServer, textTokens, sniffMediaType, HttpError } from './server.js';
-export type { Fault, JudgeServer, JudgeServerOptions, RecordedRequest, RecordedImage, WireProtocol } from './server.js';
-export { measureQuality, roughness, qualityFromRoughness, roughnessForQuality, decodeImage } from './quality.js';
-export type { DecodedImage } from './quality.js';
+export { startJudgeServer, textTokens, sniffMediaType, HttpError } from '../../../src/demo/judge-server/server.js';
+export type { Fault, JudgeServer, JudgeServerOptions, RecordedRequest, RecordedImage, WireProtocol } from '../../../src/demo/judge-server/server.js';
+export { measureQuality, roughness, qualityFromRoughness, roughnessForQuality, decodeImage } from '../../../src/demo/judge-server/quality.js';
+export type { DecodedImage } from '../../../src/demo/judge-server/quality.js';
 export {
   answer,
   decideTask,
@@ -89,6 +89,6 @@ export {
   COMPARATIVE_LEVELS,
   COMPARATIVE_WEIGHTS,
   DEFAULT_JUDGE_OPTIONS,
-} from './simulated-judge.js';
-export type { JudgeOptions, JudgeRequest, JudgeImage, JudgeAnswer, JudgeChoice, SimToken, Task, TaskKind, ContentFault } from './simulated-judge.js';
-export { createRng, normalCdf } from './random.js';
+} from '../../../src/demo/judge-server/simulated-judge.js';
+export type { JudgeOptions, JudgeRequest, JudgeImage, JudgeAnswer, JudgeChoice, SimToken, Task, TaskKind, ContentFault } from '../../../src/demo/judge-server/simulated-judge.js';
+export { createRng, normalCdf } from '../../../src/demo/judge-server/random.js';

@@ -1,7 +1,8 @@
 /**
- * The HTTP core shared by the OpenAI and Anthropic test servers: listening, auth, fault
- * injection, latency, image decoding, the request log and the counters. A `WireProtocol`
- * (openai.ts, anthropic.ts) turns bodies into a `JudgeRequest` and answers into bodies.
+ * The HTTP core of the simulated judge servers (`quorum demo` and the tests' OpenAI and
+ * Anthropic servers): listening, auth, fault injection, latency, image decoding, the
+ * request log and the counters. A `WireProtocol` (openai.ts here; the tests add an
+ * Anthropic one) turns bodies into a `JudgeRequest` and answers into bodies.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';

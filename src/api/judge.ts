@@ -1,0 +1,150 @@
+import { UsageError } from '../core/errors.js';
+import type { Provider } from '../core/provider.js';
+import type { JudgeRunOptions } from '../judges/run.js';
+import { defaultPrices, priceFor, type Price } from '../judges/prices.js';
+import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../judges/retry.js';
+import { Store } from '../store/store.js';
+import { MAX_CONCURRENCY, integerOption, numberOption } from './_validate.js';
+import type { JudgeOptions } from './options.js';
+
+/** A judge ready to run: the provider and what a run needs from the options. */
+export interface OpenedJudge {
+  provider: Provider;
+  /** `provider:model`. */
+  spec: string;
+  price: Price | undefined;
+  retry: RetryPolicy;
+  concurrency: number;
+  rpm: number | undefined;
+  maxCost: number | undefined;
+  /** What is stored with the run: everything that shaped the judge, never keys. */
+  stored: Record<string, unknown>;
+  /** Closes the provider if `openJudge` created it (a `Provider` you gave is left alone). */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates and opens the judge of `options` (or takes the `Provider` given), checks that it
+ * can see images and prices it. Keys come from `options.apiKey`, else from `env` under
+ * the provider's variable (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`). Problems with model
+ * files, engines or settings surface here, before any work starts.
+ * @example
+ * const judge = await openJudge({ judge: 'openai:gpt-4o-mini' }, process.env);
+ * judge.price; // => { input: 0.15, output: 0.6 }
+ * await judge.close();
+ */
+export async function openJudge(options: JudgeOptions, env: Readonly<Record<string, string | undefined>>): Promise<OpenedJudge> {
+  const concurrency = integerOption('concurrency', options.concurrency, 1, MAX_CONCURRENCY) ?? 4;
+  const rpm = integerOption('rpm', options.rpm, 1);
+  const retries = integerOption('retries', options.retries, 0, 100);
+  const maxCost = numberOption('maxCost', options.maxCost, 0);
+  const seed = integerOption('seed', options.seed, 0);
+  const timeout = numberOption('timeout', options.timeout, 0.001);
+  const maxImageSide = integerOption('maxImageSide', options.maxImageSide, 16);
+
+  let provider: Provider;
+  let owned: boolean;
+  let baseURL: string | undefined;
+  let engine: Record<string, unknown> = {};
+  if (typeof options.judge === 'string') {
+    const { provider: providerId, model } = parseJudgeSpec(options.judge);
+    baseURL = options.baseURL;
+    engine = { ...options.engine, ...(seed !== undefined ? { seed } : {}) };
+    const keyEnv = providerRegistry[providerId]?.keyEnv;
+    const apiKey = options.apiKey ?? (keyEnv ? env[keyEnv] : undefined);
+    provider = await createProvider(providerId, {
+      model,
+      ...(baseURL ? { baseURL } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      timeoutMs: (timeout ?? 120) * 1000,
+      ...(maxImageSide ? { maxImageSide } : {}),
+      options: engine,
+    });
+    owned = true;
+  } else {
+    for (const key of ['baseURL', 'apiKey', 'timeout', 'maxImageSide', 'engine'] as const) {
+      if (options[key] !== undefined) throw new UsageError(`\`${key}\` configures a judge given as provider:model; a Provider object carries its own`);
+    }
+    provider = options.judge;
+    const identity = provider.identity();
+    baseURL = typeof identity['baseURL'] === 'string' ? identity['baseURL'] : undefined;
+    owned = false;
+  }
+  const spec = `${provider.id}:${provider.model}`;
+  try {
+    if (owned) await provider.open?.();
+    if (!provider.capabilities.images) {
+      throw new UsageError(
+        provider.id === 'llama'
+          ? `${spec} cannot see images without its vision projector: give engine.mmproj (\`quorum models <dir>\` lists them)`
+          : `${spec} does not accept images`,
+      );
+    }
+  } catch (error) {
+    if (owned) await provider.close?.();
+    throw error;
+  }
+  const local = providerRegistry[provider.id]?.local?.({ model: provider.model, ...(baseURL ? { baseURL } : {}) }) ?? false;
+  const price = priceFor(defaultPrices, provider.id, provider.model, local, options.prices ?? {});
+  if (maxCost !== undefined && !price) {
+    if (owned) await provider.close?.();
+    throw new UsageError(`maxCost needs a price for ${spec}; add it with prices: { '${spec}': { input: USD per 1M tokens, output: ... } }`);
+  }
+  return {
+    provider,
+    spec,
+    price,
+    retry: { ...defaultRetryPolicy, ...(retries !== undefined ? { maxRetries: retries } : {}) },
+    concurrency,
+    rpm,
+    maxCost,
+    stored: {
+      judge: spec,
+      ...(baseURL ? { baseURL } : {}),
+      ...(Object.keys(engine).length ? { engine } : {}),
+      maxImageSide: provider.maxImageSide,
+    },
+    close: async () => {
+      if (owned) await provider.close?.();
+    },
+  };
+}
+
+/**
+ * Opens the judge and the store, runs `body` with the options every judging run takes,
+ * and closes what it opened, whatever happens.
+ */
+export async function withJudgeRun<T>(
+  options: JudgeOptions,
+  body: (judge: OpenedJudge, store: Store, run: Pick<JudgeRunOptions, 'price' | 'concurrency' | 'rpm' | 'maxCost' | 'retry' | 'onSession'>) => Promise<T>,
+): Promise<T> {
+  const judge = await openJudge(options, process.env);
+  let store: Store;
+  try {
+    store = typeof options.db === 'object' ? options.db : Store.open(options.db ?? 'quorum.db');
+  } catch (error) {
+    await judge.close();
+    throw error;
+  }
+  const { signal } = options;
+  let stop: (() => void) | undefined;
+  try {
+    return await body(judge, store, {
+      price: judge.price,
+      concurrency: judge.concurrency,
+      rpm: judge.rpm,
+      maxCost: judge.maxCost,
+      retry: judge.retry,
+      onSession: (session) => {
+        stop = () => session.stop();
+        if (signal?.aborted) stop();
+        else signal?.addEventListener('abort', stop, { once: true });
+      },
+    });
+  } finally {
+    if (stop) signal?.removeEventListener('abort', stop);
+    if (typeof options.db !== 'object') store.close();
+    await judge.close();
+  }
+}
