@@ -1,6 +1,7 @@
 import type { ArgsDef } from 'citty';
 import { UsageError } from '../core/errors.js';
-import { dbArg, intArg, numArg, str, type Args } from './args.js';
+import { dbArg, expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from './args.js';
+import { checkOutputs } from './outputs.js';
 import type { Provider } from '../core/provider.js';
 import { defaultPrices, loadPriceTable, priceFor, type Price } from '../judges/prices.js';
 import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
@@ -51,28 +52,46 @@ export interface JudgeSetup {
   stored: Record<string, unknown>;
 }
 
-/** Builds the provider from flags and the environment (the only place keys are read). */
+/**
+ * Builds the provider from flags and the environment (the only place keys are read).
+ * Every option is checked, and `--db` / `--out` are checked writable, before a model is
+ * loaded or a judge called: a typo costs nothing.
+ */
 export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<JudgeSetup> {
-  const spec = str(args, 'judge');
-  if (!spec) throw new UsageError('Missing required option --judge (e.g. --judge openai:gpt-4o)');
-  const { provider: providerId, model } = parseJudgeSpec(spec);
+  const given = str(args, 'judge');
+  if (!given) throw new UsageError('Missing required option --judge (e.g. --judge openai:gpt-4o)');
+  const parsed = parseJudgeSpec(given);
+  const providerId = parsed.provider;
+  // A model given as a path (llama:~/models/x.gguf) keeps no `~` a shell did not expand.
+  const model = expandHome(parsed.model, env);
+  const spec = `${providerId}:${model}`;
   const entry = providerRegistry[providerId];
-  const baseURL = str(args, 'base-url');
+  const baseURL = urlArg(args, 'base-url');
   const timeoutS = numArg(args, 'timeout', 0.001) ?? 120;
   const maxSide = intArg(args, 'max-side', 16);
+  const retries = intArg(args, 'retries', 0) ?? defaultRetryPolicy.maxRetries;
+  const concurrency = intArg(args, 'concurrency', 1) ?? 4;
+  const rpm = intArg(args, 'rpm', 1);
+  const maxCost = numArg(args, 'max-cost', 0);
   const options: Record<string, unknown> = {};
-  for (const [flag, key] of [
-    ['mmproj', 'mmproj'],
-    ['gpu-layers', 'gpuLayers'],
-    ['context-size', 'contextSize'],
-    ['threads', 'threads'],
-    ['batch-size', 'batchSize'],
+  const mmproj = pathArg(args, 'mmproj', env);
+  if (mmproj !== undefined) options['mmproj'] = mmproj;
+  if (str(args, 'gpu-layers') === 'auto') options['gpuLayers'] = 'auto';
+  else {
+    const gpuLayers = intArg(args, 'gpu-layers', 0);
+    if (gpuLayers !== undefined) options['gpuLayers'] = gpuLayers;
+  }
+  for (const [flag, key, min] of [
+    ['context-size', 'contextSize', 64],
+    ['threads', 'threads', 1],
+    ['batch-size', 'batchSize', 1],
   ] as const) {
-    const v = str(args, flag);
-    if (v !== undefined) options[key] = flag === 'mmproj' || v === 'auto' ? v : Number(v);
+    const v = intArg(args, flag, min);
+    if (v !== undefined) options[key] = v;
   }
   const seed = intArg(args, 'seed', 0);
   if (seed !== undefined) options['seed'] = seed;
+  await checkOutputs(args, env);
   const apiKey = entry?.keyEnv ? env[entry.keyEnv] : undefined;
   const config = {
     model,
@@ -82,6 +101,15 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     ...(maxSide ? { maxImageSide: maxSide } : {}),
     options,
   };
+  const pricesFile = pathArg(args, 'prices', env) ?? (env['QUORUM_PRICES'] ? expandHome(env['QUORUM_PRICES'], env) : undefined);
+  const userPrices = pricesFile ? await loadPriceTable(pricesFile) : {};
+  const local = entry?.local?.(config) ?? false;
+  const price = priceFor(defaultPrices, providerId, model, local, userPrices);
+  if (maxCost !== undefined && !price) {
+    throw new UsageError(
+      `--max-cost needs a price for ${spec}; add it with --prices FILE ({"${providerId}:${model}": {"input": USD per 1M tokens, "output": ...}})`,
+    );
+  }
   const provider = await createProvider(providerId, config);
   try {
     // Problems with model files, engines or settings surface now, before any work starts.
@@ -97,23 +125,13 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     await provider.close?.();
     throw error;
   }
-  const pricesFile = str(args, 'prices') ?? env['QUORUM_PRICES'];
-  const userPrices = pricesFile ? await loadPriceTable(pricesFile) : {};
-  const local = entry?.local?.(config) ?? false;
-  const price = priceFor(defaultPrices, providerId, model, local, userPrices);
-  const maxCost = numArg(args, 'max-cost', 0);
-  if (maxCost !== undefined && !price) {
-    throw new UsageError(
-      `--max-cost needs a price for ${spec}; add it with --prices FILE ({"${providerId}:${model}": {"input": USD per 1M tokens, "output": ...}})`,
-    );
-  }
   return {
     provider,
     spec,
     price,
-    retry: { ...defaultRetryPolicy, maxRetries: intArg(args, 'retries', 0) ?? defaultRetryPolicy.maxRetries },
-    concurrency: intArg(args, 'concurrency', 1) ?? 4,
-    rpm: intArg(args, 'rpm', 1),
+    retry: { ...defaultRetryPolicy, maxRetries: retries },
+    concurrency,
+    rpm,
     maxCost,
     stored: {
       judge: spec,

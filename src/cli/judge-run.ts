@@ -1,15 +1,19 @@
-import { writeFile } from 'node:fs/promises';
 import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
 import { Store } from '../store/store.js';
-import { dbPath, str, type Args } from './args.js';
+import { dbPath, type Args } from './args.js';
 import { pairSettingsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
+import { writeOutput } from './outputs.js';
 import { Progress } from './progress.js';
 
 /** Events every judging run reports; `cached` counts samples served from the store. */
-export type RunEvent = SessionEvent | { type: 'plan'; calls: number } | { type: 'unplanned'; calls: number };
+export type RunEvent =
+  | SessionEvent
+  | { type: 'plan'; calls: number }
+  | { type: 'unplanned'; calls: number }
+  | { type: 'cached'; calls: number };
 
 /**
  * The terminal side of a judging run, shared by `score`, `compare` and `rank`: progress
@@ -48,7 +52,12 @@ export class RunTerminal {
       rpm: judge.rpm,
       maxCost: judge.maxCost,
       retry: judge.retry,
-      onSession: (s) => (this.#session = s),
+      onSession: (s) => {
+        this.#session = s;
+        // While --rpm holds requests back no call completes: say so instead of freezing.
+        s.queue.on('rateLimit', () => this.progress.waiting(`waiting for rate limit (--rpm ${judge.rpm})`));
+        s.queue.on('rateLimitCleared', () => this.progress.waiting(undefined));
+      },
     };
   }
 
@@ -61,6 +70,9 @@ export class RunTerminal {
         return true;
       case 'unplanned':
         this.progress.unplan(ev.calls);
+        return true;
+      case 'cached':
+        this.progress.cached(ev.calls);
         return true;
       case 'calls':
         this.progress.calls(ev.ok, ev.failed, ev.costUsd);
@@ -83,11 +95,9 @@ export class RunTerminal {
     this.progress.done();
   }
 
-  /** Data to stdout, or to `--out FILE`. */
-  async output(args: Args, text: string): Promise<void> {
-    const out = str(args, 'out');
-    if (out) await writeFile(out, text);
-    else this.#io.stdout.write(text);
+  /** Data to stdout, or to `--out FILE`; a failed write names the command that prints the stored run again. */
+  async output(args: Args, text: string, run?: { name: string }): Promise<void> {
+    await writeOutput(args, this.#io.env, this.#io.stdout, text, run);
   }
 }
 

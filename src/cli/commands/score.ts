@@ -118,7 +118,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       },
     });
     terminal.done();
-    await terminal.output(args, formatScores(result.results, format));
+    await terminal.output(args, formatScores(result.results, format), result.run);
 
     const failed = result.results.filter((r) => r.status === 'failed');
     const partial = result.results.filter((r) => r.status === 'partial');
