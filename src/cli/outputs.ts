@@ -7,7 +7,7 @@ import { dbPath, pathArg, str, type Args } from './args.js';
 /** Why `path` cannot be written, or undefined when it can (as far as the file system says now). */
 async function unwritable(path: string, what: 'file' | 'database'): Promise<string | undefined> {
   const folder = dirname(resolve(path));
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : error));
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : error));
   if (info instanceof Error) return describeError(info);
   if (info?.isDirectory()) return 'it is a folder';
   const parent = await stat(folder).catch(() => undefined);
