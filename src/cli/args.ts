@@ -105,7 +105,7 @@ export function urlArg(args: Args, name: string): string | undefined {
 
 /** The database option every command that reads or writes the store takes. */
 export const dbArg = {
-  db: { type: 'string', valueHint: 'file', description: 'SQLite database (env QUORUM_DB, default ./quorum.db)' },
+  db: { type: 'string', valueHint: 'file', description: 'SQLite database (env QUORUM_DB, default ./quorum.db); for judging runs, checked writable before any call' },
 } as const satisfies ArgsDef;
 
 export function dbPath(args: Args, env: NodeJS.ProcessEnv): string {
