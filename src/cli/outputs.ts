@@ -49,7 +49,7 @@ export async function writeOutput(
   env: NodeJS.ProcessEnv,
   stdout: NodeJS.WritableStream,
   text: string,
-  run: { name: string } | undefined,
+  run: { name: string },
 ): Promise<void> {
   const out = pathArg(args, 'out', env);
   if (!out) {
@@ -59,9 +59,7 @@ export async function writeOutput(
   try {
     await writeFile(out, text);
   } catch (cause) {
-    const again = run
-      ? `; nothing is lost: \`quorum show ${run.name} --db ${dbPath(args, env)} --format ${str(args, 'format') ?? 'table'} > FILE\` prints it again`
-      : '';
-    throw new QuorumError(`Cannot write --out ${out}: ${describeError(cause)}${again}`, { cause });
+    const again = `quorum show ${run.name} --db ${dbPath(args, env)} --format ${str(args, 'format') ?? 'table'} > FILE`;
+    throw new QuorumError(`Cannot write --out ${out}: ${describeError(cause)}; nothing is lost: \`${again}\` prints it again`, { cause });
   }
 }
