@@ -1,6 +1,7 @@
 import type { ArgsDef } from 'citty';
 import { UsageError } from '../core/errors.js';
-import { dbArg, intArg, numArg, str, type Args } from './args.js';
+import { dbArg, expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from './args.js';
+import { checkOutputs } from './outputs.js';
 import type { Provider } from '../core/provider.js';
 import { defaultPrices, loadPriceTable, priceFor, type Price } from '../judges/prices.js';
 import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
@@ -18,24 +19,24 @@ export const judgeArgs = {
     valueHint: 'provider:model',
     required: true,
   },
-  'base-url': { type: 'string', valueHint: 'url', description: 'OpenAI-compatible server (llama-server, vLLM, Ollama), e.g. http://127.0.0.1:8080/v1' },
+  'base-url': { type: 'string', valueHint: 'url', description: 'OpenAI-compatible server (llama-server, vLLM, Ollama): an http(s) URL, e.g. http://127.0.0.1:8080/v1' },
   mmproj: { type: 'string', valueHint: 'file.gguf', description: 'Vision projector GGUF for llama: judges' },
   'gpu-layers': { type: 'string', valueHint: 'N|auto', description: 'llama: layers to offload to the GPU (number or "auto")' },
   'context-size': { type: 'string', valueHint: 'tokens', description: 'llama: context size in tokens' },
   threads: { type: 'string', valueHint: 'N', description: 'llama: CPU threads (default: one per physical core)' },
   'batch-size': { type: 'string', valueHint: 'tokens', description: 'llama: prompt batch size in tokens' },
   seed: { type: 'string', valueHint: 'N', description: 'Sampling seed sent to the judge (part of the cache key)' },
-  'max-side': { type: 'string', valueHint: 'px', description: 'Longest image side sent to the judge, in pixels (default per provider: 1536 OpenAI, 1568 Anthropic)' },
-  timeout: { type: 'string', valueHint: 'seconds', description: 'Seconds before one request is abandoned and retried', default: '120' },
-  retries: { type: 'string', valueHint: 'N', description: 'Retries per request on 408/409/429/5xx, timeouts and dropped connections', default: '4' },
-  concurrency: { type: 'string', valueHint: 'N', description: 'Requests in flight at once', default: '4' },
-  rpm: { type: 'string', valueHint: 'N', description: 'Requests started per minute (default: unlimited)' },
+  'max-side': { type: 'string', valueHint: 'px', description: 'Longest image side sent to the judge, 16-16384 pixels (default per provider: 1536 OpenAI, 1568 Anthropic)' },
+  timeout: { type: 'string', valueHint: 'seconds', description: 'Seconds before one request is abandoned and retried (at most 86400)', default: '120' },
+  retries: { type: 'string', valueHint: 'N', description: 'Retries per request on 408/409/429/5xx, timeouts and dropped connections (0-100)', default: '4' },
+  concurrency: { type: 'string', valueHint: 'N', description: 'Requests in flight at once (1-1024)', default: '4' },
+  rpm: { type: 'string', valueHint: 'N', description: 'Requests started per minute (default: unlimited); progress says when the run waits for it' },
   'max-cost': { type: 'string', valueHint: 'USD', description: 'Stop issuing calls before the estimated cost would pass this many USD' },
   prices: { type: 'string', valueHint: 'file.json', description: 'JSON price table extending the built-in one (env QUORUM_PRICES)' },
   ...dbArg,
   run: { type: 'string', valueHint: 'name', description: 'Run name; the same name resumes that run (default: derived from the command)' },
   format: { type: 'string', valueHint: 'table|json|jsonl|csv', description: 'Output format: table, json, jsonl or csv', default: 'table' },
-  out: { type: 'string', valueHint: 'file', description: 'Write the output to this file instead of stdout' },
+  out: { type: 'string', valueHint: 'file', description: 'Write the output to this file instead of stdout (checked writable before any call)' },
   quiet: { type: 'boolean', description: 'No progress on stderr' },
 } as const satisfies ArgsDef;
 
@@ -51,28 +52,46 @@ export interface JudgeSetup {
   stored: Record<string, unknown>;
 }
 
-/** Builds the provider from flags and the environment (the only place keys are read). */
+/**
+ * Builds the provider from flags and the environment (the only place keys are read).
+ * Every option is checked, and `--db` / `--out` are checked writable, before a model is
+ * loaded or a judge called: a typo costs nothing.
+ */
 export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<JudgeSetup> {
-  const spec = str(args, 'judge');
-  if (!spec) throw new UsageError('Missing required option --judge (e.g. --judge openai:gpt-4o)');
-  const { provider: providerId, model } = parseJudgeSpec(spec);
+  const given = str(args, 'judge');
+  if (!given) throw new UsageError('Missing required option --judge (e.g. --judge openai:gpt-4o)');
+  const parsed = parseJudgeSpec(given);
+  const providerId = parsed.provider;
+  // A model given as a path (llama:~/models/x.gguf) keeps no `~` a shell did not expand.
+  const model = expandHome(parsed.model, env);
+  const spec = `${providerId}:${model}`;
   const entry = providerRegistry[providerId];
-  const baseURL = str(args, 'base-url');
+  const baseURL = urlArg(args, 'base-url');
   const timeoutS = numArg(args, 'timeout', 0.001) ?? 120;
   const maxSide = intArg(args, 'max-side', 16);
+  const retries = intArg(args, 'retries', 0) ?? defaultRetryPolicy.maxRetries;
+  const concurrency = intArg(args, 'concurrency', 1) ?? 4;
+  const rpm = intArg(args, 'rpm', 1);
+  const maxCost = numArg(args, 'max-cost', 0);
   const options: Record<string, unknown> = {};
-  for (const [flag, key] of [
-    ['mmproj', 'mmproj'],
-    ['gpu-layers', 'gpuLayers'],
-    ['context-size', 'contextSize'],
-    ['threads', 'threads'],
-    ['batch-size', 'batchSize'],
+  const mmproj = pathArg(args, 'mmproj', env);
+  if (mmproj !== undefined) options['mmproj'] = mmproj;
+  if (str(args, 'gpu-layers') === 'auto') options['gpuLayers'] = 'auto';
+  else {
+    const gpuLayers = intArg(args, 'gpu-layers', 0);
+    if (gpuLayers !== undefined) options['gpuLayers'] = gpuLayers;
+  }
+  for (const [flag, key, min] of [
+    ['context-size', 'contextSize', 64],
+    ['threads', 'threads', 1],
+    ['batch-size', 'batchSize', 1],
   ] as const) {
-    const v = str(args, flag);
-    if (v !== undefined) options[key] = flag === 'mmproj' || v === 'auto' ? v : Number(v);
+    const v = intArg(args, flag, min);
+    if (v !== undefined) options[key] = v;
   }
   const seed = intArg(args, 'seed', 0);
   if (seed !== undefined) options['seed'] = seed;
+  await checkOutputs(args, env);
   const apiKey = entry?.keyEnv ? env[entry.keyEnv] : undefined;
   const config = {
     model,
@@ -82,6 +101,15 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     ...(maxSide ? { maxImageSide: maxSide } : {}),
     options,
   };
+  const pricesFile = pathArg(args, 'prices', env) ?? (env['QUORUM_PRICES'] ? expandHome(env['QUORUM_PRICES'], env) : undefined);
+  const userPrices = pricesFile ? await loadPriceTable(pricesFile) : {};
+  const local = entry?.local?.(config) ?? false;
+  const price = priceFor(defaultPrices, providerId, model, local, userPrices);
+  if (maxCost !== undefined && !price) {
+    throw new UsageError(
+      `--max-cost needs a price for ${spec}; add it with --prices FILE ({"${providerId}:${model}": {"input": USD per 1M tokens, "output": ...}})`,
+    );
+  }
   const provider = await createProvider(providerId, config);
   try {
     // Problems with model files, engines or settings surface now, before any work starts.
@@ -97,23 +125,13 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     await provider.close?.();
     throw error;
   }
-  const pricesFile = str(args, 'prices') ?? env['QUORUM_PRICES'];
-  const userPrices = pricesFile ? await loadPriceTable(pricesFile) : {};
-  const local = entry?.local?.(config) ?? false;
-  const price = priceFor(defaultPrices, providerId, model, local, userPrices);
-  const maxCost = numArg(args, 'max-cost', 0);
-  if (maxCost !== undefined && !price) {
-    throw new UsageError(
-      `--max-cost needs a price for ${spec}; add it with --prices FILE ({"${providerId}:${model}": {"input": USD per 1M tokens, "output": ...}})`,
-    );
-  }
   return {
     provider,
     spec,
     price,
-    retry: { ...defaultRetryPolicy, maxRetries: intArg(args, 'retries', 0) ?? defaultRetryPolicy.maxRetries },
-    concurrency: intArg(args, 'concurrency', 1) ?? 4,
-    rpm: intArg(args, 'rpm', 1),
+    retry: { ...defaultRetryPolicy, maxRetries: retries },
+    concurrency,
+    rpm,
     maxCost,
     stored: {
       judge: spec,
@@ -132,7 +150,7 @@ export const pairArgs = {
     valueHint: 'id|file',
     description: 'Pair template: compare-levels (log-probabilities, one call) or compare-sample (K reasoned verdicts); default by judge',
   },
-  samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample', default: '3' },
+  samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample (1-1000)', default: '3' },
   temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature with compare-sample', default: '1' },
   'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of random orders, pair choice and bootstrap intervals', default: '0' },
 } as const satisfies ArgsDef;

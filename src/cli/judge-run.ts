@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import type { ArgsDef } from 'citty';
 import { judgeIdOf, type JudgeRunOptions } from '../judges/run.js';
 import { levelsSupport, type LevelsSupport } from '../judges/probe.js';
@@ -8,6 +7,7 @@ import { Store, type RetryFailed } from '../store/store.js';
 import { dbPath, str, type Args } from './args.js';
 import { pairSettingsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
+import { writeOutput } from './outputs.js';
 import { Progress } from './progress.js';
 
 /** Options of every judging command about the run itself. */
@@ -32,7 +32,11 @@ export function judgeLevels(store: Store, judge: { provider: JudgeSetup['provide
 }
 
 /** Events every judging run reports; `cached` counts samples served from the store. */
-export type RunEvent = SessionEvent | { type: 'plan'; calls: number } | { type: 'unplanned'; calls: number };
+export type RunEvent =
+  | SessionEvent
+  | { type: 'plan'; calls: number }
+  | { type: 'unplanned'; calls: number }
+  | { type: 'cached'; calls: number };
 
 /**
  * The terminal side of a judging run, shared by `score`, `compare` and `rank`: progress
@@ -76,7 +80,12 @@ export class RunTerminal {
       retry: judge.retry,
       retryFailed: retryFailedOf(this.#args),
       fresh: this.#args['new'] === true,
-      onSession: (s) => (this.#session = s),
+      onSession: (s) => {
+        this.#session = s;
+        // While --rpm holds requests back no call completes: say so instead of freezing.
+        s.queue.on('rateLimit', () => this.progress.waiting(`waiting for rate limit (--rpm ${judge.rpm})`));
+        s.queue.on('rateLimitCleared', () => this.progress.waiting(undefined));
+      },
     };
   }
 
@@ -89,6 +98,9 @@ export class RunTerminal {
         return true;
       case 'unplanned':
         this.progress.unplan(ev.calls);
+        return true;
+      case 'cached':
+        this.progress.cached(ev.calls);
         return true;
       case 'calls':
         this.progress.calls(ev.ok, ev.failed, ev.costUsd);
@@ -123,11 +135,9 @@ export class RunTerminal {
     this.progress.done();
   }
 
-  /** Data to stdout, or to `--out FILE`. */
-  async output(args: Args, text: string): Promise<void> {
-    const out = str(args, 'out');
-    if (out) await writeFile(out, text);
-    else this.#io.stdout.write(text);
+  /** Data to stdout, or to `--out FILE`; a failed write names the command that prints the stored run again. */
+  async output(args: Args, text: string, run: { name: string }): Promise<void> {
+    await writeOutput(args, this.#io.env, this.#io.stdout, text, run);
   }
 }
 

@@ -2,7 +2,7 @@ import { parseArgs, type ArgsDef } from 'citty';
 import { QuorumError, UsageError } from '../core/errors.js';
 import { QUORUM_VERSION } from '../version.js';
 import type { Args } from './args.js';
-import { renderHelp } from './usage.js';
+import { nearest, renderHelp } from './usage.js';
 
 /** What a command may touch: streams, environment, interrupts. Only `main` exits. */
 export interface CommandIO {
@@ -76,7 +76,8 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
   }
   const entry = commands[name];
   if (!entry) {
-    io.stderr.write(`${topUsage()}\n\nUnknown command \`${name}\`\n`);
+    const guess = nearest(name, Object.keys(commands));
+    io.stderr.write(`error: Unknown command \`${name}\`${guess ? ` (did you mean \`${guess}\`?)` : ''}\nRun \`quorum --help\` for the list of commands.\n`);
     return 2;
   }
   const mod = await entry.load();
@@ -85,17 +86,23 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
     return 0;
   }
   try {
-    const known = new Set(Object.keys((mod.command.args ?? {}) as ArgsDef));
+    const declared = Object.keys((mod.command.args ?? {}) as ArgsDef);
+    const known = new Set(declared);
     for (const a of rest) {
+      if (a === '--') break;
       const m = /^--(?:no-)?([^=]+)/.exec(a);
-      if (m && !known.has(m[1] as string)) throw new UsageError(`Unknown option --${m[1]}`);
+      if (m && !known.has(m[1] as string)) {
+        const guess = nearest(m[1] as string, declared);
+        throw new UsageError(`Unknown option --${m[1]}${guess ? ` (did you mean --${guess}?)` : ''}`);
+      }
     }
     const args = parseArgs(rest, (mod.command.args ?? {}) as ArgsDef) as Args;
     return await mod.run(args, { ...io, argv, note });
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code === 'EARG';
     if (usage) {
-      io.stderr.write(`${await usageOf(mod)}\n\nerror: ${(error as Error).message}\n`);
+      // The reason and where to read more; the whole help would bury the one line that matters.
+      io.stderr.write(`error: ${(error as Error).message}\nRun \`quorum ${name} --help\` for usage.\n`);
       return 2;
     }
     if (error instanceof QuorumError) {

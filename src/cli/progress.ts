@@ -1,6 +1,10 @@
 /**
  * Progress on stderr. On a terminal, one line rewritten in place (at most 10 times a
- * second); otherwise a plain line every `intervalMs`, so logs stay readable.
+ * second); otherwise a plain line every `intervalMs`, so logs stay readable. Once the
+ * run is planned, a timer redraws the line (every second on a terminal, every
+ * `intervalMs` otherwise) even when no call completes, so a run held back by `--rpm` or
+ * a slow judge still shows its elapsed time moving; the timer never keeps the process
+ * alive.
  */
 export class Progress {
   readonly #stream: NodeJS.WriteStream;
@@ -15,7 +19,9 @@ export class Progress {
   #failed = 0;
   #cost = 0;
   #note = '';
+  #waiting = '';
   #drawn = false;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(label: string, options: { stream?: NodeJS.WriteStream; intervalMs?: number; quiet?: boolean } = {}) {
     this.#label = label;
@@ -26,6 +32,11 @@ export class Progress {
 
   setTotal(calls: number): void {
     this.#total = calls;
+    if (this.#timer === undefined && Number.isFinite(this.#intervalMs)) {
+      this.#timer = setInterval(() => this.#tick(true), this.#tty ? 1000 : Math.max(1000, this.#intervalMs));
+      // Progress must never be the reason a finished (or failed) run does not exit.
+      this.#timer.unref();
+    }
   }
   /** Takes back calls that were planned but will not happen (bad input, a duplicate image). */
   unplan(calls: number): void {
@@ -45,6 +56,12 @@ export class Progress {
     this.#note = text;
     this.#tick(true);
   }
+  /** What the run waits for while no call can start (`waiting for rate limit`), or undefined when it no longer waits. */
+  waiting(text: string | undefined): void {
+    if ((text ?? '') === this.#waiting) return;
+    this.#waiting = text ?? '';
+    if (text) this.#tick(true);
+  }
 
   line(): string {
     const done = this.#cached + this.#ok + this.#failed;
@@ -57,8 +74,10 @@ export class Progress {
       `${this.#label} ${done}/${this.#total} calls`,
       this.#cached ? `${this.#cached} cached` : '',
       `${rate.toFixed(1)}/s${eta}`,
+      `${formatDuration(Math.floor(seconds))} elapsed`,
       this.#failed ? `${this.#failed} failed` : '',
       this.#cost > 0 ? `$${this.#cost.toFixed(4)}` : '',
+      this.#waiting,
       this.#note,
     ];
     return parts.filter(Boolean).join(' · ');
@@ -79,6 +98,9 @@ export class Progress {
 
   /** Final line, always printed (unless quiet). */
   done(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#waiting = '';
     if (this.#tty) this.#stream.write(`\r\x1b[2K${this.line()}\n`);
     else if (Number.isFinite(this.#intervalMs)) this.#stream.write(`${this.line()}\n`);
     this.#drawn = false;
@@ -90,8 +112,10 @@ export class Progress {
   }
 }
 
+/** Seconds as `13s`, `2m05s` or `2h01m` (rounded up to the second). */
 export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

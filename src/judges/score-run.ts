@@ -20,6 +20,8 @@ export type ScoreRunEvent =
   | SessionEvent
   | { type: 'plan'; images: number; calls: number; skipped: number; inputErrors: number }
   | { type: 'unplanned'; calls: number }
+  /** Samples served from the store outside any image (the anchors' own pairs). */
+  | { type: 'cached'; calls: number }
   | { type: 'image'; result: ImageScore };
 
 export interface ScoreRunResult {
@@ -83,14 +85,17 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
 
   const inputErrors: InputError[] = [...collected.errors];
   const perImage = settings.method === 'levels' ? 1 : settings.samples;
-  const anchorCalls = settings.anchors
-    ? settings.anchors.list.length * 2 * (settings.anchors.pair.template.kind === 'levels' ? 1 : settings.anchors.pair.samples)
-    : 0;
+  const anchors = settings.method === 'anchors' ? (settings.anchors?.list.length ?? 0) : 0;
+  const perOrder = settings.anchors?.pair.template.kind === 'levels' ? 1 : (settings.anchors?.pair.samples ?? 0);
+  // Each image meets every anchor in both orders; the anchors' own matrix (every anchor
+  // pair, both orders) is judged once per run.
+  const anchorCalls = anchors * 2 * perOrder;
+  const anchorPairCalls = ((anchors * (anchors - 1)) / 2) * 2 * perOrder;
   const perImageCalls = settings.method === 'anchors' ? anchorCalls : perImage;
   options.onEvent?.({
     type: 'plan',
     images: collected.files.length,
-    calls: collected.files.length * perImageCalls,
+    calls: collected.files.length * perImageCalls + anchorPairCalls,
     skipped: collected.skipped.length,
     inputErrors: inputErrors.length,
   });
@@ -100,6 +105,9 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
   const anchorContext = anchored
     ? await prepareAnchors({ anchors: anchored.list, registry: images, session, provider, judgeId, settings: anchored.pair })
     : undefined;
+  if (anchorContext) {
+    options.onEvent?.({ type: 'cached', calls: anchorContext.pairs.reduce((n, p) => n + p.orders.reduce((m, o) => m + o.cached, 0), 0) });
+  }
   const firstPathOf = new Map<string, string>();
   const scoring = new Map<string, Promise<ImageScore>>();
   const results: (ImageScore | undefined)[] = new Array(collected.files.length);

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError } from '../core/errors.js';
+import { describeError, InputError } from '../core/errors.js';
 import { checkTextModel, inspectModelFile, projectorMismatch, type ModelFileInfo } from './model-file.js';
 
 /** One GGUF file found by `listModels`. */
@@ -28,13 +28,18 @@ export interface LocalModel {
 /**
  * Lists the GGUF files in a folder (not recursive) with what their headers say, sorted
  * by file name. An unreadable file is listed as `invalid` with the reason; it does not
- * stop the listing.
+ * stop the listing. A folder that is missing or cannot be read is an `InputError`
+ * naming it.
  *
  * @example
- * for (const m of await listModels('~/models')) console.log(m.path, m.quantisation, m.vision);
+ * for (const m of await listModels('/home/me/models')) console.log(m.path, m.quantisation, m.vision);
  */
 export async function listModels(dir: string): Promise<LocalModel[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = await readdir(dir, { withFileTypes: true }).catch((cause: NodeJS.ErrnoException) => {
+    const reason =
+      cause.code === 'ENOENT' ? 'no such folder' : cause.code === 'ENOTDIR' ? 'not a folder' : `cannot read the folder (${describeError(cause)})`;
+    throw new InputError(dir, reason, { cause });
+  });
   const paths = entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.toLowerCase().endsWith('.gguf'))
     .map((e) => join(dir, e.name))

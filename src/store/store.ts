@@ -403,6 +403,7 @@ export class Store {
         ON CONFLICT(run_id, kind, item_key) DO UPDATE SET position = excluded.position, status = excluded.status,
           score = excluded.score, value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`),
       results: db.prepare('SELECT * FROM results WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY kind, position'),
+      resultCounts: db.prepare('SELECT kind, count(*) AS n FROM results WHERE run_id = ? GROUP BY kind'),
       runTotals: db.prepare(`SELECT count(*) AS calls, sum(rc.cached) AS cached,
           sum(CASE WHEN c.status = 'ok' THEN 1 ELSE 0 END) AS ok,
           sum(CASE WHEN c.status = 'parse_error' THEN 1 ELSE 0 END) AS parse_errors,
@@ -687,6 +688,12 @@ export class Store {
     };
     if (options.deferred) this.#deferred.push(write);
     else this.#write(write);
+  }
+
+  /** How many results of each kind (`image`, `pair`, `rank`, `summary`) a run holds, counted in SQL. */
+  resultCounts(runId: number): Record<string, number> {
+    const rows = this.#stmt.resultCounts.all(runId) as { kind: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
   }
 
   results(runId: number, kind?: string): ResultRecord[] {

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatDuration, Progress } from '../../src/cli/progress.js';
 
 function capture(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
@@ -21,7 +21,7 @@ describe('progress on stderr', () => {
     p.done();
     const lines = out.text().trim().split('\n');
     expect(lines.every((l) => !l.includes('\r') && !l.includes('\x1b'))).toBe(true);
-    expect(lines.at(-1)).toMatch(/^score 8\/8 calls · 3 cached · [\d.]+\/s · 1 failed · \$0\.0123$/);
+    expect(lines.at(-1)).toMatch(/^score 8\/8 calls · 3 cached · [\d.]+\/s · \d+s elapsed · 1 failed · \$0\.0123$/);
   });
 
   it('rewrites one line in place on a terminal', () => {
@@ -46,6 +46,46 @@ describe('progress on stderr', () => {
   it('formats an ETA', () => {
     expect(formatDuration(12.2)).toBe('13s');
     expect(formatDuration(125)).toBe('2m05s');
+    expect(formatDuration(119.5)).toBe('2m00s');
     expect(formatDuration(7300)).toBe('2h01m');
+  });
+});
+
+describe('a line that keeps moving while no call completes', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('redraws the elapsed time every second on a terminal, with no event at all', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    const out = capture(true);
+    const p = new Progress('score', { stream: out.stream });
+    p.setTotal(10);
+    p.calls(1, 0, 0);
+    vi.advanceTimersByTime(65_000);
+    const frames = out.text().split('\r\x1b[2K').filter(Boolean);
+    expect(frames.at(-1)).toMatch(/^score 1\/10 calls · [\d.]+\/s · ETA \S+ · 1m05s elapsed$/);
+    expect(frames.length).toBeGreaterThanOrEqual(60);
+    p.done();
+    // done() stops the timer: nothing is drawn after the final line.
+    const after = out.text();
+    vi.advanceTimersByTime(10_000);
+    expect(out.text()).toBe(after);
+  });
+
+  it('writes a plain line every interval in a log, and says what the run waits for', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    const out = capture(false);
+    const p = new Progress('score', { stream: out.stream, intervalMs: 5000 });
+    p.setTotal(3);
+    p.calls(1, 0, 0);
+    p.waiting('waiting for rate limit (--rpm 1)');
+    vi.advanceTimersByTime(15_000);
+    const lines = out.text().trim().split('\n');
+    expect(lines[0]).toMatch(/^score 1\/3 calls · .* · waiting for rate limit \(--rpm 1\)$/);
+    expect(lines.slice(1).map((l) => /(\d+)s elapsed/.exec(l)?.[1])).toEqual(['5', '10', '15']);
+    p.waiting(undefined);
+    p.done();
+    expect(out.text().trim().split('\n').at(-1)).not.toMatch(/waiting/);
   });
 });

@@ -61,7 +61,7 @@ it('`quorum runs` lists the run, and `quorum show` of an unknown run is a usage 
   const runs = JSON.parse(json.stdout) as { name: string; command: string; status: string; results: number; calls: number; cached: number }[];
   expect(runs).toEqual([expect.objectContaining({ name, command: 'score', status: 'done', results: 4, calls: 12, cached: 0 })]);
   const table = await runQuorum(['runs', '--db', db]);
-  expect(table.stdout).toMatch(new RegExp(`^${name}\\s+score\\s+openai:sim\\s+done\\s+4\\s+12 \\(0 cached\\)`, 'm'));
+  expect(table.stdout).toMatch(new RegExp(`^${name}\\s+score\\s+openai:sim\\s+done\\s+4 images\\s+12 \\(0 cached\\)`, 'm'));
 
   const unknown = await runQuorum(['show', 'no-such-run', '--db', db]);
   expect(unknown.code).toBe(2);

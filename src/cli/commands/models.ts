@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { listModels } from '../../local/index.js';
 import { textTable } from '../../report/format.js';
-import { enumArg, type Args } from '../args.js';
+import { enumArg, expandHome, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'models <dir> [--format table|json]';
@@ -26,8 +26,9 @@ const size = (bytes: number | undefined) =>
   bytes === undefined ? '-' : bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
 export async function run(args: Args, io: CommandIO): Promise<number> {
-  const dir = String(args['dir'] ?? '');
-  if (!dir) throw new UsageError('Give a folder of GGUF files');
+  const given = String(args['dir'] ?? '');
+  if (!given) throw new UsageError('Give a folder of GGUF files');
+  const dir = expandHome(given, io.env);
   const format = enumArg(args, 'format', ['table', 'json'] as const, 'table');
   const models = await listModels(dir);
   if (format === 'json') {

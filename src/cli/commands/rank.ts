@@ -62,7 +62,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       onEvent: cmd.onEvent,
     });
     cmd.terminal.done();
-    await cmd.terminal.output(args, formatRanking(result, format));
+    await cmd.terminal.output(args, formatRanking(result, format), result.run);
     return cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length });
   } finally {
     await cmd.close();

@@ -34,7 +34,7 @@ export const command = defineCommand({
       default: 'auto',
     },
     anchors: { type: 'string', valueHint: 'file.csv', description: 'CSV with `path,score` columns: anchor images of known quality for --method anchors' },
-    samples: { type: 'string', valueHint: 'K', description: 'Samples per image for the sample method', default: '5' },
+    samples: { type: 'string', valueHint: 'K', description: 'Samples per image for the sample method (1-1000)', default: '5' },
     temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature for the sample method', default: '1' },
     ...judgeArgs,
     ...runArgs,
@@ -133,7 +133,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       },
     });
     terminal.done();
-    await terminal.output(args, formatScores(result.results, format));
+    await terminal.output(args, formatScores(result.results, format), result.run);
 
     const by = (status: string) => result.results.filter((r) => r.status === status);
     const failed = by('failed');

@@ -1,0 +1,65 @@
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { describeError, QuorumError, UsageError } from '../core/errors.js';
+import { dbPath, pathArg, str, type Args } from './args.js';
+
+/** Why `path` cannot be written, or undefined when it can (as far as the file system says now). */
+async function unwritable(path: string, what: 'file' | 'database'): Promise<string | undefined> {
+  const folder = dirname(resolve(path));
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : error));
+  if (info instanceof Error) return describeError(info);
+  if (info?.isDirectory()) return 'it is a folder';
+  const parent = await stat(folder).catch(() => undefined);
+  if (!parent) return `the folder ${folder} does not exist`;
+  if (!parent.isDirectory()) return `${folder} is not a folder`;
+  if (info && (await access(path, constants.W_OK).then(() => false, () => true))) return 'the file is read-only';
+  // A new file is created in the folder; SQLite also keeps its journal (-wal, -shm) there.
+  if ((!info || what === 'database') && (await access(folder, constants.W_OK).then(() => false, () => true))) {
+    return `the folder ${folder} is read-only`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks `--db` and `--out` before any judge is called, so a typo in a path costs
+ * nothing: a missing folder, a read-only file or folder, or a folder where a file should
+ * be is a usage error naming the option, the path and the reason.
+ */
+export async function checkOutputs(args: Args, env: NodeJS.ProcessEnv): Promise<void> {
+  const db = dbPath(args, env);
+  if (db !== ':memory:') {
+    const reason = await unwritable(db, 'database');
+    if (reason) throw new UsageError(`Cannot use --db ${db}: ${reason}`);
+  }
+  const out = pathArg(args, 'out', env);
+  if (out) {
+    const reason = await unwritable(out, 'file');
+    if (reason) throw new UsageError(`Cannot write --out ${out}: ${reason}`);
+  }
+}
+
+/**
+ * Writes a run's output to `--out FILE` (or stdout). The results are already in the
+ * store, so a failed write (the folder vanished, the disk filled) loses nothing: the
+ * error says which command prints them again.
+ */
+export async function writeOutput(
+  args: Args,
+  env: NodeJS.ProcessEnv,
+  stdout: NodeJS.WritableStream,
+  text: string,
+  run: { name: string },
+): Promise<void> {
+  const out = pathArg(args, 'out', env);
+  if (!out) {
+    stdout.write(text);
+    return;
+  }
+  try {
+    await writeFile(out, text);
+  } catch (cause) {
+    const again = `quorum show ${run.name} --db ${dbPath(args, env)} --format ${str(args, 'format') ?? 'table'} > FILE`;
+    throw new QuorumError(`Cannot write --out ${out}: ${describeError(cause)}; nothing is lost: \`${again}\` prints it again`, { cause });
+  }
+}
