@@ -176,8 +176,11 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     store = Store.open(dbPath(args, io.env));
     // The default pair template reads levels only where the judge proved it returns
     // log-probabilities; a given --prompt decides for itself.
-    const readsLevels = str(args, 'prompt') === undefined ? (await judgeLevels(store, judge)).readsLevels : undefined;
-    settings = await pairSettingsFrom(args, judge.provider, readsLevels);
+    // Options are checked before the probe: a usage error costs no call.
+    settings = await pairSettingsFrom(args, judge.provider, false);
+    if (str(args, 'prompt') === undefined && (await judgeLevels(store, judge)).readsLevels) {
+      settings = await pairSettingsFrom(args, judge.provider, true);
+    }
   } catch (error) {
     store?.close();
     await judge.provider.close?.();

@@ -173,7 +173,7 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
   // Every input is accounted for: files never reached, and paths that could not be read.
   const all = collected.files.map(
     (file, position): ImageScore =>
-      results[position] ?? { ...unscored(file.path, null, settings.method), status: 'not-run', errors: [session.notRunReason()] },
+      results[position] ?? { ...unscored(file.path, null, settings.method), status: 'not-run', errors: [`not run: ${session.notRunReason()}`] },
   );
   for (const e of collected.errors) all.push({ ...unscored(e.path, null, settings.method), status: 'error', errors: [e.reason] });
   store.putResults(

@@ -229,7 +229,7 @@ export function aggregateImage(
     cachedCalls,
     errors,
   };
-  if (sorted.length === 0 && missing > 0) return { ...base, status: 'not-run' };
+  if (sorted.length === 0 && missing > 0) return { ...base, status: 'not-run', errors: [`not run: ${notRun ?? 'stopped or budget reached'}`] };
   if (good.length === 0) return base;
   const status = good.length === wanted ? 'ok' : 'partial';
   if (settings.method === 'levels') {

@@ -50,7 +50,8 @@ describe('quorum demo', () => {
     const folder = join(dir, 'served');
     const server = spawnQuorum(['demo', '--serve', folder], { cwd: dir });
     try {
-      await waitUntil(() => server.stdout.includes('\n'), { what: 'the base URL' });
+      // The URL (stdout) and the note (stderr) are two streams: wait for both.
+      await waitUntil(() => server.stdout.includes('\n') && server.stderr.includes('Ctrl-C stops it'), { what: 'the base URL and the note' });
       const url = server.stdout.trim();
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
       expect(server.stderr).toContain(`--judge openai:simulated --base-url ${url}`);
