@@ -13,6 +13,13 @@ import type { JudgeSession, SessionEvent } from './session.js';
 
 export interface ComparedPair extends PairResult {
   key: string;
+  /**
+   * `ok`: a verdict; `failed`: the judge was asked and nothing usable came back; `error`:
+   * an image could not be read (see `errors`); `not-run`: never reached (Ctrl-C,
+   * `--max-cost`, a run stopped by an error no retry fixes). Absent in runs stored by older versions.
+   */
+  status?: 'ok' | 'failed' | 'error' | 'not-run';
+  errors?: string[];
 }
 
 export interface Interval {
@@ -97,6 +104,22 @@ export interface CompareRunResult {
  * difference (docs/statistics.md). Pairs are read in key order, so the summary does not
  * depend on the order they arrived in; no resampling is involved.
  */
+/** A pair with no judgment: an unreadable image, or never reached. */
+function unjudged(key: string, paths: { a: string; b: string }, status: 'error' | 'not-run', error: string): ComparedPair {
+  return {
+    key,
+    a: { path: paths.a, sha256: '' },
+    b: { path: paths.b, sha256: '' },
+    orders: [],
+    preference: null,
+    verdict: null,
+    consistent: null,
+    orderGap: null,
+    status,
+    errors: [error],
+  };
+}
+
 export function summariseCompare(names: { a: string; b: string }, pairs: readonly ComparedPair[]): CompareSummary {
   const sorted = byKey(pairs);
   const judged = sorted.filter((p) => p.verdict !== null);
@@ -157,6 +180,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
 
   const images = new ImageRegistry(store, provider.maxImageSide);
   const inputErrors: InputError[] = [...matched.errors];
+  const pathsOf = (key: string) => ({ a: matched.paths[0]?.get(key) ?? '', b: matched.paths[1]?.get(key) ?? '' });
   const random = createRandom(options.seed ?? 0);
   // Coins are drawn up front, in key order, so `--order random` is reproducible.
   const coins = matched.keys.map(() => random.uniform() < 0.5);
@@ -170,7 +194,9 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
         try {
           sides = await Promise.all(folders.map((_, f) => images.register(matched.paths[f]?.get(key) as string)));
         } catch (error) {
-          inputErrors.push(error instanceof InputError ? error : new InputError(key, describeError(error), { cause: error }));
+          const bad = error instanceof InputError ? error : new InputError(key, describeError(error), { cause: error });
+          inputErrors.push(bad);
+          pairs[position] = unjudged(key, pathsOf(key), 'error', bad.message);
           return;
         }
         const [a, b, reference] = sides as [RegisteredImage, RegisteredImage, RegisteredImage | undefined];
@@ -185,7 +211,14 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
           order: options.order,
           coin: () => coins[position] as boolean,
         });
-        const pair: ComparedPair = { key, ...result };
+        const asked = result.orders.some((o) => o.ok + o.failed > 0);
+        const status = result.verdict !== null ? 'ok' : asked || !session.stopping ? 'failed' : 'not-run';
+        const pair: ComparedPair = {
+          key,
+          ...result,
+          status,
+          errors: status === 'not-run' ? [`not run: ${session.notRunReason()}`] : result.orders.flatMap((o) => o.errors),
+        };
         pairs[position] = pair;
         store.putResults(
           [{ runId: run.id, kind: 'pair', itemKey: key, position, status: pair.verdict === null ? 'failed' : 'ok', score: pair.preference, value: pair }],
@@ -196,7 +229,17 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
     ),
   );
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
-  const done = pairs.filter((p): p is ComparedPair => p !== undefined);
+  // Every matched pair is accounted for: unreadable ones as errors, unreached ones as not run.
+  const done = matched.keys.map(
+    (key, position) => pairs[position] ?? unjudged(key, pathsOf(key), 'not-run', `not run: ${session.notRunReason()}`),
+  );
+  store.putResults(
+    done.flatMap((p, position) =>
+      p.status === 'error' || p.status === 'not-run'
+        ? [{ runId: run.id, kind: 'pair', itemKey: p.key, position, status: p.status, score: null, value: p }]
+        : [],
+    ),
+  );
   const summary = summariseCompare(names, done);
   store.putResults([{ runId: run.id, kind: 'summary', itemKey: 'compare', position: 0, status: 'ok', score: summary.winRateB?.estimate ?? null, value: summary }]);
   return {

@@ -13,6 +13,8 @@ export function pairJson(p: ComparedPair): Record<string, unknown> {
     key: p.key,
     a: p.a.path,
     b: p.b.path,
+    status: pairStatus(p),
+    errors: p.errors ?? p.orders.flatMap((o) => o.errors),
     verdict: p.verdict,
     preferenceB: p.preference,
     consistent: p.consistent,
@@ -33,6 +35,11 @@ export function pairJson(p: ComparedPair): Record<string, unknown> {
       errors: o.errors,
     })),
   };
+}
+
+/** A pair's status; pairs stored before statuses were recorded have a verdict or failed. */
+export function pairStatus(p: ComparedPair): NonNullable<ComparedPair['status']> {
+  return p.status ?? (p.verdict === null ? 'failed' : 'ok');
 }
 
 /** One line saying how a compare summary's intervals were computed. */
@@ -87,6 +94,7 @@ export function formatCompare(
       const rows = pairs.map((p) =>
         [
           p.key,
+          pairStatus(p),
           p.verdict ?? '',
           f2(p.preference),
           p.consistent === null ? '' : String(p.consistent),
@@ -95,13 +103,18 @@ export function formatCompare(
           String(lowCoverage(p)),
         ].join(','),
       );
-      return `${['key,verdict,preference_b,consistent,order_gap,coverage,low_coverage', ...rows].join('\n')}\n`;
+      return `${['key,status,verdict,preference_b,consistent,order_gap,coverage,low_coverage', ...rows].join('\n')}\n`;
     }
     case 'table': {
       const rows = pairs.map((p) => {
         const coverage = pairCoverage(p);
+        const status = pairStatus(p);
         const verdict =
-          p.verdict === null ? 'failed' : p.verdict === 'tie' ? (p.consistent === false ? 'tie (orders disagree)' : 'tie') : `${p.verdict.toUpperCase()} better`;
+          p.verdict === null
+            ? status === 'failed'
+              ? 'failed'
+              : `${status}: ${(p.errors ?? []).join('; ').slice(0, 70)}`
+            : p.verdict === 'tie' ? (p.consistent === false ? 'tie (orders disagree)' : 'tie') : `${p.verdict.toUpperCase()} better`;
         return [
           p.key,
           lowCoverage(p) ? `${verdict} (LOW level coverage ${f2(coverage)})` : verdict,

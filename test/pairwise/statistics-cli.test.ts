@@ -129,7 +129,7 @@ describe('compare and rank statistics', () => {
         expect(p.coverage).toBeCloseTo(0.3, 1);
       }
       const csv = (await quorum(['compare', 'A', 'B', '--format', 'csv'], careless)).stdout.trim().split('\n');
-      expect(csv[0]).toBe('key,verdict,preference_b,consistent,order_gap,coverage,low_coverage');
+      expect(csv[0]).toBe('key,status,verdict,preference_b,consistent,order_gap,coverage,low_coverage');
       expect(csv.slice(1).every((l) => l.endsWith(',0.30,true'))).toBe(true);
       const table = (await quorum(['compare', 'A', 'B'], careless)).stdout;
       expect(table).toMatch(/LOW level coverage 0\.30/);

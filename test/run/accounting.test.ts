@@ -151,3 +151,29 @@ function csvCells(line: string): string[] {
   cells.push(cell);
   return cells;
 }
+
+it('compare lists every matched pair: an unreadable image makes its pair an error, in json and csv', async () => {
+  const a = tmp.path('sys-a');
+  const b = tmp.path('sys-b');
+  await mkdir(a);
+  await mkdir(b);
+  await writeImages(a, spread(3, 'scene'));
+  await writeImages(b, spread(3, 'scene'));
+  await writeFile(join(b, 'scene-01.png'), Buffer.from('truncated'));
+  const args = ['compare', a, b, '--judge', 'anthropic:sim', '--base-url', server.url, '--samples', '1', '--db', tmp.path('compare.db')];
+  const json = await runQuorum([...args, '--format', 'json'], { env: { ANTHROPIC_API_KEY: KEY } });
+  expect(json.code).toBe(1);
+  const pairs = (JSON.parse(json.stdout) as { pairs: { key: string; status: string; errors: string[] }[] }).pairs;
+  expect(pairs.map((p) => [p.key, p.status])).toEqual([
+    ['scene-00', 'ok'],
+    ['scene-01', 'error'],
+    ['scene-02', 'ok'],
+  ]);
+  expect(pairs[1]!.errors).toEqual([expect.stringMatching(/scene-01\.png: not a readable image/)]);
+  const csv = await runQuorum([...args, '--format', 'csv'], { env: { ANTHROPIC_API_KEY: KEY } });
+  expect(csv.stdout.split('\n').slice(1, 4).map((l) => csvCells(l).slice(0, 2))).toEqual([
+    ['scene-00', 'ok'],
+    ['scene-01', 'error'],
+    ['scene-02', 'ok'],
+  ]);
+});

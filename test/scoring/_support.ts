@@ -53,7 +53,7 @@ export function spread(count: number, prefix = 'img'): ImageSpec[] {
 /** The image object `quorum score --format json` prints. */
 export interface ScoredImage {
   path: string;
-  sha256: string;
+  sha256: string | null;
   score: number | null;
   std: number | null;
   samples: number[];
@@ -64,7 +64,7 @@ export interface ScoredImage {
   ok: number;
   failed: number;
   cached: number;
-  status: 'ok' | 'partial' | 'failed';
+  status: 'ok' | 'partial' | 'failed' | 'error' | 'not-run';
   errors: string[];
   duplicateOf?: string;
 }

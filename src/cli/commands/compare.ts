@@ -65,7 +65,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     });
     cmd.terminal.done();
     await cmd.terminal.output(args, formatCompare(result.pairs, result.summary, result.unmatched, format), result.run);
-    const failed = result.pairs.filter((p) => p.verdict === null);
+    const failed = result.pairs.filter((p) => p.status === 'failed');
     for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);
     return cmd.finish({ ...result, failedPairs: failed.length });
   } finally {
