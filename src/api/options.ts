@@ -10,11 +10,11 @@ import type { Store } from '../store/store.js';
  * @example
  * { judge: 'openai:gpt-4o-mini' }                                        // key from OPENAI_API_KEY
  * { judge: 'openai:qwen2.5-vl', baseURL: 'http://127.0.0.1:8080/v1' }    // llama-server, vLLM, Ollama
- * { judge: 'anthropic:claude-sonnet-5-5', db: 'runs.db', maxCost: 2 }
+ * { judge: 'anthropic:claude-sonnet-4-6', db: 'runs.db', maxCost: 2 }
  */
 export interface JudgeOptions {
   /**
-   * The judge: `provider:model` (`openai:gpt-4o-mini`, `anthropic:claude-sonnet-5-5`,
+   * The judge: `provider:model` (`openai:gpt-4o-mini`, `anthropic:claude-sonnet-4-6`,
    * `llama:./model.gguf`), or a `Provider` you created (Quorum neither opens nor closes it,
    * and `baseURL`, `apiKey`, `timeout`, `maxImageSide` and `engine` do not apply to it).
    */

@@ -15,7 +15,7 @@ import { resolveTemplate } from '../prompts/load.js';
 export const judgeArgs = {
   judge: {
     type: 'string',
-    description: 'Judge as provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-5-5, openai:qwen2.5-vl (with --base-url), llama:./model.gguf',
+    description: 'Judge as provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-6, openai:qwen2.5-vl (with --base-url), llama:./model.gguf',
     valueHint: 'provider:model',
     required: true,
   },

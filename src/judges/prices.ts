@@ -26,18 +26,14 @@ export const defaultPrices: PriceTable = {
   'openai:gpt-5': { input: 1.25, output: 10 },
   'openai:gpt-5-mini': { input: 0.25, output: 2 },
   'openai:gpt-5-nano': { input: 0.05, output: 0.4 },
-  // Anthropic list prices as of December 2026 (Anthropic's model pages). Retired ids
-  // (claude-opus-4, claude-sonnet-4, claude-sonnet-4-5, claude-3-*) stay: stored runs
-  // still name them.
+  // Anthropic list prices (per million tokens). Retired ids (claude-opus-4,
+  // claude-sonnet-4, claude-sonnet-4-5, claude-3-*) stay: stored runs still name them.
+  // Models whose price could not be confirmed are left out: give them with --prices.
   'anthropic:claude-opus-4': { input: 15, output: 75 },
   'anthropic:claude-opus-4-5': { input: 5, output: 25 },
   'anthropic:claude-opus-4-6': { input: 5, output: 25 },
   'anthropic:claude-opus-4-7': { input: 5, output: 25 },
-  'anthropic:claude-opus-4-8': { input: 5, output: 25 },
-  'anthropic:claude-opus-5': { input: 5, output: 25 },
-  'anthropic:claude-opus-5-5': { input: 4, output: 20 },
   'anthropic:claude-sonnet-4': { input: 3, output: 15 },
-  'anthropic:claude-sonnet-5': { input: 2, output: 10 },
   'anthropic:claude-haiku-4': { input: 1, output: 5 },
   'anthropic:claude-3-5-haiku': { input: 0.8, output: 4 },
   'anthropic:claude-3-7-sonnet': { input: 3, output: 15 },

@@ -17,9 +17,10 @@ describe('priceFor', () => {
   });
 
   it('prices the current Anthropic models, and newer Opus ids not at the retired Opus 4 price', () => {
-    expect(priceFor(defaultPrices, 'anthropic', 'claude-sonnet-5-5', false)).toEqual({ input: 2, output: 10 });
-    expect(priceFor(defaultPrices, 'anthropic', 'claude-opus-5-5', false)).toEqual({ input: 4, output: 20 });
-    expect(priceFor(defaultPrices, 'anthropic', 'claude-opus-4-8', false)).toEqual({ input: 5, output: 25 });
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-sonnet-4-6', false)).toEqual({ input: 3, output: 15 });
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-opus-4-7', false)).toEqual({ input: 5, output: 25 });
+    // An unconfirmed price is unknown, not guessed: --max-cost then asks for --prices.
+    expect(priceFor(defaultPrices, 'anthropic', 'claude-sonnet-5', false)).toBeUndefined();
     expect(priceFor(defaultPrices, 'anthropic', 'claude-haiku-4-5', false)).toEqual({ input: 1, output: 5 });
     // Retired ids keep their price: runs stored with them are still costed.
     expect(priceFor(defaultPrices, 'anthropic', 'claude-sonnet-4-5-20250929', false)).toEqual({ input: 3, output: 15 });

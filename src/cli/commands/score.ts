@@ -43,7 +43,7 @@ export const command = defineCommand({
 
 export const examples = `Examples:
   quorum score photos/ --judge openai:gpt-4o-mini --samples 5
-  quorum score photos/ --judge anthropic:claude-sonnet-5-5 --format json --out scores.json
+  quorum score photos/ --judge anthropic:claude-sonnet-4-6 --format json --out scores.json
   quorum score sr-out/ --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1 --method levels
   quorum score img.png --judge openai:gpt-4o --prompt quality-report     # distortions + reasoning
   quorum score photos/ --judge llama:./qwen2-vl-2b.gguf --mmproj ./mmproj.gguf
