@@ -1,7 +1,6 @@
-import type { Provider } from '../core/provider.js';
-import { pairMethod, type PairSettings } from '../judges/compare.js';
-import { canReadLevels } from '../judges/levels.js';
-import { compareLevels, compareSample } from '../prompts/builtin.js';
+import type { PairSettings } from '../judges/compare.js';
+import { planPairs } from '../judges/plans.js';
+import type { Store } from '../store/store.js';
 import { resolveTemplate } from '../prompts/load.js';
 import type { PromptTemplate } from '../prompts/template.js';
 import { MAX_SAMPLES, integerOption, numberOption } from './_validate.js';
@@ -30,24 +29,13 @@ export async function readPairOptions(options: PairOptions): Promise<PairNumbers
 
 /**
  * Template and settings of pairwise judging (`compare`, `rank`), and the run options every
- * pairwise run stores: compare-levels where the judge returns log-probabilities, else
- * compare-sample with `samples` verdicts per order.
+ * pairwise run stores, planned exactly as the CLI plans them (`planPairs`).
  */
 export function pairSettings(
   numbers: PairNumbers,
-  judge: Pick<OpenedJudge, 'provider' | 'stored'>,
-): { settings: PairSettings; stored: Record<string, unknown> } {
-  const provider: Provider = judge.provider;
-  const { samples, temperature, seed } = numbers;
-  const template = numbers.template ?? (canReadLevels(provider) ? compareLevels : compareSample);
-  pairMethod(template, provider);
-  return {
-    settings: { template, samples, temperature, ...(seed !== undefined ? { seed } : {}) },
-    stored: {
-      ...judge.stored,
-      prompt: { id: template.id, version: template.version, hash: template.hash },
-      samples: template.kind === 'levels' ? 1 : samples,
-      temperature,
-    },
-  };
+  judge: Pick<OpenedJudge, 'provider' | 'stored' | 'retry'>,
+  store: Store,
+): Promise<{ settings: PairSettings; stored: Record<string, unknown> }> {
+  const { samples, temperature, seed, template } = numbers;
+  return planPairs({ store, judge, template, samples, temperature, seed });
 }

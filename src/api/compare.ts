@@ -1,4 +1,4 @@
-import { hashObject } from '../core/hash.js';
+import { compareRunOptions } from '../judges/plans.js';
 import { runCompare, type CompareRunOptions, type CompareRunResult } from '../judges/compare-run.js';
 import type { OrderPolicy } from '../judges/compare.js';
 import { UsageError } from '../core/errors.js';
@@ -35,10 +35,11 @@ export async function compare(dirA: string, dirB: string, options: CompareOption
   const numbers = await readPairOptions(options);
   const seed = numbers.bootstrapSeed;
   return withJudgeRun(options, async (judge, store, run) => {
-    const { settings, stored } = pairSettings(numbers, judge);
+    const { settings, stored } = await pairSettings(numbers, judge, store);
     const ref = options.reference;
-    const runOptions = { ...stored, order, ...(ref ? { reference: ref } : {}) };
     const dirs = [dirA, dirB];
+    const planned = compareRunOptions(stored, dirs, order, ref);
+    const { runOptions } = planned;
     return runCompare({
       store,
       provider: judge.provider,
@@ -48,7 +49,7 @@ export async function compare(dirA: string, dirB: string, options: CompareOption
       settings,
       order,
       seed,
-      runName: options.runName ?? `compare-${hashObject({ dirs, ...runOptions }).slice(0, 10)}`,
+      runName: options.runName ?? planned.runName,
       runOptions,
       argv: ['compare', ...dirs, ...(ref ? ['--ref', ref] : [])],
       ...run,

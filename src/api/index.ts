@@ -3,7 +3,7 @@
  * instead of flags. Every call is stored in a SQLite database (`db`, default `quorum.db`),
  * so reruns make no calls and interrupted runs resume.
  */
-export { score, defaultScoreTemplate, type ScoreOptions, type ScoreResult } from './score.js';
+export { score, type ScoreOptions, type ScoreResult } from './score.js';
 export { compare, type CompareOptions } from './compare.js';
 export { rank, type RankOptions } from './rank.js';
 export { openJudge, type OpenedJudge } from './judge.js';

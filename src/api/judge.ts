@@ -117,7 +117,11 @@ export async function openJudge(options: JudgeOptions, env: Readonly<Record<stri
  */
 export async function withJudgeRun<T>(
   options: JudgeOptions,
-  body: (judge: OpenedJudge, store: Store, run: Pick<JudgeRunOptions, 'price' | 'concurrency' | 'rpm' | 'maxCost' | 'retry' | 'onSession'>) => Promise<T>,
+  body: (
+    judge: OpenedJudge,
+    store: Store,
+    run: Pick<JudgeRunOptions, 'price' | 'concurrency' | 'rpm' | 'maxCost' | 'retry' | 'onSession' | 'fresh' | 'retryFailed'>,
+  ) => Promise<T>,
 ): Promise<T> {
   const judge = await openJudge(options, process.env);
   let store: Store;
@@ -136,6 +140,8 @@ export async function withJudgeRun<T>(
       rpm: judge.rpm,
       maxCost: judge.maxCost,
       retry: judge.retry,
+      fresh: options.fresh,
+      retryFailed: options.retryFailed,
       onSession: (session) => {
         stop = () => session.stop();
         if (signal?.aborted) stop();

@@ -1,7 +1,7 @@
 import type { Provider } from '../core/provider.js';
 import type { PriceTable } from '../judges/prices.js';
 import type { PromptTemplate } from '../prompts/template.js';
-import type { Store } from '../store/store.js';
+import type { RetryFailed, Store } from '../store/store.js';
 
 /**
  * What every library call (`score`, `compare`, `rank`) takes: the judge, how to reach it,
@@ -54,8 +54,16 @@ export interface JudgeOptions {
    * @default 'quorum.db' (in the working directory; the CLI's `QUORUM_DB` is not read)
    */
   db?: string | Store | undefined;
-  /** Run name; the same name resumes that run. @default derived from the inputs and options, as the CLI does */
+  /** Run name; the same name resumes that run (only with the same configuration). @default derived from the inputs and options, as the CLI does */
   runName?: string | undefined;
+  /** Start `runName` afresh when it exists (the old run is kept as `NAME~ID`), as the CLI's `--new`. */
+  fresh?: boolean | undefined;
+  /**
+   * Stored answers that did not parse, asked again instead of served from the database:
+   * `mismatch` (those the server caused, e.g. no log-probabilities came back), `all`, or `none`.
+   * @default 'mismatch'
+   */
+  retryFailed?: RetryFailed | undefined;
   /** Stops the run: calls in flight finish, no new ones start, the result says `interrupted`. */
   signal?: AbortSignal | undefined;
 }

@@ -1,5 +1,5 @@
 import { UsageError } from '../core/errors.js';
-import { hashObject } from '../core/hash.js';
+import { rankRunOptions } from '../judges/plans.js';
 import { runRank, type RankRunOptions, type RankRunResult, type RankStrategy } from '../judges/rank-run.js';
 import { integerOption } from './_validate.js';
 import { pairSettings, readPairOptions } from './_pair.js';
@@ -43,8 +43,9 @@ export async function rank(systemsOrItems: readonly string[] | { items: string }
   const numbers = await readPairOptions(options);
   const seed = numbers.bootstrapSeed;
   return withJudgeRun(options, async (judge, store, run) => {
-    const { settings, stored } = pairSettings(numbers, judge);
-    const runOptions = { ...stored, strategy, ...(budget !== undefined ? { budget } : {}), seed };
+    const { settings, stored } = await pairSettings(numbers, judge, store);
+    const planned = rankRunOptions(stored, items !== undefined ? { items } : { systems: systems ?? [] }, strategy, budget, seed);
+    const { runOptions } = planned;
     return runRank({
       store,
       provider: judge.provider,
@@ -53,7 +54,7 @@ export async function rank(systemsOrItems: readonly string[] | { items: string }
       strategy,
       budget,
       seed,
-      runName: options.runName ?? `rank-${hashObject({ systems, items, ...runOptions }).slice(0, 10)}`,
+      runName: options.runName ?? planned.runName,
       runOptions,
       argv: ['rank', ...(items !== undefined ? ['--items', items] : (systems ?? []))],
       ...run,

@@ -1,12 +1,8 @@
 import { UsageError } from '../core/errors.js';
-import { hashObject } from '../core/hash.js';
-import type { Provider } from '../core/provider.js';
 import { loadAnchors, type Anchor } from '../judges/anchors.js';
-import { pairMethod } from '../judges/compare.js';
-import { canReadLevels } from '../judges/levels.js';
+import { planScore } from '../judges/plans.js';
 import { runScore, type ScoreRunEvent, type ScoreRunResult } from '../judges/score-run.js';
-import { resolveMethod, type ScoreMethod, type ScoreSettings } from '../judges/score.js';
-import { compareLevels, compareSample, qualityLevels, qualityReport, qualityScore } from '../prompts/builtin.js';
+import type { ScoreMethod } from '../judges/score.js';
 import { resolveTemplate } from '../prompts/load.js';
 import type { PromptTemplate } from '../prompts/template.js';
 import { MAX_SAMPLES, integerOption, numberOption } from './_validate.js';
@@ -68,32 +64,23 @@ export async function score(paths: string | readonly string[], options: ScoreOpt
     typeof options.anchors === 'string' ? await loadAnchors(options.anchors) : options.anchors ? [...options.anchors] : undefined;
 
   return withJudgeRun(options, async (judge, store, run) => {
-    const method = resolveMethod(requested, judge.provider, template);
-    const chosen = template ?? defaultScoreTemplate(method, judge.provider);
-    if (method === 'anchors') pairMethod(chosen, judge.provider);
-    const withSeed = seed !== undefined ? { seed } : {};
-    const settings: ScoreSettings = {
-      template: chosen,
-      method,
+    const { method, settings, runOptions, runName } = await planScore({
+      store,
+      judge,
+      inputs,
+      requested,
+      template,
       samples,
       temperature,
-      ...withSeed,
-      ...(anchors ? { anchors: { list: anchors, pair: { template: chosen, samples, temperature, ...withSeed } } } : {}),
-    };
-    const runOptions = {
-      ...judge.stored,
-      prompt: { id: chosen.id, version: chosen.version, hash: chosen.hash },
-      method,
-      samples: method === 'levels' ? 1 : samples,
-      temperature,
-      ...(anchors ? { anchors } : {}),
-    };
+      seed,
+      anchors,
+    });
     const result = await runScore({
       store,
       provider: judge.provider,
       inputs,
       settings,
-      runName: options.runName ?? `score-${hashObject({ inputs, ...runOptions }).slice(0, 10)}`,
+      runName: options.runName ?? runName,
       runOptions,
       argv: ['score', ...inputs],
       ...run,
@@ -101,22 +88,4 @@ export async function score(paths: string | readonly string[], options: ScoreOpt
     });
     return { ...result, method };
   });
-}
-
-/**
- * The built-in template a scoring method uses when none is given: `quality-levels`,
- * `quality-report`, `quality-score`, and for anchors `compare-levels` where the judge
- * returns log-probabilities, else `compare-sample`.
- */
-export function defaultScoreTemplate(method: ScoreMethod, provider: Provider): PromptTemplate {
-  switch (method) {
-    case 'anchors':
-      return canReadLevels(provider) ? compareLevels : compareSample;
-    case 'levels':
-      return qualityLevels;
-    case 'report':
-      return qualityReport;
-    case 'sample':
-      return qualityScore;
-  }
 }

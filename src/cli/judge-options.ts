@@ -6,10 +6,8 @@ import type { Provider } from '../core/provider.js';
 import { defaultPrices, loadPriceTable, priceFor, type Price } from '../judges/prices.js';
 import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../judges/retry.js';
-import { pairMethod, type PairSettings } from '../judges/compare.js';
-import { canReadLevels } from '../judges/levels.js';
-import { compareLevels, compareSample } from '../prompts/builtin.js';
 import { resolveTemplate } from '../prompts/load.js';
+import type { PromptTemplate } from '../prompts/template.js';
 
 /** Options every judging command shares. */
 export const judgeArgs = {
@@ -155,13 +153,16 @@ export const pairArgs = {
   'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of random orders, pair choice and bootstrap intervals', default: '0' },
 } as const satisfies ArgsDef;
 
-/** Template and settings for pairwise judging (`compare`, `rank`), from flags and the judge. */
-export async function pairSettingsFrom(args: Args, provider: Provider, readsLevels?: boolean): Promise<PairSettings> {
-  const samples = intArg(args, 'samples', 1) ?? 3;
-  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
+/**
+ * The pairwise options (`compare`, `rank`) read and checked from flags, before any judge
+ * is opened or asked anything; `planPairs` turns them into settings for the judge.
+ */
+export async function pairOptionsFrom(args: Args): Promise<{ template: PromptTemplate | undefined; samples: number; temperature: number; seed: number | undefined }> {
   const promptArg = str(args, 'prompt');
-  const template = promptArg ? await resolveTemplate(promptArg) : (readsLevels ?? canReadLevels(provider)) ? compareLevels : compareSample;
-  pairMethod(template, provider);
-  const seed = intArg(args, 'seed', 0);
-  return { template, samples, temperature, ...(seed !== undefined ? { seed } : {}) };
+  return {
+    samples: intArg(args, 'samples', 1) ?? 3,
+    temperature: numArg(args, 'temperature', 0, 2) ?? 1,
+    seed: intArg(args, 'seed', 0),
+    template: promptArg ? await resolveTemplate(promptArg) : undefined,
+  };
 }

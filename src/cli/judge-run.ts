@@ -1,11 +1,11 @@
 import type { ArgsDef } from 'citty';
-import { judgeIdOf, type JudgeRunOptions } from '../judges/run.js';
-import { levelsSupport, type LevelsSupport } from '../judges/probe.js';
+import { planPairs } from '../judges/plans.js';
+import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
 import { Store, type RetryFailed } from '../store/store.js';
 import { dbPath, str, type Args } from './args.js';
-import { pairSettingsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
+import { pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
 import { writeOutput } from './outputs.js';
 import { Progress } from './progress.js';
@@ -26,10 +26,6 @@ export function retryFailedOf(args: Args): RetryFailed {
   return v === true ? 'all' : v === false ? 'none' : 'mismatch';
 }
 
-/** Whether the judge can read level probabilities; probes a server once and remembers (see `levelsSupport`). */
-export function judgeLevels(store: Store, judge: { provider: JudgeSetup['provider']; retry: JudgeSetup['retry'] }): Promise<LevelsSupport> {
-  return levelsSupport({ store, provider: judge.provider, judgeId: judgeIdOf(judge.provider), retry: judge.retry });
-}
 
 /** Events every judging run reports; `cached` counts samples served from the store. */
 export type RunEvent =
@@ -169,36 +165,27 @@ export interface PairCommand {
 
 /** Sets up the judge, the pair template and settings, the store and the terminal. */
 export async function openPairCommand(label: string, args: Args, io: CommandIO): Promise<PairCommand> {
+  // Options are checked first: a usage error costs no call, not even the probe.
+  const options = await pairOptionsFrom(args);
   const judge = await setupJudge(args, io.env);
-  let settings: PairSettings;
+  let plan: Awaited<ReturnType<typeof planPairs>>;
   let store: Store | undefined;
   try {
     store = Store.open(dbPath(args, io.env));
-    // The default pair template reads levels only where the judge proved it returns
-    // log-probabilities; a given --prompt decides for itself.
-    // Options are checked before the probe: a usage error costs no call.
-    settings = await pairSettingsFrom(args, judge.provider, false);
-    if (str(args, 'prompt') === undefined && (await judgeLevels(store, judge)).readsLevels) {
-      settings = await pairSettingsFrom(args, judge.provider, true);
-    }
+    plan = await planPairs({ store, judge, ...options });
   } catch (error) {
     store?.close();
     await judge.provider.close?.();
     throw error;
   }
+  const { settings, stored } = plan;
   const terminal = new RunTerminal(label, io, args);
-  const { template } = settings;
   return {
     judge,
     settings,
     store,
     terminal,
-    stored: {
-      ...judge.stored,
-      prompt: { id: template.id, version: template.version, hash: template.hash },
-      samples: template.kind === 'levels' ? 1 : settings.samples,
-      temperature: settings.temperature,
-    },
+    stored,
     onEvent: (e) => {
       if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
     },

@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
-import { hashObject } from '../../core/hash.js';
+import { compareRunOptions } from '../../judges/plans.js';
 import { runCompare } from '../../judges/compare-run.js';
 import { formatCompare } from '../../report/pairs.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
@@ -47,8 +47,9 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const cmd = await openPairCommand('compare', args, io);
   try {
     const ref = str(args, 'ref');
-    const runOptions = { ...cmd.stored, dirs, order, ...(ref ? { reference: ref } : {}) };
-    const runName = str(args, 'run') ?? `compare-${hashObject(runOptions).slice(0, 10)}`;
+    const planned = compareRunOptions(cmd.stored, dirs, order, ref);
+    const { runOptions } = planned;
+    const runName = str(args, 'run') ?? planned.runName;
     const result = await runCompare({
       store: cmd.store,
       provider: cmd.judge.provider,

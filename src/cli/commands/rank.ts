@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
-import { hashObject } from '../../core/hash.js';
+import { rankRunOptions } from '../../judges/plans.js';
 import { runRank } from '../../judges/rank-run.js';
 import { formatRanking } from '../../report/ranking.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
@@ -46,8 +46,9 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
   const cmd = await openPairCommand('rank', args, io);
   try {
-    const runOptions = { ...cmd.stored, ...(items ? { items } : { systems }), strategy, ...(budget !== undefined ? { budget } : {}), seed };
-    const runName = str(args, 'run') ?? `rank-${hashObject({ systems, items, ...runOptions }).slice(0, 10)}`;
+    const planned = rankRunOptions(cmd.stored, items ? { items } : { systems }, strategy, budget, seed);
+    const { runOptions } = planned;
+    const runName = str(args, 'run') ?? planned.runName;
     const result = await runRank({
       store: cmd.store,
       provider: cmd.judge.provider,

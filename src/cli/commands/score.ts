@@ -1,18 +1,15 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
-import { hashObject } from '../../core/hash.js';
 import { runScore } from '../../judges/score-run.js';
 import { loadAnchors } from '../../judges/anchors.js';
-import { pairMethod } from '../../judges/compare.js';
-import { canReadLevels } from '../../judges/levels.js';
-import { resolveMethod, type ScoreSettings } from '../../judges/score.js';
-import { builtinTemplates, compareLevels, compareSample, qualityLevels, qualityReport, qualityScore } from '../../prompts/builtin.js';
+import { planScore } from '../../judges/plans.js';
+import { builtinTemplates } from '../../prompts/builtin.js';
 import { resolveTemplate } from '../../prompts/load.js';
 import { formatScores } from '../../report/format.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge } from '../judge-options.js';
-import { judgeLevels, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
+import { retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'score <image-or-folder>... --judge provider:model [options]';
@@ -75,49 +72,23 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   }
   const terminal = new RunTerminal('score', io, args);
   try {
-    // Levels need log-probabilities that the server proved it returns (one probe, remembered).
-    const wantsLevels = template ? template.kind === 'levels' : requested !== 'sample';
-    const levels = wantsLevels ? await judgeLevels(store, judge) : undefined;
-    const readsLevels = levels?.readsLevels ?? canReadLevels(judge.provider);
-    const method = resolveMethod(requested, judge.provider, template, readsLevels);
-    const chosen =
-      template ??
-      (method === 'anchors'
-        ? readsLevels
-          ? compareLevels
-          : compareSample
-        : method === 'levels'
-          ? qualityLevels
-          : method === 'report'
-            ? qualityReport
-            : qualityScore);
+    const plan = await planScore({
+      store,
+      judge,
+      inputs,
+      requested,
+      template,
+      samples,
+      temperature,
+      seed: intArg(args, 'seed', 0),
+      anchors: anchorsFile ? await loadAnchors(anchorsFile) : undefined,
+    });
+    const { method, settings, runOptions, levels } = plan;
     if (requested === 'auto' && !template) {
       const how = levels?.how === 'probed' ? ', checked with one probe' : levels?.how === 'remembered' ? ', as probed before' : '';
       io.note(`method: ${method} (${method === 'levels' ? 'the judge returns log-probabilities' : 'no log-probabilities from this judge'}${how})`);
     }
-    const seed = intArg(args, 'seed', 0);
-    const anchors = anchorsFile ? await loadAnchors(anchorsFile) : undefined;
-    if (method === 'anchors') pairMethod(chosen, judge.provider);
-    const settings: ScoreSettings = {
-      template: chosen,
-      method,
-      samples,
-      temperature,
-      ...(seed !== undefined ? { seed } : {}),
-      ...(anchors
-        ? { anchors: { list: anchors, pair: { template: chosen, samples, temperature, ...(seed !== undefined ? { seed } : {}) } } }
-        : {}),
-    };
-    const runOptions = {
-      inputs,
-      ...judge.stored,
-      prompt: { id: chosen.id, version: chosen.version, hash: chosen.hash },
-      method,
-      samples: method === 'levels' ? 1 : samples,
-      temperature,
-      ...(anchors ? { anchors } : {}),
-    };
-    const runName = str(args, 'run') ?? `score-${hashObject(runOptions).slice(0, 10)}`;
+    const runName = str(args, 'run') ?? plan.runName;
 
     const result = await runScore({
       store,
