@@ -16,7 +16,7 @@ export const command = defineCommand({
 
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const format = enumArg(args, 'format', ['table', 'json'] as const, 'table');
-  const store = Store.open(dbPath(args, io.env));
+  const store = Store.open(dbPath(args, io.env), { readOnly: true });
   try {
     const rates = store.parseFailureRates();
     if (format === 'json') io.stdout.write(`${JSON.stringify(rates, null, 2)}\n`);

@@ -27,7 +27,7 @@ const itemsOf: Record<string, { kind: string; unit: string }> = {
 
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const format = enumArg(args, 'format', ['table', 'json'] as const, 'table');
-  const store = Store.open(dbPath(args, io.env));
+  const store = Store.open(dbPath(args, io.env), { readOnly: true });
   try {
     const runs = store.listRuns().map((r) => {
       const counted = itemsOf[r.command];

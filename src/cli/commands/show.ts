@@ -32,7 +32,7 @@ export const examples = `Examples:
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const name = String(args['run'] ?? '');
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
-  const store = Store.open(dbPath(args, io.env));
+  const store = Store.open(dbPath(args, io.env), { readOnly: true });
   try {
     const found = store.getRun(name);
     if (!found) throw new UsageError(`No run \`${name}\` in ${store.file}; \`quorum runs\` lists them`);
