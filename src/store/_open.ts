@@ -96,6 +96,10 @@ export function sqliteReason(cause: unknown): string {
   const message = cause instanceof Error ? cause.message : String(cause);
   if (code === 'SQLITE_NOTADB') return 'is not a SQLite database';
   if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT')) return `is corrupt or truncated (${message})`;
+  // Reading a WAL database needs its -shm file; SQLite cannot create it in a read-only folder.
+  if (code === 'SQLITE_READONLY_DIRECTORY') {
+    return 'is in a folder that cannot be written: SQLite needs to create its -shm file beside the database even to read it; make the folder writable or copy the database elsewhere';
+  }
   if (code.startsWith('SQLITE_READONLY')) return `cannot be written (${message})`;
   if (code.startsWith('SQLITE_CANTOPEN')) return `cannot be opened (${message})`;
   if (code.startsWith('SQLITE_BUSY')) return `is locked by another process for too long (${message})`;

@@ -352,10 +352,8 @@ export class Store {
       runByName: db.prepare('SELECT * FROM runs WHERE name = ?'),
       runById: db.prepare('SELECT * FROM runs WHERE id = ?'),
       listRuns: db.prepare('SELECT * FROM runs ORDER BY id'),
-      // A run resumed by a second process belongs to the last one that opened it: only
-      // that one settles its status.
       setRunStatus: db.prepare(
-        "UPDATE runs SET status = ?, heartbeat_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND (owner IS NULL OR owner = ?)",
+        "UPDATE runs SET status = ?, heartbeat_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
       ),
       updateRunInvocation: db.prepare(
         "UPDATE runs SET args = ?, options = ?, quorum_version = ?, status = 'running', owner = ?, heartbeat_at = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
@@ -499,9 +497,19 @@ export class Store {
     return (this.#stmt.listRuns.all() as RunRow[]).map(runFromRow);
   }
 
+  /**
+   * Settles a run this process worked on. A run resumed by a second process belongs to the
+   * last one that opened it: while that one lives, only it settles the status; once it is
+   * gone (killed with `kill -9`), a process that finished the run settles it, or the run
+   * would read `interrupted` although it is complete.
+   */
   setRunStatus(runId: number, status: RunRecord['status']): void {
     this.flush();
-    this.#stmt.setRunStatus.run(status, runId, this.owner);
+    this.#write(() => {
+      const row = this.#stmt.runById.get(runId) as RunRow | undefined;
+      if (row?.owner && row.owner !== this.owner && ownerAlive(row.owner, row.heartbeat_at)) return;
+      this.#stmt.setRunStatus.run(status, runId);
+    });
   }
 
   /**

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Store } from '../../src/store/store.js';
 import { cleanEnv, QUORUM_BIN, REPO_ROOT, runQuorum, spawnQuorum, waitUntil, type QuorumResult } from '../support/cli.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { completions, lines, parseScores, spread, tempDir, writeImages, type TempDir } from './_support.js';
@@ -91,7 +92,7 @@ describe('read-only outputs', () => {
 
   it('a read-only --db file: one line, exit 2, no request', async () => {
     const db = tmp.path('ro.db');
-    await runQuorum(['runs', '--db', db]); // creates an empty database
+    Store.open(db).close(); // an empty Quorum database
     const before = completions(server).length;
     const r = await runReadOnly(['score', tmp.images, ...judge(), '--db', db], [db]);
     expectOutputError(r, `error: Cannot use --db ${db}: the file is read-only`);
