@@ -43,7 +43,8 @@ export async function levelsSupport(input: {
           maxTokens: 1,
           logprobs: { top: 5 },
         }),
-      input.retry ?? defaultRetryPolicy,
+      // A dead server should not cost the full backoff before the run has even started.
+      { ...(input.retry ?? defaultRetryPolicy), maxRetries: Math.min(2, (input.retry ?? defaultRetryPolicy).maxRetries) },
     );
     const choice = value.choices[0];
     readsLevels = Boolean(choice?.logprobs?.some((t) => t.top.length > 0));

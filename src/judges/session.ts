@@ -135,6 +135,9 @@ const NOTHING: RequestOutcome = { made: [], leftover: [] };
 /** Thrown inside the session when a call is abandoned because the run stopped on a fatal error. */
 class StoppedError extends Error {}
 
+/** An HTTP error message that refuses several choices per request. */
+const REFUSED_N = /choice|\bn\b/i;
+
 /** The fact under which a judge's largest working `n` is remembered. */
 const CHOICES_FACT = 'choices';
 
@@ -423,8 +426,9 @@ export class JudgeSession {
                 throw error;
               }
               // Before a server has shown it honours `n`, an HTTP error on a request with
-              // n > 1 is not retried: the caller tries n = 1 at once instead.
-              if (options.retryHttp === false && error.status !== undefined && error.status !== 429) {
+              // n > 1 that speaks of choices (llama-server: "Only one completion choice is
+              // allowed") is not retried: the caller asks one sample per request instead.
+              if (options.retryHttp === false && error.status !== undefined && error.status !== 429 && REFUSED_N.test(error.message)) {
                 throw Object.assign(error, { noRetry: true });
               }
             }
