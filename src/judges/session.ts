@@ -134,6 +134,8 @@ const NOTHING: RequestOutcome = { made: [], leftover: [] };
 
 /** Thrown inside the session when a call is abandoned because the run stopped on a fatal error. */
 class StoppedError extends Error {}
+/** Thrown before sending a request that asks more choices than the judge was meanwhile found to take. */
+class TooManyChoicesError extends Error {}
 
 /** An HTTP error message that refuses several choices per request. */
 const REFUSED_N = /choice|\bn\b/i;
@@ -396,6 +398,13 @@ export class JudgeSession {
   ): Promise<{ completion: Completion; attempts: number; latencyMs: number }> {
     const n = request.n ?? 1;
     const openGate = await this.#passGate();
+    // Learnt while this request waited (the first answer showed the server ignores or
+    // refuses `n`): the caller re-chunks its samples instead of paying for a request
+    // that comes back short or rejected.
+    if (n > this.#maxChoices) {
+      openGate?.();
+      throw new TooManyChoicesError();
+    }
     const reservation = await this.#reserve(request, n);
     if (reservation === undefined) {
       openGate?.();
@@ -461,11 +470,12 @@ export class JudgeSession {
 
   /**
    * Remembers how many choices per request the judge honours, for this run and the next
-   * ones: `max` below the current limit lowers it (and says so); a full answer only
-   * proves the limit, after which n > 1 requests retry HTTP errors as usual.
+   * ones: `max` below the current limit lowers it (and says so; `lowered` when the limit
+   * was already lowered on a refused `n`); a full answer only proves the limit, after
+   * which n > 1 requests retry HTTP errors as usual.
    */
-  #learnChoices(max: number, detail: string): void {
-    const lower = max < this.#maxChoices;
+  #learnChoices(max: number, detail: string, lowered = false): void {
+    const lower = lowered || max < this.#maxChoices;
     if (!lower && this.#choicesProven) return;
     this.#maxChoices = Math.max(1, Math.min(this.#maxChoices, max));
     this.#choicesProven = true;
@@ -505,6 +515,7 @@ export class JudgeSession {
       if (error instanceof BudgetError || error instanceof AbortedError || error instanceof StoppedError || this.#controller.signal.aborted) {
         return NOTHING;
       }
+      if (error instanceof TooManyChoicesError) return { made: [], leftover: slots };
       if (multi && error instanceof ProviderError && (error as { noRetry?: boolean }).noRetry) {
         // Several OpenAI-compatible servers refuse n > 1 (llama-server answers HTTP 500):
         // ask the samples one per request; once one is answered, that is remembered.
@@ -518,7 +529,8 @@ export class JudgeSession {
     const { completion, attempts, latencyMs } = response;
     const n = slots.length;
     if (!multi && this.#singleBecause && completion.choices.length > 0) {
-      this.#learnChoices(1, this.#singleBecause);
+      // The limit already went down to 1 when n > 1 was refused: said now, once n = 1 worked.
+      this.#learnChoices(1, this.#singleBecause, true);
       this.#singleBecause = undefined;
     }
     // A server that ignores `n` answers with fewer choices: keep what came, learn its

@@ -368,8 +368,12 @@ export class Store {
       putFact: db.prepare(`INSERT INTO judge_facts (judge_id, fact, value, evidence) VALUES (?, ?, ?, ?)
         ON CONFLICT(judge_id, fact) DO UPDATE SET value = excluded.value, evidence = excluded.evidence,
           updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`),
+      // Only a sample's latest call in the run counts: a failure asked again since is history.
       storedFailures: db.prepare(`SELECT c.failure AS failure, count(*) AS n FROM run_calls rc JOIN calls c ON c.id = rc.call_id
-        WHERE rc.run_id = ? AND c.status = 'parse_error' GROUP BY c.failure`),
+        WHERE rc.run_id = @runId AND c.status = 'parse_error' AND NOT EXISTS (
+          SELECT 1 FROM run_calls rl JOIN calls l ON l.id = rl.call_id
+          WHERE rl.run_id = @runId AND l.cache_key = c.cache_key AND l.id > c.id)
+        GROUP BY c.failure`),
       insertPrompt: db.prepare(
         'INSERT OR IGNORE INTO prompts (hash, id, version, kind, text) VALUES (@hash, @id, @version, @kind, @text)',
       ),
@@ -663,10 +667,13 @@ export class Store {
     });
   }
 
-  /** Parse failures stored for a run, by kind (see `FailureKind`). */
+  /**
+   * Parse failures a run holds as its samples' answers, by kind (see `FailureKind`);
+   * failures that a later call of the run replaced are not counted.
+   */
   storedFailures(runId: number): { mismatch: number; answer: number } {
     const out = { mismatch: 0, answer: 0 };
-    for (const r of this.#stmt.storedFailures.all(runId) as { failure: FailureKind | null; n: number }[]) {
+    for (const r of this.#stmt.storedFailures.all({ runId }) as { failure: FailureKind | null; n: number }[]) {
       out[r.failure ?? 'answer'] += r.n;
     }
     return out;

@@ -66,8 +66,24 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     }
     const t = store.runTotals(found.id);
     io.note(`run ${found.name} (${found.command}, ${found.status}): ${t.results} stored results, ${t.calls} calls, ${t.parseErrors} parse errors`);
+    const failures = storedFailuresNote(store.storedFailures(found.id));
+    if (failures) io.note(failures);
     return 0;
   } finally {
     store.close();
   }
+}
+
+/**
+ * How many of a run's samples are stored parse failures, by kind, and what the next run
+ * does with them: `2 stored parse failures: 1 the server caused (re-asked on the next
+ * run), 1 answer that did not parse (--retry-failed re-asks it)`; `undefined` for none.
+ */
+export function storedFailuresNote(f: { mismatch: number; answer: number }): string | undefined {
+  const total = f.mismatch + f.answer;
+  if (total === 0) return undefined;
+  const parts: string[] = [];
+  if (f.mismatch) parts.push(`${f.mismatch} the server caused (re-asked on the next run)`);
+  if (f.answer) parts.push(`${f.answer} ${f.answer === 1 ? 'answer' : 'answers'} that did not parse (--retry-failed re-asks ${f.answer === 1 ? 'it' : 'them'})`);
+  return `${total} stored parse ${total === 1 ? 'failure' : 'failures'}: ${parts.join(', ')}`;
 }

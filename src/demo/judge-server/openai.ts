@@ -112,7 +112,12 @@ function parse(body: unknown, _headers: IncomingHttpHeaders, options: ResolvedOp
   if (typeof temperature !== 'number' || temperature < 0 || temperature > 2) {
     throw invalid(`Invalid 'temperature': expected a number in [0, 2], got ${JSON.stringify(temperature)}.`, 'temperature', 'invalid_value');
   }
-  const n = optionalInteger(body, 'n', 1, options.maxChoices) ?? 1;
+  const asked = optionalInteger(body, 'n', 1, options.maxChoices) ?? 1;
+  if (asked > 1 && options.choicesMode === 'reject-n') {
+    // llama-server's answer to n > 1 (HTTP 500, not 400).
+    throw new HttpError(500, 'Only one completion choice is allowed', { type: 'server_error' });
+  }
+  const n = options.choicesMode === 'ignore-n' ? 1 : asked;
   const logprobs = body['logprobs'];
   if (logprobs !== undefined && logprobs !== null && typeof logprobs !== 'boolean') throw invalid("Invalid 'logprobs': expected a boolean.", 'logprobs');
   const top = optionalInteger(body, 'top_logprobs', 0, 20);
@@ -128,7 +133,8 @@ function parse(body: unknown, _headers: IncomingHttpHeaders, options: ResolvedOp
     prompt: [...system, ...texts].join('\n'),
     prefill,
     structured: responseFormat(body['response_format']),
-    logprobs: logprobs === true ? { top: top ?? 0 } : undefined,
+    // A server without log-probabilities accepts the fields and returns none.
+    logprobs: logprobs === true && options.logprobs ? { top: top ?? 0 } : undefined,
     temperature,
     n,
     seed,
@@ -247,6 +253,10 @@ export const openaiProtocol: WireProtocol = {
     },
   }),
   statusError,
+  withoutAnswer: (body) => {
+    const { choices: _choices, ...rest } = body as Record<string, unknown>;
+    return rest;
+  },
   modelsBody: (models) => ({
     object: 'list',
     data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'quorum-test' })),

@@ -32,12 +32,28 @@ import {
  * - `missing-tags`: HTTP 200, the answer is `I think the image is decent.` (no tags, no JSON).
  * - `out-of-range`: HTTP 200, score 7.5 / verdict `much better` / level slot on ` 7`.
  * - `text`: HTTP 200, prose that ignores the asked format (levels: level coverage 0.05).
+ * Transport faults (the answer is broken in transit, not by the model):
+ * - `cut-body`: HTTP 200 with the full `content-length`, then the connection drops halfway
+ *   through the body (undici reports `terminated`).
+ * - `not-json`: HTTP 200 whose body is not JSON: an HTML error page, as a proxy sends,
+ *   served as `contentType` (default `text/html`; `application/json` makes the SDK's JSON
+ *   parse fail instead).
+ * - `no-choices`: HTTP 200, JSON without the answer: no `choices` (OpenAI), no `content`
+ *   (Anthropic).
  */
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; retryAfterMs?: number; message?: string }
   | { kind: 'drop' }
   | { kind: 'slow'; ms: number }
+  | { kind: 'cut-body' }
+  | { kind: 'not-json'; contentType?: string }
+  | { kind: 'no-choices' }
   | { kind: ContentFault };
+
+/** Faults decided by the server, not by the simulated judge's answer. */
+const TRANSPORT_FAULTS = new Set<Fault['kind']>(['slow', 'drop', 'status', 'cut-body', 'not-json', 'no-choices']);
+/** Faults that break a 200 answer in transit: not counted in `calls`. */
+const BROKEN_ANSWERS = new Set<Fault['kind']>(['cut-body', 'not-json', 'no-choices']);
 
 export interface JudgeServerOptions extends Partial<JudgeOptions> {
   /** When set, requests must carry this key (OpenAI `Authorization: Bearer`, Anthropic `x-api-key`); else 401. */
@@ -56,6 +72,19 @@ export interface JudgeServerOptions extends Partial<JudgeOptions> {
   faultRate?: number;
   /** @default [{ kind: 'status', status: 500 }] */
   faultKinds?: Fault[];
+  /**
+   * How the server treats `n` (OpenAI): `honour` answers n choices; `ignore-n` always
+   * answers one (as several OpenAI-compatible servers do); `reject-n` answers n > 1 with
+   * HTTP 500 `Only one completion choice is allowed` (as llama-server does).
+   * @default 'honour'
+   */
+  choicesMode?: 'honour' | 'ignore-n' | 'reject-n';
+  /**
+   * Whether answers carry the log-probabilities asked for (OpenAI). `false` ignores
+   * `logprobs`/`top_logprobs` as servers without that feature do: no error, none returned.
+   * @default true
+   */
+  logprobs?: boolean;
 }
 
 export interface RecordedImage {
@@ -97,7 +126,7 @@ export interface JudgeServer {
   readonly url: string;
   readonly port: number;
   readonly apiKey: string | undefined;
-  /** Completion requests answered with a 2xx status (including content faults and `slow`). */
+  /** Completion requests answered with a 2xx status and a whole answer (content faults and `slow` included; `cut-body`, `not-json` and `no-choices` not). */
   readonly calls: number;
   /** Completion requests that took a fault (any kind), whether or not they were answered. */
   readonly faults: number;
@@ -176,10 +205,12 @@ export interface WireProtocol {
   /** Default error type/code for a bare status (fault answers). */
   statusError(status: number, message?: string): HttpError;
   modelsBody(models: string[]): unknown;
+  /** An answer body with the answer taken out (`no-choices` fault): OpenAI without `choices`, Anthropic without `content`. */
+  withoutAnswer(body: unknown): unknown;
 }
 
 export type ResolvedOptions = JudgeOptions &
-  Required<Pick<JudgeServerOptions, 'latencyMs' | 'maxChoices' | 'faultRate' | 'faultKinds'>> &
+  Required<Pick<JudgeServerOptions, 'latencyMs' | 'maxChoices' | 'faultRate' | 'faultKinds' | 'choicesMode' | 'logprobs'>> &
   Pick<JudgeServerOptions, 'apiKey' | 'qualityOf' | 'models'>;
 
 /** Usage estimate for text: ceil(characters / 4). */
@@ -253,7 +284,27 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
     res.end(text);
     record.status = status;
     record.durationMs = Date.now() - record.startedAt;
-    if (record.endpoint === 'complete' && status >= 200 && status < 300) calls++;
+    if (record.endpoint === 'complete' && status >= 200 && status < 300 && !(record.fault && BROKEN_ANSWERS.has(record.fault.kind))) calls++;
+  };
+
+  /** Headers promise the whole body; half of it is written, then the connection drops. */
+  const cutBody = (res: ServerResponse, record: RecordedRequest, body: unknown) => {
+    if (res.destroyed || res.headersSent) return;
+    const bytes = Buffer.from(JSON.stringify(body));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length, [protocol.requestIdHeader]: record.requestId });
+    res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.destroy());
+    record.status = 200;
+    record.durationMs = Date.now() - record.startedAt;
+  };
+
+  /** HTTP 200 with a page that is not JSON, as a proxy in front of the server sends. */
+  const sendText = (res: ServerResponse, record: RecordedRequest, contentType: string) => {
+    if (res.destroyed || res.headersSent) return;
+    const text = '<html><head><title>Gateway</title></head><body><h1>The upstream server is restarting</h1></body></html>\n';
+    res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), [protocol.requestIdHeader]: record.requestId });
+    res.end(text);
+    record.status = 200;
+    record.durationMs = Date.now() - record.startedAt;
   };
 
   const sendError = (res: ServerResponse, record: RecordedRequest, error: HttpError, headers: Record<string, string> = {}) =>
@@ -321,7 +372,7 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
       const key = contentKey(request);
       const occurrence = occurrences.get(key) ?? 0;
       occurrences.set(key, occurrence + 1);
-      const contentFault = fault && fault.kind !== 'slow' ? (fault.kind as ContentFault) : undefined;
+      const contentFault = fault && !TRANSPORT_FAULTS.has(fault.kind) ? (fault.kind as ContentFault) : undefined;
       const result = answer(request, settings, { occurrence, fault: contentFault });
       record.task = result.task.kind;
       record.subject = result.task.subject.kind;
@@ -330,7 +381,10 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
         inputTokens: textTokens(parsed.textChars) + images.reduce((s, i) => s + protocol.imageTokens(i.tokenShape), 0),
         outputTokens: result.choices.reduce((s, c) => s + c.tokens.length, 0),
       };
-      send(res, record, 200, protocol.respond(parsed, result, usage, record.requestId));
+      const body = protocol.respond(parsed, result, usage, record.requestId);
+      if (fault?.kind === 'cut-body') return cutBody(res, record, body);
+      if (fault?.kind === 'not-json') return sendText(res, record, fault.contentType ?? 'text/html');
+      send(res, record, 200, fault?.kind === 'no-choices' ? protocol.withoutAnswer(body) : body);
     } catch (error) {
       if (error instanceof HttpError) return sendError(res, record, error);
       const message = error instanceof Error ? error.message : String(error);
@@ -442,6 +496,8 @@ function resolve(options: JudgeServerOptions): ResolvedOptions {
     maxChoices: options.maxChoices ?? 16,
     faultRate: options.faultRate ?? 0,
     faultKinds: options.faultKinds ?? [{ kind: 'status', status: 500 }],
+    choicesMode: options.choicesMode ?? 'honour',
+    logprobs: options.logprobs ?? true,
   };
 }
 

@@ -263,6 +263,10 @@ export const anthropicProtocol: WireProtocol = {
     const type = typeFor(status);
     return new HttpError(status, message ?? MESSAGES[type] ?? `Request failed with status ${status}`, { type });
   },
+  withoutAnswer: (body) => {
+    const { content: _content, ...rest } = body as Record<string, unknown>;
+    return rest;
+  },
   modelsBody: (models) => ({
     data: models.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' })),
     has_more: false,

@@ -32,7 +32,9 @@
  *   Options (`JudgeServerOptions`): `apiKey`, `port` (0), `seed` (0), `noiseSd` (0.25),
  *   `latencyMs` (0), `firstSlotBias` (0), `levelCoverage` (0.97), `levelSpread` (0.6),
  *   `levelJitter` (0.05), `qualityOf` (plant true qualities), `maxChoices` (16),
- *   `models` (any), `faultRate` (0) with `faultKinds` ([500]).
+ *   `models` (any), `faultRate` (0) with `faultKinds` ([500]), `choicesMode` ('honour';
+ *   'ignore-n' answers one choice whatever `n`, 'reject-n' answers n > 1 with HTTP 500 as
+ *   llama-server does), `logprobs` (true; false returns none, as servers without them).
  *
  * TASKS  decided from the request (see simulated-judge.ts for the exact order):
  *   structured (json_schema / forced tool / json_object) -> `{score, distortions,
@@ -65,7 +67,9 @@
  *   tokens (words with their leading space, single digits, punctuation) over all choices.
  *
  * FAULTS  see `Fault` in server.ts: status (with retry-after / retry-after-ms), drop, slow,
- *   invalid-json, missing-tags, out-of-range, text. Faults are taken by completion
+ *   invalid-json, missing-tags, out-of-range, text, and the transport faults cut-body (200,
+ *   connection dropped mid-body), not-json (200, an HTML page), no-choices (200, JSON
+ *   without `choices` / `content`). Faults are taken by completion
  *   requests that passed authentication, one each, in arrival order.
  */
 export { startOpenAIServer, openaiProtocol } from '../../../src/demo/judge-server/openai.js';
