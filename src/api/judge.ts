@@ -34,7 +34,12 @@ export interface OpenedJudge {
  * judge.price; // => { input: 0.15, output: 0.6 }
  * await judge.close();
  */
-export async function openJudge(options: JudgeOptions, env: Readonly<Record<string, string | undefined>>): Promise<OpenedJudge> {
+export async function openJudge(
+  options: JudgeOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  /** How the caller's user names the projector option, for the one message that needs it. */
+  names: { mmproj: string } = { mmproj: 'give engine.mmproj' },
+): Promise<OpenedJudge> {
   const concurrency = integerOption('concurrency', options.concurrency, 1, MAX_CONCURRENCY) ?? 4;
   const rpm = integerOption('rpm', options.rpm, 1);
   const retries = integerOption('retries', options.retries, 0, 100);
@@ -77,7 +82,7 @@ export async function openJudge(options: JudgeOptions, env: Readonly<Record<stri
     if (!provider.capabilities.images) {
       throw new UsageError(
         provider.id === 'llama'
-          ? `${spec} cannot see images without its vision projector: give engine.mmproj (\`quorum models <dir>\` lists them)`
+          ? `${spec} cannot see images without its vision projector: ${names.mmproj} (\`quorum models <dir>\` lists them)`
           : `${spec} does not accept images`,
       );
     }

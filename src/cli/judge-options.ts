@@ -2,10 +2,10 @@ import type { ArgsDef } from 'citty';
 import { UsageError } from '../core/errors.js';
 import { dbArg, expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from './args.js';
 import { checkOutputs } from './outputs.js';
-import type { Provider } from '../core/provider.js';
-import { defaultPrices, loadPriceTable, priceFor, type Price } from '../judges/prices.js';
-import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
-import { defaultRetryPolicy, type RetryPolicy } from '../judges/retry.js';
+import { openJudge, type OpenedJudge } from '../api/judge.js';
+import { defaultPrices, loadPriceTable, priceFor } from '../judges/prices.js';
+import { parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
+import { defaultRetryPolicy } from '../judges/retry.js';
 import { resolveTemplate } from '../prompts/load.js';
 import type { PromptTemplate } from '../prompts/template.js';
 
@@ -38,22 +38,13 @@ export const judgeArgs = {
   quiet: { type: 'boolean', description: 'No progress on stderr' },
 } as const satisfies ArgsDef;
 
-export interface JudgeSetup {
-  provider: Provider;
-  spec: string;
-  price: Price | undefined;
-  retry: RetryPolicy;
-  concurrency: number;
-  rpm: number | undefined;
-  maxCost: number | undefined;
-  /** What is stored with the run: everything that shaped it, never keys. */
-  stored: Record<string, unknown>;
-}
+/** The judge a command runs with: the library's opened judge (see `openJudge`). */
+export type JudgeSetup = OpenedJudge;
 
 /**
- * Builds the provider from flags and the environment (the only place keys are read).
- * Every option is checked, and `--db` / `--out` are checked writable, before a model is
- * loaded or a judge called: a typo costs nothing.
+ * Builds the judge from flags and the environment (the only place keys are read), through
+ * the library's `openJudge`. Every option is checked, and `--db` / `--out` are checked
+ * writable, before a model is loaded or a judge called: a typo costs nothing.
  */
 export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<JudgeSetup> {
   const given = str(args, 'judge');
@@ -63,21 +54,20 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
   // A model given as a path (llama:~/models/x.gguf) keeps no `~` a shell did not expand.
   const model = expandHome(parsed.model, env);
   const spec = `${providerId}:${model}`;
-  const entry = providerRegistry[providerId];
   const baseURL = urlArg(args, 'base-url');
-  const timeoutS = numArg(args, 'timeout', 0.001) ?? 120;
-  const maxSide = intArg(args, 'max-side', 16);
+  const timeout = numArg(args, 'timeout', 0.001) ?? 120;
+  const maxImageSide = intArg(args, 'max-side', 16);
   const retries = intArg(args, 'retries', 0) ?? defaultRetryPolicy.maxRetries;
   const concurrency = intArg(args, 'concurrency', 1) ?? 4;
   const rpm = intArg(args, 'rpm', 1);
   const maxCost = numArg(args, 'max-cost', 0);
-  const options: Record<string, unknown> = {};
+  const engine: Record<string, string | number> = {};
   const mmproj = pathArg(args, 'mmproj', env);
-  if (mmproj !== undefined) options['mmproj'] = mmproj;
-  if (str(args, 'gpu-layers') === 'auto') options['gpuLayers'] = 'auto';
+  if (mmproj !== undefined) engine['mmproj'] = mmproj;
+  if (str(args, 'gpu-layers') === 'auto') engine['gpuLayers'] = 'auto';
   else {
     const gpuLayers = intArg(args, 'gpu-layers', 0);
-    if (gpuLayers !== undefined) options['gpuLayers'] = gpuLayers;
+    if (gpuLayers !== undefined) engine['gpuLayers'] = gpuLayers;
   }
   for (const [flag, key, min] of [
     ['context-size', 'contextSize', 64],
@@ -85,61 +75,37 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     ['batch-size', 'batchSize', 1],
   ] as const) {
     const v = intArg(args, flag, min);
-    if (v !== undefined) options[key] = v;
+    if (v !== undefined) engine[key] = v;
   }
   const seed = intArg(args, 'seed', 0);
-  if (seed !== undefined) options['seed'] = seed;
   await checkOutputs(args, env);
-  const apiKey = entry?.keyEnv ? env[entry.keyEnv] : undefined;
-  const config = {
-    model,
-    ...(baseURL ? { baseURL } : {}),
-    ...(apiKey ? { apiKey } : {}),
-    timeoutMs: timeoutS * 1000,
-    ...(maxSide ? { maxImageSide: maxSide } : {}),
-    options,
-  };
   const pricesFile = pathArg(args, 'prices', env) ?? (env['QUORUM_PRICES'] ? expandHome(env['QUORUM_PRICES'], env) : undefined);
-  const userPrices = pricesFile ? await loadPriceTable(pricesFile) : {};
-  const local = entry?.local?.(config) ?? false;
-  const price = priceFor(defaultPrices, providerId, model, local, userPrices);
-  if (maxCost !== undefined && !price) {
+  const prices = pricesFile ? await loadPriceTable(pricesFile) : {};
+  // Priced before any model is loaded, with the flags' names in the message.
+  const local = providerRegistry[providerId]?.local?.({ model, ...(baseURL ? { baseURL } : {}) }) ?? false;
+  if (maxCost !== undefined && !priceFor(defaultPrices, providerId, model, local, prices)) {
     throw new UsageError(
       `--max-cost needs a price for ${spec}; add it with --prices FILE ({"${providerId}:${model}": {"input": USD per 1M tokens, "output": ...}})`,
     );
   }
-  const provider = await createProvider(providerId, config);
-  try {
-    // Problems with model files, engines or settings surface now, before any work starts.
-    await provider.open?.();
-    if (!provider.capabilities.images) {
-      throw new UsageError(
-        providerId === 'llama'
-          ? `${spec} cannot see images without its vision projector: add --mmproj <projector.gguf> (\`quorum models <dir>\` lists them)`
-          : `${spec} does not accept images`,
-      );
-    }
-  } catch (error) {
-    await provider.close?.();
-    throw error;
-  }
-  return {
-    provider,
-    spec,
-    price,
-    retry: { ...defaultRetryPolicy, maxRetries: retries },
-    concurrency,
-    rpm,
-    maxCost,
-    stored: {
+  return openJudge(
+    {
       judge: spec,
-      ...(baseURL ? { baseURL } : {}),
-      ...(Object.keys(options).length ? { engine: options } : {}),
-      maxImageSide: provider.maxImageSide,
+      baseURL,
+      timeout,
+      maxImageSide,
+      engine,
+      seed,
+      prices,
+      concurrency,
+      rpm,
+      maxCost,
+      retries,
     },
-  };
+    env,
+    { mmproj: 'add --mmproj <projector.gguf>' },
+  );
 }
-
 
 /** Options of the pairwise commands (`compare`, `rank`), read by `pairSettingsFrom`. */
 export const pairArgs = {

@@ -4,7 +4,7 @@ import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
 import { Store, type RetryFailed } from '../store/store.js';
-import { dbPath, str, type Args } from './args.js';
+import { dbPath, type Args } from './args.js';
 import { pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
 import { writeOutput } from './outputs.js';

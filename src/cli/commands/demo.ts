@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { defineCommand, parseArgs, type ArgsDef } from 'citty';
 import { UsageError, expected } from '../../core/errors.js';
 import { DEMO_JUDGE, startDemoServer, writeDemoImages, type DemoImages } from '../../demo/index.js';
-import { intArg, str, type Args } from '../args.js';
+import { intArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'demo [folder] [--serve] [--port N]';
