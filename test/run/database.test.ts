@@ -8,13 +8,12 @@
  * Read-only files do not stop root, so when the tests run as root the CLI runs as
  * `nobody` over files root owns; otherwise the files are made read-only with chmod.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, QUORUM_BIN, REPO_ROOT, runQuorum, type QuorumResult } from '../support/cli.js';
+import { runQuorum, runQuorumReadOnly, type QuorumResult } from '../support/cli.js';
 import { startAnthropicServer, type JudgeServer } from '../support/judge-server/index.js';
 import { completions, lines, spread, tempDir, writeImages, type TempDir } from '../scoring/_support.js';
 
@@ -140,26 +139,9 @@ describe('a database that is not there', () => {
   });
 });
 
-/** Runs the CLI as a user who cannot write `paths` (root ignores file modes: then as `nobody`). */
-async function runReadOnly(args: string[], paths: string[]): Promise<QuorumResult> {
-  const asRoot = process.getuid?.() === 0;
-  if (!asRoot) for (const p of paths) await chmod(p, statSync(p).isDirectory() ? 0o555 : 0o444);
-  try {
-    if (!asRoot) return await runQuorum(args, { env });
-    const child = spawn(process.execPath, [QUORUM_BIN, ...args], {
-      cwd: REPO_ROOT, env: cleanEnv(env), uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    return await new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
-  } finally {
-    if (!asRoot) for (const p of paths) await chmod(p, statSync(p).isDirectory() ? 0o755 : 0o644);
-  }
+/** Runs the CLI as a user who cannot write `paths`. */
+function runReadOnly(args: string[], paths: string[]): Promise<QuorumResult> {
+  return runQuorumReadOnly(args, paths, { env });
 }
 
 describe('a read-only database', () => {

@@ -8,12 +8,11 @@
  * Read-only paths do not stop root, so when the tests run as root the CLI runs as
  * `nobody` over files root owns; otherwise the files are made read-only with chmod.
  */
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
-import { cleanEnv, QUORUM_BIN, REPO_ROOT, runQuorum, spawnQuorum, waitUntil, type QuorumResult } from '../support/cli.js';
+import { runQuorum, runQuorumReadOnly, spawnQuorum, waitUntil, type QuorumResult } from '../support/cli.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { completions, lines, parseScores, spread, tempDir, writeImages, type TempDir } from './_support.js';
 
@@ -57,26 +56,9 @@ describe('checked before any call', () => {
   });
 });
 
-/** Runs the CLI as a user who cannot write `paths` (root ignores file modes: then as `nobody`). */
-async function runReadOnly(args: string[], paths: string[]): Promise<QuorumResult> {
-  const asRoot = process.getuid?.() === 0;
-  if (!asRoot) for (const p of paths) await chmod(p, statSync(p).isDirectory() ? 0o555 : 0o444);
-  try {
-    if (!asRoot) return await runQuorum(args, { env });
-    const child = spawn(process.execPath, [QUORUM_BIN, ...args], {
-      cwd: REPO_ROOT, env: cleanEnv(env), uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    return await new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
-  } finally {
-    if (!asRoot) for (const p of paths) await chmod(p, 0o755);
-  }
+/** Runs the CLI as a user who cannot write `paths`. */
+function runReadOnly(args: string[], paths: string[]): Promise<QuorumResult> {
+  return runQuorumReadOnly(args, paths, { env });
 }
 
 describe('read-only outputs', () => {

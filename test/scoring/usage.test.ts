@@ -22,9 +22,6 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
-/** The `error: ...` lines of stderr. */
-const errorLines = (stderr: string) => lines(stderr).filter((l) => l.startsWith('error: '));
-
 /** A usage error's whole stderr: the reason, then where to read the usage. */
 function expectUsageError(r: { code: number | null; stdout: string; stderr: string }, reason: string | RegExp, command = 'score'): void {
   expect(r.code, r.stderr).toBe(2);

@@ -17,7 +17,7 @@
  * const { code, signal } = await proc.exited; // => { code: null, signal: 'SIGKILL', ... }
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,6 +31,8 @@ export interface QuorumOptions {
   cwd?: string;
   /** Kill the child (SIGKILL) and reject after this long. @default 60000 */
   timeoutMs?: number;
+  /** Run as this user (needs root), e.g. `nobody` to meet file modes root ignores. */
+  user?: { uid: number; gid: number } | undefined;
 }
 
 export interface QuorumResult {
@@ -82,6 +84,7 @@ export function spawnQuorum(args: readonly string[], options: QuorumOptions = {}
     cwd: options.cwd ?? REPO_ROOT,
     env: cleanEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
   });
   let stdout = '';
   let stderr = '';
@@ -125,6 +128,21 @@ export function spawnQuorum(args: readonly string[], options: QuorumOptions = {}
 /** Runs `quorum <args>` to the end. Rejects only when it cannot start or times out. */
 export function runQuorum(args: readonly string[], options: QuorumOptions = {}): Promise<QuorumResult> {
   return spawnQuorum(args, options).exited;
+}
+
+/**
+ * Runs `quorum <args>` as a user who cannot write `paths`. Root ignores file modes, so under
+ * root the CLI runs as `nobody` (uid 65534) instead of the paths being made read-only.
+ */
+export async function runQuorumReadOnly(args: readonly string[], paths: readonly string[], options: QuorumOptions = {}): Promise<QuorumResult> {
+  const asRoot = process.getuid?.() === 0;
+  const modes = paths.map((p) => statSync(p).mode & 0o777);
+  if (!asRoot) for (const p of paths) chmodSync(p, statSync(p).isDirectory() ? 0o555 : 0o444);
+  try {
+    return await runQuorum(args, asRoot ? { ...options, user: { uid: 65534, gid: 65534 } } : options);
+  } finally {
+    if (!asRoot) paths.forEach((p, i) => chmodSync(p, modes[i] as number));
+  }
 }
 
 /** Polls `predicate` every `intervalMs` until it holds; rejects after `timeoutMs`. */
