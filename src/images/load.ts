@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { fileSystemReason } from './_file-system.js';
-import { decodeOrExplain, decoder, readHeader, resolveLimits, type ImageLimits } from './_sharp.js';
+import { decodeFootprint, decodeOrExplain, decoder, readHeader, resolveLimits, type ImageLimits } from './_sharp.js';
 import { checkPng, isPng } from './_png.js';
 
 /** Original file bytes, read once, with the path they came from (for error messages). */
@@ -66,7 +66,8 @@ export async function readImageFile(path: string): Promise<ImageSource> {
  * the limits, and the pixels must decode to the end, so truncated and corrupt files are
  * caught here rather than in the middle of a run. The check decodes with shrink-on-load
  * (JPEG at 1/8, WebP scaled) and streams the rest, so a 20000 x 20000 JPEG costs a
- * fraction of a second and a few tens of MiB.
+ * fraction of a second and a few tens of MiB. The decode waits for room in the shared
+ * decoding budget (`limits.decodeBudget`), weighted by its footprint estimated from the header.
  *
  * Throws `InputError` (with the path and a reason) for any problem with the file; the
  * caller records it and goes on with the other inputs.
@@ -99,8 +100,10 @@ export async function loadImage(source: string | ImageSource, limits?: ImageLimi
     }
   }
   const meta = await readHeader(path, data, resolved);
-  await decodeOrExplain(path, data, meta.format, () =>
-    decoder(data, resolved).resize(CHECK_SIDE, CHECK_SIDE, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer(),
+  await resolved.decodeBudget.use(decodeFootprint(meta), () =>
+    decodeOrExplain(path, data, meta.format, () =>
+      decoder(data, resolved).resize(CHECK_SIDE, CHECK_SIDE, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer(),
+    ),
   );
   const image: LoadedImage = {
     path,
