@@ -7,8 +7,9 @@
  * so its CPU is not counted here. Workload: 800 PNG test images (64 x 64) x 1 sample
  * (`--method sample --samples 1`) at concurrency 16, through
  *   (a) Quorum: `runScore` with a fresh Store (SQLite file) in a temporary folder;
- *   (b) a bare `openai` SDK loop at the same concurrency, sending the same bytes Quorum
- *       sends (read and base64-encoded before timing) and the same prompt, recording nothing.
+ *   (b) a bare `openai` SDK loop at the same concurrency that reads each file and sends it
+ *       base64-encoded with the same prompt, recording nothing: the same bytes Quorum
+ *       sends (these files go to the judge as they are; checked).
  * Each round runs (a) and (b) in FRESH processes, one after the other, alternating which
  * goes first; the throughput ratio is taken per round (so both sides of a ratio saw the
  * same load) and its median over the rounds is the figure. Then (c) a cache rerun: 500
@@ -25,6 +26,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,39 +132,53 @@ async function judgeBytes(path: string): Promise<ImagePart> {
   return passThrough(await loadImage(source), source, MAX_SIDE) ?? encodeForJudge(source, { maxSide: MAX_SIDE });
 }
 
-/** The request Quorum's OpenAI provider sends for one image and one sample, built once. */
-function bareBodies(images: { mediaType: string; data: Uint8Array }[]): ChatCompletionCreateParamsNonStreaming[] {
-  return images.map((image) => ({
+/**
+ * The workload's files go to the judge as they are (small upright PNGs), so a bare loop
+ * sends the same bytes by reading each file; checked, since the comparison rests on it.
+ */
+async function checkSentAsIs(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    const part = await judgeBytes(path);
+    if (!Buffer.from(part.data).equals(readFileSync(path))) throw new Error(`${path}: Quorum would re-encode it; the bare loop would not send the same bytes`);
+  }
+}
+
+/**
+ * The request Quorum's OpenAI provider sends for one image and one sample. Built per
+ * request, as any client must: read the file, base64 it into a data URL.
+ */
+function bareBody(path: string): ChatCompletionCreateParamsNonStreaming {
+  const data = readFileSync(path);
+  return {
     model: MODEL,
     messages: [
       { role: 'system', content: qualityScore.system },
       {
         role: 'user',
         content: [
-          { type: 'image_url', image_url: { url: `data:${image.mediaType};base64,${Buffer.from(image.data).toString('base64')}` } },
+          { type: 'image_url', image_url: { url: `data:image/png;base64,${data.toString('base64')}` } },
           { type: 'text', text: qualityScore.user },
         ],
       },
     ],
     temperature: 1,
     max_tokens: 1024,
-  }));
+  };
 }
 
 /** One bare run: like a Quorum run, it starts with a fresh client (and so fresh sockets). */
-async function bareRun(url: string, bodies: ChatCompletionCreateParamsNonStreaming[]): Promise<void> {
+async function bareRun(url: string, paths: readonly string[]): Promise<void> {
   const client = new OpenAI({ baseURL: url, apiKey: 'bench', maxRetries: 0 });
   let next = 0;
   let answered = 0;
   const worker = async () => {
-    while (next < bodies.length) {
-      const body = bodies[next++]!;
-      const res = await client.chat.completions.create(body);
+    while (next < paths.length) {
+      const res = await client.chat.completions.create(bareBody(paths[next++]!));
       if (res.choices[0]?.message.content) answered++;
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  if (answered !== bodies.length) throw new Error(`bare loop: ${answered}/${bodies.length} answered`);
+  if (answered !== paths.length) throw new Error(`bare loop: ${answered}/${paths.length} answered`);
 }
 
 type Side = 'bare' | 'quorum';
@@ -172,9 +188,8 @@ const WARM_UP = 200;
 
 /**
  * One side of one round, in this (fresh) process: a warm-up over the first WARM_UP images
- * (Quorum into a database of its own), then the timed run. `bare` prepares its request
- * bodies before timing (reading and encoding are not part of a bare loop); `quorum` times
- * the whole run over the folder with a new database file. Prints the Measure as JSON;
+ * (Quorum into a database of its own), then the timed run: `bare` reads, base64-encodes
+ * and sends each file; `quorum` runs over the folder with a new database file. Prints the Measure as JSON;
  * with `repeat`, that many timed runs (to see warm-up effects: `--child quorum --repeat 3`).
  */
 async function child(side: Side, url: string, folder: string, db: string, repeat = 1): Promise<void> {
@@ -182,9 +197,8 @@ async function child(side: Side, url: string, folder: string, db: string, repeat
   const warm = files.slice(0, WARM_UP);
   const out: Measure[] = [];
   if (side === 'bare') {
-    const bodies = bareBodies(await Promise.all(files.map(judgeBytes)));
-    await bareRun(url, bodies.slice(0, WARM_UP));
-    for (let r = 0; r < repeat; r++) out.push(await measure(files.length, () => bareRun(url, bodies)));
+    await bareRun(url, warm);
+    for (let r = 0; r < repeat; r++) out.push(await measure(files.length, () => bareRun(url, files)));
   } else {
     await quorumRun(url, warm, warm.length, `${db}.warm`, 1);
     for (let r = 0; r < repeat; r++) {
@@ -219,7 +233,8 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
 
     // Warm-up: the server's decode of these exact bytes (both sides send the same ones),
     // its sockets and JIT; the bench's own processes start cold every round, as runs do.
-    await bareRun(server.url, bareBodies(await Promise.all(inputs.map(judgeBytes))));
+    await checkSentAsIs(inputs);
+    await bareRun(server.url, inputs);
 
     const bare: Measure[] = [];
     const quorum: Measure[] = [];
