@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/score.ts [--quick] [--rounds N]
  *
- * The OpenAI test server runs in a CHILD process (test/support/serve.ts, 50 ms latency),
+ * The OpenAI test server runs in a CHILD process (bench/_judge-server.ts, 50 ms latency),
  * so its CPU is not counted here. Workload: 800 PNG test images (64 x 64) x 1 sample
  * (`--method sample --samples 1`) at concurrency 16, through
  *   (a) Quorum: `runScore` with a fresh Store (SQLite file) in a temporary folder;
@@ -83,7 +83,7 @@ const median = (xs: number[]): number => {
 };
 
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/serve.ts', '--openai', '--latency-ms', String(LATENCY_MS)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/_judge-server.ts', String(LATENCY_MS)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'ignore'],
   });
