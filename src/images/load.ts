@@ -9,6 +9,8 @@ import { checkPng, isPng } from './_png.js';
 export interface ImageSource {
   path: string;
   data: Uint8Array;
+  /** sha256 of `data`, when the caller has hashed it already (the registry does, to look the image up). */
+  sha256?: string | undefined;
 }
 
 /** What Quorum knows about one input image after checking that it decodes. */
@@ -79,8 +81,9 @@ export async function readImageFile(path: string): Promise<ImageSource> {
  */
 export async function loadImage(source: string | ImageSource, limits?: ImageLimits): Promise<LoadedImage> {
   const resolved = resolveLimits(limits);
-  const { path, data } = typeof source === 'string' ? await readImageFile(source) : source;
+  const { path, data, sha256: known } = typeof source === 'string' ? await readImageFile(source) : source;
   if (data.byteLength === 0) throw new InputError(path, 'file is empty (0 bytes)');
+  const hash = known ?? sha256(data);
   if (isPng(data)) {
     const png = checkPng(path, data);
     // Interlaced PNGs must be decoded whole later: libvips' header check applies its
@@ -88,7 +91,7 @@ export async function loadImage(source: string | ImageSource, limits?: ImageLimi
     if (png && !png.interlaced && png.width * png.height <= resolved.limitInputPixels) {
       return {
         path,
-        sha256: sha256(data),
+        sha256: hash,
         bytes: data.byteLength,
         format: 'png',
         width: png.width,
@@ -107,7 +110,7 @@ export async function loadImage(source: string | ImageSource, limits?: ImageLimi
   );
   const image: LoadedImage = {
     path,
-    sha256: sha256(data),
+    sha256: hash,
     bytes: data.byteLength,
     format: meta.format,
     width: meta.autoOrient.width,

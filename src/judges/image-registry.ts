@@ -59,7 +59,7 @@ export class ImageRegistry {
     // transaction rather than paying a commit of their own (Store.putImage).
     if (known) this.#store.putImage({ ...known, path }, { deferred: true });
     else {
-      loaded = await this.#decoding.add(() => loadImage(source, { decodeBudget: this.#decodeBudget }));
+      loaded = await this.#decoding.add(() => loadImage({ ...source, sha256: hash }, { decodeBudget: this.#decodeBudget }));
       this.#store.putImage(
         { sha256: hash, bytes: loaded.bytes, format: loaded.format, width: loaded.width, height: loaded.height, path },
         { deferred: true },
