@@ -11,15 +11,17 @@
  *       base64-encoded with the same prompt, recording nothing: the same bytes Quorum
  *       sends (these files go to the judge as they are; checked).
  * Each round runs (a) and (b) in FRESH processes, one after the other, alternating which
- * goes first; the throughput ratio is taken per round (so both sides of a ratio saw the
- * same load) and its median over the rounds is the figure. Then (c) a cache rerun: 500
- * images x 20 samples stored once, then the same run again, 10,000 samples all served
- * from the database.
+ * goes first. Each process runs the workload twice: a cold run (JIT compiling: reported,
+ * no target) and the warm run the targets are about. The throughput ratio is taken per
+ * round (both sides of a ratio saw the same load) and its median over the rounds is the
+ * figure; the load average is printed per round. Then (c) a cache rerun: 500 images x 20
+ * samples stored once, then the same run again, 10,000 samples all served from the
+ * database.
  *
  * Targets (issue "Scoring path"): (a) reaches >= 0.95 of (b)'s calls per second; Quorum's
  * own CPU per call (CPU per call of (a) minus that of (b)) < 2 ms; (c) < 2 s.
  * CPU is `process.cpuUsage()` (user + system, all threads, so sharp's work counts). An
- * extra row times the image work alone (`loadImage` + `encodeForJudge` per image, what
+ * extra row times the image work alone (read, hash, check, and the bytes to send: what
  * Quorum does before a new image's first call) to show how much of the overhead it is.
  * `--quick` (200 images, 3 rounds, no cache rerun) is for iterating, not for the figures.
  * Exit code 1 when a target fails.
@@ -183,32 +185,28 @@ async function bareRun(url: string, paths: readonly string[]): Promise<void> {
 
 type Side = 'bare' | 'quorum';
 
-/** Calls each side makes untimed, in its own process, before the timed run (JIT, sockets). */
-const WARM_UP = 200;
-
 /**
- * One side of one round, in this (fresh) process: a warm-up over the first WARM_UP images
- * (Quorum into a database of its own), then the timed run: `bare` reads, base64-encodes
- * and sends each file; `quorum` runs over the folder with a new database file. Prints the Measure as JSON;
- * with `repeat`, that many timed runs (to see warm-up effects: `--child quorum --repeat 3`).
+ * One side of one round, in this (fresh) process: the whole workload `runs` times
+ * (default 2), each timed, each Quorum run with a new database file: the first run is
+ * cold (JIT compiling, new sockets: what a user's short run pays), the last is warm (the
+ * per-call cost the targets are about). `bare` reads, base64-encodes and sends each file.
+ * Prints the Measures as a JSON array.
  */
-async function child(side: Side, url: string, folder: string, db: string, repeat = 1): Promise<void> {
+async function child(side: Side, url: string, folder: string, db: string, runs = 2): Promise<void> {
   const files = (await readdir(folder)).sort().map((f) => join(folder, f));
-  const warm = files.slice(0, WARM_UP);
   const out: Measure[] = [];
-  if (side === 'bare') {
-    await bareRun(url, warm);
-    for (let r = 0; r < repeat; r++) out.push(await measure(files.length, () => bareRun(url, files)));
-  } else {
-    await quorumRun(url, warm, warm.length, `${db}.warm`, 1);
-    for (let r = 0; r < repeat; r++) {
-      out.push(await measure(files.length, () => quorumRun(url, [folder], files.length, r ? `${db}.${r}` : db, 1)));
-    }
+  for (let r = 0; r < runs; r++) {
+    out.push(
+      await measure(files.length, () =>
+        side === 'bare' ? bareRun(url, files) : quorumRun(url, [folder], files.length, `${db}.${r}`, 1),
+      ),
+    );
   }
-  process.stdout.write(JSON.stringify(repeat === 1 ? out[0] : out));
+  process.stdout.write(JSON.stringify(out));
 }
 
-async function inChild(side: Side, url: string, folder: string, db: string): Promise<Measure> {
+/** Runs one side in a fresh process; resolves to its cold (first) and warm (last) runs. */
+async function inChild(side: Side, url: string, folder: string, db: string): Promise<{ cold: Measure; warm: Measure }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', SELF, '--child', side, '--url', url, '--folder', folder, '--db', db], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -217,7 +215,8 @@ async function inChild(side: Side, url: string, folder: string, db: string): Pro
   proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   const [code] = (await once(proc, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`bench child (${side}) exited with ${code}`);
-  return JSON.parse(out) as Measure;
+  const runs = JSON.parse(out) as Measure[];
+  return { cold: runs[0]!, warm: runs[runs.length - 1]! };
 }
 
 const load1 = () => loadavg()[0]!.toFixed(1);
@@ -239,19 +238,21 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
     const bare: Measure[] = [];
     const quorum: Measure[] = [];
     const ratios: number[] = [];
+    const coldRatios: number[] = [];
     const roundLines: string[] = [];
     for (let round = 0; round < rounds; round++) {
       const order: Side[] = round % 2 === 0 ? ['bare', 'quorum'] : ['quorum', 'bare'];
-      const got: Partial<Record<Side, Measure>> = {};
+      const got: Partial<Record<Side, { cold: Measure; warm: Measure }>> = {};
       for (const side of order) got[side] = await inChild(side, server.url, folder, join(dir, `${side}-${round}.db`));
       const b = got.bare!;
       const q = got.quorum!;
-      bare.push(b);
-      quorum.push(q);
-      ratios.push(perS(q) / perS(b));
+      bare.push(b.warm);
+      quorum.push(q.warm);
+      ratios.push(perS(q.warm) / perS(b.warm));
+      coldRatios.push(perS(q.cold) / perS(b.cold));
       roundLines.push(
-        `  round ${round + 1} (${order.join(' then ')}): bare ${perS(b).toFixed(1)}/s, Quorum ${perS(q).toFixed(1)}/s, ` +
-          `ratio ${(perS(q) / perS(b)).toFixed(3)}; load average ${load1()}`,
+        `  round ${round + 1} (${order.join(' then ')}): bare ${perS(b.warm).toFixed(1)}/s, Quorum ${perS(q.warm).toFixed(1)}/s, ` +
+          `ratio ${ratios[round]!.toFixed(3)} (cold ${coldRatios[round]!.toFixed(3)}); load average ${load1()}`,
       );
     }
     // Where Quorum's CPU goes, in part: what it does with each new image before its first
@@ -294,10 +295,11 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
     const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     console.log(`Quorum scoring bench: ${images} PNG 64x64 x 1 sample, concurrency ${CONCURRENCY}, test server latency ${LATENCY_MS} ms (child process)`);
     console.log(
-      `${rounds} rounds, each side in a fresh process, order alternating; node ${process.version}, ${cpus().length} CPUs, ` +
+      `${rounds} rounds, each side in a fresh process (a cold run, then the warm run measured), order alternating; node ${process.version}, ${cpus().length} CPUs, ` +
         `load average ${loadAtStart} at the start, ${load1()} at the end`,
     );
     for (const l of roundLines) console.log(l);
+    console.log(`  cold first runs (fresh process, JIT compiling): median ratio ${median(coldRatios).toFixed(3)}, no target`);
     console.log('');
     const w1 = [24, 7, 9, 12];
     console.log(line(['median over rounds', 'calls', 'calls/s', 'CPU ms/call'], w1));
@@ -324,11 +326,11 @@ const { values } = parseArgs({
     url: { type: 'string' },
     folder: { type: 'string' },
     db: { type: 'string' },
-    repeat: { type: 'string' },
+    runs: { type: 'string' },
   },
 });
 if (values.child === 'bare' || values.child === 'quorum') {
-  await child(values.child, values.url!, values.folder!, values.db!, Number(values.repeat ?? 1));
+  await child(values.child, values.url!, values.folder!, values.db!, Number(values.runs ?? 2));
 } else {
   const rounds = values.rounds === undefined ? (values.quick ? 3 : 7) : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Expected \`--rounds\` to be an integer >= 1, got \`${values.rounds}\``);
