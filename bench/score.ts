@@ -11,8 +11,8 @@
  *       base64-encoded with the same prompt, recording nothing: the same bytes Quorum
  *       sends (these files go to the judge as they are; checked).
  * Each round runs (a) and (b) in FRESH processes, one after the other, alternating which
- * goes first. Each process runs the workload twice: a cold run (JIT compiling: reported,
- * no target) and the warm run the targets are about. The throughput ratio is taken per
+ * goes first. Each process runs the workload three times: the first run is cold (JIT
+ * compiling: reported, no target), the third is the warm run the targets are about. The throughput ratio is taken per
  * round (both sides of a ratio saw the same load) and its median over the rounds is the
  * figure; the load average is printed per round. Then (c) a cache rerun: 500 images x 20
  * samples stored once, then the same run again, 10,000 samples all served from the
@@ -187,12 +187,13 @@ type Side = 'bare' | 'quorum';
 
 /**
  * One side of one round, in this (fresh) process: the whole workload `runs` times
- * (default 2), each timed, each Quorum run with a new database file: the first run is
+ * (default 3), each timed, each Quorum run with a new database file: the first run is
  * cold (JIT compiling, new sockets: what a user's short run pays), the last is warm (the
- * per-call cost the targets are about). `bare` reads, base64-encodes and sends each file.
+ * per-call cost the targets are about; V8 takes more than 1,600 calls to settle, longer
+ * for Quorum, which has more code to optimise). `bare` reads, base64-encodes and sends each file.
  * Prints the Measures as a JSON array.
  */
-async function child(side: Side, url: string, folder: string, db: string, runs = 2): Promise<void> {
+async function child(side: Side, url: string, folder: string, db: string, runs = 3): Promise<void> {
   const files = (await readdir(folder)).sort().map((f) => join(folder, f));
   const out: Measure[] = [];
   for (let r = 0; r < runs; r++) {
@@ -295,7 +296,7 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
     const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     console.log(`Quorum scoring bench: ${images} PNG 64x64 x 1 sample, concurrency ${CONCURRENCY}, test server latency ${LATENCY_MS} ms (child process)`);
     console.log(
-      `${rounds} rounds, each side in a fresh process (a cold run, then the warm run measured), order alternating; node ${process.version}, ${cpus().length} CPUs, ` +
+      `${rounds} rounds, each side in a fresh process (cold first run, third run measured), order alternating; node ${process.version}, ${cpus().length} CPUs, ` +
         `load average ${loadAtStart} at the start, ${load1()} at the end`,
     );
     for (const l of roundLines) console.log(l);
@@ -330,7 +331,7 @@ const { values } = parseArgs({
   },
 });
 if (values.child === 'bare' || values.child === 'quorum') {
-  await child(values.child, values.url!, values.folder!, values.db!, Number(values.runs ?? 2));
+  await child(values.child, values.url!, values.folder!, values.db!, Number(values.runs ?? 3));
 } else {
   const rounds = values.rounds === undefined ? (values.quick ? 3 : 7) : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`Expected \`--rounds\` to be an integer >= 1, got \`${values.rounds}\``);
