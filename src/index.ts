@@ -15,6 +15,7 @@ export { defineTemplate, type PromptTemplate, type TemplateSpec } from './prompt
 export { loadTemplateFile, resolveTemplate } from './prompts/load.js';
 export { parseSampleAnswer, parseWordAnswer, parseJsonAnswer, levelsFromLogprobs, QualityReport } from './prompts/answers.js';
 export { collectInputs, encodeForJudge, loadImage } from './images/index.js';
+export { DecodeBudget, DEFAULT_DECODE_MEMORY, sharedDecodeBudget } from './images/decode-budget.js';
 export { createProvider, parseJudgeSpec, providerRegistry } from './judges/providers/registry.js';
 export { createOpenAIProvider } from './judges/providers/openai/index.js';
 export { createAnthropicProvider } from './judges/providers/anthropic/index.js';

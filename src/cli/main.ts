@@ -1,5 +1,6 @@
 import { parseArgs, type ArgsDef } from 'citty';
 import { QuorumError, UsageError } from '../core/errors.js';
+import { DEFAULT_DECODE_MEMORY, parseMemorySize, sharedDecodeBudget } from '../images/decode-budget.js';
 import { QUORUM_VERSION } from '../version.js';
 import type { Args } from './args.js';
 import { nearest, renderHelp } from './usage.js';
@@ -97,6 +98,9 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
       }
     }
     const args = parseArgs(rest, (mod.command.args ?? {}) as ArgsDef) as Args;
+    // One decoding budget for every image in flight in this process (images/decode-budget.ts).
+    const decodeMemory = io.env['QUORUM_DECODE_MEMORY'];
+    sharedDecodeBudget.capacity = decodeMemory ? parseMemorySize('QUORUM_DECODE_MEMORY', decodeMemory) : DEFAULT_DECODE_MEMORY;
     return await mod.run(args, { ...io, argv, note });
   } catch (error) {
     const usage = error instanceof UsageError || (error as { code?: string }).code === 'EARG';

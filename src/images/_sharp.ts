@@ -6,6 +6,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { InputError, UsageError, expected } from '../core/errors.js';
 import { READABLE_NAMES, decodeFailure, headerFailure } from './_diagnose.js';
+import { sharedDecodeBudget, type DecodeBudget } from './decode-budget.js';
 
 /** Limits that keep one image from exhausting memory or time. */
 export interface ImageLimits {
@@ -22,13 +23,20 @@ export interface ImageLimits {
    * refused from its header, before any pixel is decoded. Other images are decoded as a
    * stream, shrinking on load where the format allows, and need tens of MiB whatever
    * their size. The bound is per image being decoded: run four at once, allow four times
-   * this. It assumes libvips' operation cache is off (`sharp.cache(false)`, a process-wide
+   * this, or bound them together with `decodeBudget`. It assumes libvips' operation cache is off (`sharp.cache(false)`, a process-wide
    * setting for the CLI to make at start-up): with sharp's default cache a finished
    * decoder's memory can stay cached while the next one runs, doubling the peak.
    * @default 1_073_741_824 (1 GiB)
    * @example { maxDecodeBytes: 4 * 1024 ** 3 } // a machine with memory to spare
    */
   maxDecodeBytes?: number | undefined;
+  /**
+   * The memory budget this image's decode shares with every other decode in flight: the
+   * decode waits until its estimated footprint fits (see {@link DecodeBudget}).
+   * @default the process-wide `sharedDecodeBudget` (512 MiB, env `QUORUM_DECODE_MEMORY` in the CLI)
+   * @example { decodeBudget: new DecodeBudget(256 * 1024 ** 2) }
+   */
+  decodeBudget?: DecodeBudget | undefined;
 }
 
 export const DEFAULT_LIMIT_INPUT_PIXELS = 600_000_000;
@@ -40,6 +48,7 @@ const READABLE_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 't
 interface ResolvedLimits {
   limitInputPixels: number;
   maxDecodeBytes: number;
+  decodeBudget: DecodeBudget;
 }
 
 export function resolveLimits(limits: ImageLimits | undefined): ResolvedLimits {
@@ -51,7 +60,7 @@ export function resolveLimits(limits: ImageLimits | undefined): ResolvedLimits {
   if (!Number.isFinite(maxDecodeBytes) || maxDecodeBytes < 1) {
     throw new UsageError(expected('maxDecodeBytes', 'a number >= 1', maxDecodeBytes));
   }
-  return { limitInputPixels, maxDecodeBytes };
+  return { limitInputPixels, maxDecodeBytes, decodeBudget: limits?.decodeBudget ?? sharedDecodeBudget };
 }
 
 /**
@@ -134,6 +143,24 @@ function wholeDecodeBytes(meta: Metadata): { bytes: number; what: string; fix: s
       return undefined;
   }
 }
+
+/**
+ * Working memory of one decode, estimated from the header in bytes: what a whole decode
+ * needs for formats that cannot stream (see {@link wholeDecodeBytes}); for streamed ones,
+ * the whole frame (width x height x channels x bytes per sample) for small images and at
+ * most {@link STREAMED_DECODE_BYTES} for large ones, whose decoders hold a few strips of
+ * rows at a time (a 6000 x 6000 baseline JPEG, PNG, WebP or TIFF: 45-80 MiB of RSS
+ * growth for a load and an encode, most of it libraries that stay loaded).
+ */
+export function decodeFootprint(meta: Metadata): number {
+  const whole = wholeDecodeBytes(meta);
+  if (whole !== undefined) return whole.bytes;
+  const bytesPerSample = (meta.bitsPerSample ?? 8) > 8 || (meta.depth !== undefined && meta.depth !== 'uchar') ? 2 : 1;
+  return Math.min(meta.width * meta.height * meta.channels * bytesPerSample, STREAMED_DECODE_BYTES);
+}
+
+/** Budget charged to a large streamed decode (strips of rows, the resize's buffers, the encoded output). */
+const STREAMED_DECODE_BYTES = 32 * 1024 ** 2;
 
 /** Samples per pixel from JPEG chroma subsampling `J:a:b[:alpha]`: luma 1, each chroma (a+b)/2J. */
 function jpegSamplesPerPixel(meta: Metadata): number {

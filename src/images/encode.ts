@@ -1,7 +1,7 @@
 import { InputError, UsageError, expected } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import type { ImagePart } from '../core/provider.js';
-import { decodeOrExplain, decoder, readHeader, resolveLimits, type ImageLimits } from './_sharp.js';
+import { decodeFootprint, decodeOrExplain, decoder, readHeader, resolveLimits, type ImageLimits } from './_sharp.js';
 import { readImageFile, type ImageSource, type LoadedImage } from './load.js';
 
 export type EncodeFormat = 'auto' | 'jpeg' | 'png' | 'webp';
@@ -52,6 +52,9 @@ const MEDIA_TYPES = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' }
  * file is read again and must still hash to `image.sha256`; given an `ImageSource`, its
  * bytes are used as they are.
  *
+ * The decode waits for room in the shared decoding budget (`options.decodeBudget`, by
+ * default the process-wide one), weighted by its footprint estimated from the header.
+ *
  * Throws `InputError` for a problem with the file, `UsageError` for bad options.
  *
  * @example
@@ -92,8 +95,8 @@ export async function encodeForJudge(
   } else {
     pipeline = pipeline.png();
   }
-  const { data: encoded, info } = await decodeOrExplain(path, data, meta.format, () =>
-    pipeline.toBuffer({ resolveWithObject: true }),
+  const { data: encoded, info } = await limits.decodeBudget.use(decodeFootprint(meta), () =>
+    decodeOrExplain(path, data, meta.format, () => pipeline.toBuffer({ resolveWithObject: true })),
   );
   return {
     type: 'image',

@@ -2,13 +2,15 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { fileSystemReason } from './_file-system.js';
-import { decodeOrExplain, decoder, readHeader, resolveLimits, type ImageLimits } from './_sharp.js';
+import { decodeFootprint, decodeOrExplain, decoder, readHeader, resolveLimits, type ImageLimits } from './_sharp.js';
 import { checkPng, isPng } from './_png.js';
 
 /** Original file bytes, read once, with the path they came from (for error messages). */
 export interface ImageSource {
   path: string;
   data: Uint8Array;
+  /** sha256 of `data`, when the caller has hashed it already (the registry does, to look the image up). */
+  sha256?: string | undefined;
 }
 
 /** What Quorum knows about one input image after checking that it decodes. */
@@ -66,7 +68,8 @@ export async function readImageFile(path: string): Promise<ImageSource> {
  * the limits, and the pixels must decode to the end, so truncated and corrupt files are
  * caught here rather than in the middle of a run. The check decodes with shrink-on-load
  * (JPEG at 1/8, WebP scaled) and streams the rest, so a 20000 x 20000 JPEG costs a
- * fraction of a second and a few tens of MiB.
+ * fraction of a second and a few tens of MiB. The decode waits for room in the shared
+ * decoding budget (`limits.decodeBudget`), weighted by its footprint estimated from the header.
  *
  * Throws `InputError` (with the path and a reason) for any problem with the file; the
  * caller records it and goes on with the other inputs.
@@ -78,8 +81,9 @@ export async function readImageFile(path: string): Promise<ImageSource> {
  */
 export async function loadImage(source: string | ImageSource, limits?: ImageLimits): Promise<LoadedImage> {
   const resolved = resolveLimits(limits);
-  const { path, data } = typeof source === 'string' ? await readImageFile(source) : source;
+  const { path, data, sha256: known } = typeof source === 'string' ? await readImageFile(source) : source;
   if (data.byteLength === 0) throw new InputError(path, 'file is empty (0 bytes)');
+  const hash = known ?? sha256(data);
   if (isPng(data)) {
     const png = checkPng(path, data);
     // Interlaced PNGs must be decoded whole later: libvips' header check applies its
@@ -87,7 +91,7 @@ export async function loadImage(source: string | ImageSource, limits?: ImageLimi
     if (png && !png.interlaced && png.width * png.height <= resolved.limitInputPixels) {
       return {
         path,
-        sha256: sha256(data),
+        sha256: hash,
         bytes: data.byteLength,
         format: 'png',
         width: png.width,
@@ -99,12 +103,14 @@ export async function loadImage(source: string | ImageSource, limits?: ImageLimi
     }
   }
   const meta = await readHeader(path, data, resolved);
-  await decodeOrExplain(path, data, meta.format, () =>
-    decoder(data, resolved).resize(CHECK_SIDE, CHECK_SIDE, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer(),
+  await resolved.decodeBudget.use(decodeFootprint(meta), () =>
+    decodeOrExplain(path, data, meta.format, () =>
+      decoder(data, resolved).resize(CHECK_SIDE, CHECK_SIDE, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer(),
+    ),
   );
   const image: LoadedImage = {
     path,
-    sha256: sha256(data),
+    sha256: hash,
     bytes: data.byteLength,
     format: meta.format,
     width: meta.autoOrient.width,

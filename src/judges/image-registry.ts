@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import { describeError, InputError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import type { ImagePart } from '../core/provider.js';
-import { encodeForJudge, loadImage, passThrough, readImageFile, type LoadedImage } from '../images/index.js';
+import { encodeForJudge, loadImage, passThrough, readImageFile, type DecodeBudget, type LoadedImage } from '../images/index.js';
 import type { Store } from '../store/store.js';
 
 /** An input image known by content: its hash, the path it came from, and a lazy encoder. */
@@ -13,22 +13,35 @@ export interface RegisteredImage {
   encode(): Promise<ImagePart>;
 }
 
+export interface ImageRegistryOptions {
+  /**
+   * Decoding memory shared by the images in flight (checks and encodes), each weighted by
+   * its footprint estimated from the header; an image larger than the whole budget is
+   * decoded alone. Runs in one process share one budget unless given their own.
+   * @default the process-wide `sharedDecodeBudget` (512 MiB; env `QUORUM_DECODE_MEMORY` in the CLI)
+   */
+  decodeBudget?: DecodeBudget | undefined;
+}
+
 /**
  * Reads and registers input images for a run. Each file is hashed from its bytes; a hash
  * already in the store was validated when first seen, so a cached rerun decodes nothing.
  * New images are checked (decoded) and stored once. Encoding happens only when a call
- * actually needs the pixels, under a small concurrency limit (decoding is what costs
- * memory); a file the judge can take as it is (`passThrough`) is sent unchanged.
+ * actually needs the pixels, at most four decodes at a time (CPU) and within the shared
+ * decoding budget (memory: six 6000 x 6000 interlaced PNGs at once would need 750 MiB);
+ * a file the judge can take as it is (`passThrough`) is sent unchanged, with no decode.
  */
 export class ImageRegistry {
   readonly #store: Store;
   readonly #maxSide: number;
   readonly #decoding = new PQueue({ concurrency: 4 });
   readonly #encoded = new Map<string, Promise<ImagePart>>();
+  readonly #decodeBudget: DecodeBudget | undefined;
 
-  constructor(store: Store, maxSide: number) {
+  constructor(store: Store, maxSide: number, options: ImageRegistryOptions = {}) {
     this.#store = store;
     this.#maxSide = maxSide;
+    this.#decodeBudget = options.decodeBudget;
   }
 
   /** Reads, hashes and (if new) validates one file; throws `InputError` naming the file. */
@@ -46,7 +59,7 @@ export class ImageRegistry {
     // transaction rather than paying a commit of their own (Store.putImage).
     if (known) this.#store.putImage({ ...known, path }, { deferred: true });
     else {
-      loaded = await this.#decoding.add(() => loadImage(source));
+      loaded = await this.#decoding.add(() => loadImage({ ...source, sha256: hash }, { decodeBudget: this.#decodeBudget }));
       this.#store.putImage(
         { sha256: hash, bytes: loaded.bytes, format: loaded.format, width: loaded.width, height: loaded.height, path },
         { deferred: true },
@@ -57,7 +70,9 @@ export class ImageRegistry {
       if (!pending) {
         // A file the judge can read as it is goes unchanged (no decode, no new artefacts).
         const asIs = loaded && passThrough(loaded, source, this.#maxSide);
-        pending = asIs ? Promise.resolve(asIs) : this.#decoding.add(() => encodeForJudge(source, { maxSide: this.#maxSide }));
+        pending = asIs ? Promise.resolve(asIs) : this.#decoding.add(() =>
+              encodeForJudge(source, { maxSide: this.#maxSide, decodeBudget: this.#decodeBudget }),
+            );
         this.#encoded.set(hash, pending);
       }
       return pending;
