@@ -198,6 +198,9 @@ const CONFIG_KEYS: Record<string, string> = {
   items: 'items',
 };
 
+/** Deferred rows gathered before they ride with a call's transaction. */
+const DEFERRED_BATCH = 64;
+
 /** Options a resumed run may change: a larger rank budget judges more pairs of the same ranking. */
 const RESUMABLE_CHANGES = new Set(['budget']);
 
@@ -246,6 +249,7 @@ export class Store {
    * cost money, are always committed at once.
    */
   readonly #deferred: (() => void)[] = [];
+  #deferredSince = Date.now();
   /** This process's name on runs it holds and calls it has claimed (`host:pid:nonce`). */
   readonly owner = newOwner();
 
@@ -334,7 +338,17 @@ export class Store {
   }
 
   #runDeferred(): void {
+    this.#deferredSince = Date.now();
     for (const write of this.#deferred.splice(0)) write();
+  }
+
+  /**
+   * Deferred rows ride with a call's transaction once enough have gathered (or a second
+   * has passed): written in one go, they touch each table's pages once instead of once
+   * per call, which is most of what a call's commit costs.
+   */
+  #deferredDue(): boolean {
+    return this.#deferred.length >= DEFERRED_BATCH || Date.now() - this.#deferredSince >= 1000;
   }
 
   private prepareAll() {
@@ -626,7 +640,7 @@ export class Store {
    */
   recordCalls(calls: readonly NewCall[]): number[] {
     return this.#write(() => {
-      this.#runDeferred();
+      if (this.#deferredDue()) this.#runDeferred();
       const ids: number[] = [];
       for (const call of calls) {
         const info = this.#stmt.insertCall.run({
@@ -639,6 +653,7 @@ export class Store {
         });
         const id = Number(info.lastInsertRowid);
         if (call.status !== 'error') this.#stmt.linkCall.run(call.runId, id, 0);
+        // Answered or failed, the key is free again: a failed one may be asked by anyone.
         this.#stmt.releaseClaim.run(call.cacheKey, this.owner);
         ids.push(id);
       }
