@@ -3,7 +3,7 @@ import { fitPaired, type PairedFit, type PairedFitOptions } from './paired-fit.j
 
 /**
  * Bradley-Terry scores by damped Newton: maximise
- * `sum w [y log sigmoid(s_a - s_b) + (1 - y) log sigmoid(s_b - s_a)]` (methods.md 7),
+ * `sum w [y log sigmoid(s_a - s_b) + (1 - y) log sigmoid(s_b - s_a)]`,
  * plus `-|s|^2 / (2 sigma^2)` with `prior: { sigma }`.
  *
  * Policies: ties are outcome 0.5 and soft outcomes count as fractional wins; duplicate

@@ -1,5 +1,5 @@
 /**
- * Agreement between predicted and human scores, the IQA convention (methods.md 8):
+ * Agreement between predicted and human scores, the IQA convention:
  * SRCC, KRCC, PLCC (raw or after the 4-parameter logistic fit), RMSE.
  *
  * Shared policies:

@@ -1,6 +1,5 @@
 /**
- * Moments of a distribution over ordered quality levels (Q-Align / DeQA-Score scoring,
- * methods.md 1).
+ * Moments of a distribution over ordered quality levels (Q-Align / DeQA-Score scoring).
  */
 import { assertFiniteArray, assertSameLength, fail } from './_validate.js';
 

@@ -1,5 +1,5 @@
 /**
- * The 4-parameter logistic that IQA papers fit before PLCC and RMSE (methods.md 8):
+ * The 4-parameter logistic that IQA papers fit before PLCC and RMSE:
  *
  *   f(x) = (b1 - b2) / (1 + exp(-(x - b3) / |b4|)) + b2
  *

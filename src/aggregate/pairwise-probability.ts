@@ -1,5 +1,5 @@
 /**
- * Probabilities and losses for one pair (VisualQuality-R1, methods.md 2).
+ * Probabilities and losses for one pair (VisualQuality-R1).
  */
 import { normalCdf } from './normal.js';
 import { assertNonNegative, assertProbability, fail } from './_validate.js';

@@ -1,6 +1,6 @@
 /**
  * Compare2Score's anchored scoring (Zhu et al., "Adaptive image quality assessment via
- * teaching large multimodal model to compare", NeurIPS 2024; methods.md 3).
+ * teaching large multimodal model to compare", NeurIPS 2024).
  */
 import { choleskyInPlace, choleskySolve } from './_linalg.js';
 import { assertFiniteArray, assertInteger, assertPositive, assertProbability, fail } from './_validate.js';

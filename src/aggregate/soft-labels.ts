@@ -1,7 +1,7 @@
 /**
  * DeQA-Score soft labels: a MOS and its standard deviation turned into a distribution
  * over the five quality levels (Zhu et al., "Teaching LMMs for image quality scoring and
- * interpreting", DeQA-Score, CVPR 2025; methods.md 1).
+ * interpreting", DeQA-Score, CVPR 2025).
  */
 import { normalCdf, normalPdf } from './normal.js';
 import { assertFiniteArray, assertPositive, assertSameLength, fail } from './_validate.js';

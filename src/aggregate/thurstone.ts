@@ -3,7 +3,7 @@ import { fitPaired, type PairedFit, type PairedFitOptions } from './paired-fit.j
 
 /**
  * Thurstone Case V scores by damped Newton: maximise
- * `sum w [y log Phi(s_a - s_b) + (1 - y) log Phi(s_b - s_a)]` (methods.md 2), plus
+ * `sum w [y log Phi(s_a - s_b) + (1 - y) log Phi(s_b - s_a)]`, plus
  * `-|s|^2 / (2 sigma^2)` with `prior: { sigma }`. `log Phi` and its derivative are
  * evaluated without underflow (see `logNormalCdf`), so far-apart items stay finite.
  *
