@@ -170,10 +170,10 @@ export class JudgeSession {
   #measured = { requests: 0, input: 0, output: 0 };
   readonly #breaker: CircuitBreaker;
   /**
-   * Until one request has been answered, requests go one at a time: a wrong key, an
-   * unknown model or a dead server then costs one request, not one per item in flight.
+   * Until the judge has shown how many choices it gives per request, requests for several
+   * go one at a time: a server that ignores or refuses `n` is learnt from one request, not
+   * paid for once per image in flight (and a wrong key or unknown model costs one too).
    */
-  #proven = false;
   #gate: Promise<void> | undefined;
   /** Largest `n` this judge is known to honour; learnt from its answers and stored. */
   #maxChoices: number;
@@ -384,10 +384,10 @@ export class JudgeSession {
     for (const wake of this.#released.splice(0)) wake();
   }
 
-  /** Waits while the first request of the session is out (see `#proven`). */
+  /** Waits while the first request for several choices is out (see `#gate`). */
   async #passGate(): Promise<(() => void) | undefined> {
-    while (!this.#proven && this.#gate) await this.#gate;
-    if (this.#proven) return undefined;
+    while (!this.#choicesProven && this.#gate) await this.#gate;
+    if (this.#choicesProven) return undefined;
     let open!: () => void;
     this.#gate = new Promise<void>((resolve) => (open = resolve));
     return () => {
@@ -401,7 +401,7 @@ export class JudgeSession {
     options: { retryHttp?: boolean } = {},
   ): Promise<{ completion: Completion; attempts: number; latencyMs: number }> {
     const n = request.n ?? 1;
-    const openGate = await this.#passGate();
+    const openGate = n > 1 ? await this.#passGate() : undefined;
     // Learnt while this request waited (the first answer showed the server ignores or
     // refuses `n`): the caller re-chunks its samples instead of paying for a request
     // that comes back short or rejected.
@@ -458,7 +458,6 @@ export class JudgeSession {
           shouldRetry: (error) => !(error as { noRetry?: boolean }).noRetry,
         },
       );
-      this.#proven = true;
       this.counts.requests++;
       const m = this.#measured;
       m.requests++;
