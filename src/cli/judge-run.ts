@@ -111,6 +111,7 @@ export class RunTerminal {
       case 'fatal':
         // Said once, here; the items it left are counted as not run in the summary.
         this.progress.clear();
+        this.progress.setNote('stopped');
         this.#io.note(`error: ${ev.error}; the run stopped, nothing more is sent`);
         return true;
       case 'learned':

@@ -52,6 +52,10 @@ export class Progress {
     this.#cost += costUsd;
     this.#tick();
   }
+  /** Replaces the note without drawing (an old `retrying:` must not outlive a stop). */
+  setNote(text: string): void {
+    this.#note = text;
+  }
   note(text: string): void {
     this.#note = text;
     this.#tick(true);

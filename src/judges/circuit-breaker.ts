@@ -89,7 +89,7 @@ export class CircuitBreaker {
     }
     const last = this.#lastError;
     this.#failed = new ProviderError(
-      `cannot reach ${this.#source}: ${reason} (${this.#consecutive} failed requests, ${this.#options.probes} probes); is the server running?`,
+      `cannot reach ${this.#source}: ${reason} after ${this.#consecutive} failed attempts and ${this.#options.probes} probes (is the server running?)`,
       { provider: last?.provider ?? 'unknown', retryable: false, fatal: true, connection: true, errno: reason },
       { cause: last },
     );

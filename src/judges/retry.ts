@@ -110,13 +110,29 @@ export function systemError(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The message of the deepest `cause` ("fetch failed" wraps what actually went wrong). */
+function innermostMessage(error: unknown): string {
+  let e = error;
+  for (let depth = 0; depth < 8 && (e as { cause?: unknown })?.cause instanceof Error; depth++) e = (e as { cause: unknown }).cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
 /**
  * A request that got no HTTP answer. A host that does not resolve is fatal; refused,
  * reset and unreachable connections retry and feed the circuit breaker.
  */
 export function connectionError(provider: string, cause: unknown, timedOut: boolean, source = provider): ProviderError {
   const errno = systemError(cause);
-  const reason = errno ?? (cause instanceof Error ? cause.message : String(cause));
+  const innermost = innermostMessage(cause);
+  if (!errno && innermost === 'bad port') {
+    // fetch (undici) refuses the ports browsers block (9, 25, 6000, ...) before connecting.
+    return new ProviderError(
+      `${source}: fetch refuses to connect to this port (a port browsers block, such as 9 or 6000); serve the judge on another port`,
+      { provider, retryable: false, fatal: true, connection: true },
+      { cause },
+    );
+  }
+  const reason = errno ?? innermost;
   if (timedOut) return new TimeoutError(`${source} did not answer in time: ${reason}`, { provider, retryable: true }, { cause });
   const fatal = errno?.startsWith('ENOTFOUND') ?? false;
   return new ProviderError(

@@ -87,3 +87,10 @@ it('a server that is not there: the circuit breaker gives up with one line namin
   // Nothing was answered, so nothing is stored as a call or served later.
   expect(withDb(tmp.path('dead.db'), (db) => db.prepare('SELECT count(*) AS n FROM calls').get())).toEqual({ n: 0 });
 });
+
+it('a port fetch refuses (9, "bad port"): one line that says so, at once, not "Connection error."', async () => {
+  const r = await score('bad-port.db', { baseURL: 'http://127.0.0.1:9/v1' });
+  expect(r.code).toBe(1);
+  expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error: openai at 127\.0\.0\.1:9: fetch refuses to connect to this port .*serve the judge on another port/)]);
+  expect(r.stderr).not.toMatch(/Connection error|retrying/);
+});
