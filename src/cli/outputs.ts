@@ -2,10 +2,11 @@ import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { describeError, QuorumError, UsageError } from '../core/errors.js';
+import { databasePathProblem } from '../store/index.js';
 import { dbPath, pathArg, str, type Args } from './args.js';
 
-/** Why `path` cannot be written, or undefined when it can (as far as the file system says now). */
-async function unwritable(path: string, what: 'file' | 'database'): Promise<string | undefined> {
+/** Why a new or existing output file cannot be written, or undefined when it can (as far as the file system says now). */
+async function unwritable(path: string): Promise<string | undefined> {
   const folder = dirname(resolve(path));
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : error));
   if (info instanceof Error) return describeError(info);
@@ -13,12 +14,8 @@ async function unwritable(path: string, what: 'file' | 'database'): Promise<stri
   const parent = await stat(folder).catch(() => undefined);
   if (!parent) return `the folder ${folder} does not exist`;
   if (!parent.isDirectory()) return `${folder} is not a folder`;
-  if (info && (await access(path, constants.W_OK).then(() => false, () => true))) return 'the file is read-only';
-  // A new file is created in the folder; SQLite also keeps its journal (-wal, -shm) there.
-  if ((!info || what === 'database') && (await access(folder, constants.W_OK).then(() => false, () => true))) {
-    return `the folder ${folder} is read-only`;
-  }
-  return undefined;
+  if (info) return (await access(path, constants.W_OK).then(() => false, () => true)) ? 'the file is read-only' : undefined;
+  return (await access(folder, constants.W_OK).then(() => false, () => true)) ? `the folder ${folder} is read-only` : undefined;
 }
 
 /**
@@ -29,12 +26,12 @@ async function unwritable(path: string, what: 'file' | 'database'): Promise<stri
 export async function checkOutputs(args: Args, env: NodeJS.ProcessEnv): Promise<void> {
   const db = dbPath(args, env);
   if (db !== ':memory:') {
-    const reason = await unwritable(db, 'database');
+    const reason = databasePathProblem(db);
     if (reason) throw new UsageError(`Cannot use --db ${db}: ${reason}`);
   }
   const out = pathArg(args, 'out', env);
   if (out) {
-    const reason = await unwritable(out, 'file');
+    const reason = await unwritable(out);
     if (reason) throw new UsageError(`Cannot write --out ${out}: ${reason}`);
   }
 }

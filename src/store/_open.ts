@@ -19,26 +19,36 @@ export const APPLICATION_ID = 0x51524d31;
 /** Tables every Quorum database has had since the first schema version. */
 const OWN_TABLES = ['calls', 'images', 'runs'];
 
-/** Problems visible before SQLite opens the file: a missing folder, a folder in the way, no write access. */
-export function checkDatabasePath(file: string): void {
+/**
+ * Why a database cannot be created or written at `file`, as far as the file system says
+ * now, or undefined: a missing folder, a file in the way of a folder, a folder where the
+ * file should be, a read-only file or folder (SQLite keeps its `-wal` and `-shm` files
+ * beside the database). The CLI asks this before any call; `Store.open` asks it too.
+ */
+export function databasePathProblem(file: string): string | undefined {
   const folder = dirname(resolve(file));
   let stat;
   try {
     stat = statSync(file);
   } catch {
+    let parent;
     try {
-      if (!statSync(folder).isDirectory()) throw new StoreError(file, `${folder} is not a folder`);
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw new StoreError(file, `the folder ${folder} does not exist`);
+      parent = statSync(folder);
+    } catch {
+      return `the folder ${folder} does not exist`;
     }
-    if (!writable(folder)) throw new StoreError(file, `cannot create it: the folder ${folder} is not writable`);
-    return;
+    if (!parent.isDirectory()) return `${folder} is not a folder`;
+    return writable(folder) ? undefined : `the folder ${folder} is read-only`;
   }
-  if (stat.isDirectory()) throw new StoreError(file, 'is a folder, not a database file');
-  if (!writable(file)) throw new StoreError(file, 'the file is read-only');
-  // WAL keeps `-wal` and `-shm` files beside the database.
-  if (!writable(folder)) throw new StoreError(file, `the folder ${folder} is not writable (SQLite keeps its journal there)`);
+  if (stat.isDirectory()) return 'it is a folder';
+  if (!writable(file)) return 'the file is read-only';
+  return writable(folder) ? undefined : `the folder ${folder} is read-only`;
+}
+
+/** `databasePathProblem` as a `StoreError`. */
+export function checkDatabasePath(file: string): void {
+  const problem = databasePathProblem(file);
+  if (problem) throw new StoreError(file, problem);
 }
 
 function writable(path: string): boolean {
