@@ -3,7 +3,7 @@ import type { Provider } from '../core/provider.js';
 import type { JudgeRunOptions } from '../judges/run.js';
 import { defaultPrices, priceFor, type Price } from '../judges/prices.js';
 import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
-import { defaultRetryPolicy, type RetryPolicy } from '../judges/retry.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../judges/session/retry.js';
 import { Store } from '../store/store.js';
 import { MAX_CONCURRENCY, integerOption, numberOption } from './_validate.js';
 import type { JudgeOptions } from './options.js';

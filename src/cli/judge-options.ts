@@ -5,7 +5,7 @@ import { checkOutputs } from './outputs.js';
 import { openJudge, type OpenedJudge } from '../api/judge.js';
 import { defaultPrices, loadPriceTable, priceFor } from '../judges/prices.js';
 import { parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
-import { defaultRetryPolicy } from '../judges/retry.js';
+import { defaultRetryPolicy } from '../judges/session/retry.js';
 import { resolveTemplate } from '../prompts/load.js';
 import type { PromptTemplate } from '../prompts/template.js';
 

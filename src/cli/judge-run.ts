@@ -1,7 +1,7 @@
 import type { ArgsDef } from 'citty';
 import { planPairs } from '../judges/plans.js';
 import type { JudgeRunOptions } from '../judges/run.js';
-import type { JudgeSession, SessionEvent } from '../judges/session.js';
+import type { JudgeSession, SessionEvent } from '../judges/session/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
 import { Store, type RetryFailed } from '../store/store.js';
 import { dbPath, type Args } from './args.js';

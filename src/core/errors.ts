@@ -50,7 +50,7 @@ export interface ProviderErrorFields {
   errno?: string | undefined;
 }
 
-/** A provider call failed. `retryable` follows the policy in `judges/retry.ts`. */
+/** A provider call failed. `retryable` follows the policy in `judges/session/retry.ts`. */
 export class ProviderError extends QuorumError {
   override readonly name: string = 'ProviderError';
   readonly provider: string;

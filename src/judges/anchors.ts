@@ -5,7 +5,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Provider } from '../core/provider.js';
 import { judgePair, type PairResult, type PairSettings } from './compare.js';
 import type { ImageRegistry, RegisteredImage } from './image-registry.js';
-import type { JudgeSession } from './session.js';
+import type { JudgeSession } from './session/session.js';
 
 /**
  * Compare2Score-style absolute scores: the test image is compared (both orders) with

@@ -9,7 +9,7 @@ import { byKey, FEW_PAIRS, lowCoverage, positionArtefacts } from './pair-checks.
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import { matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
-import type { JudgeSession, SessionEvent } from './session.js';
+import type { JudgeSession, SessionEvent } from './session/session.js';
 
 export interface ComparedPair extends PairResult {
   key: string;

@@ -7,7 +7,7 @@ import type { CallRecord } from '../store/store.js';
 import { mean } from '../aggregate/descriptive.js';
 import type { RegisteredImage } from './image-registry.js';
 import { canReadLevels, levelParams, levelReader, levelRequest } from './levels.js';
-import { sampleSlots, type JudgeSession } from './session.js';
+import { sampleSlots, type JudgeSession } from './session/session.js';
 
 /**
  * Pairwise judging: one image against another, in one or both orders. The judge always

@@ -6,9 +6,9 @@ import type { Store } from '../store/store.js';
 import type { Anchor } from './anchors.js';
 import { pairMethod, type PairSettings } from './compare.js';
 import { canReadLevels } from './levels.js';
-import { levelsSupport, type LevelsSupport } from './probe.js';
+import { levelsSupport, type LevelsSupport } from './session/probe.js';
 import { judgeIdOf } from './run.js';
-import type { RetryPolicy } from './retry.js';
+import type { RetryPolicy } from './session/retry.js';
 import { resolveMethod, type ScoreMethod, type ScoreSettings } from './score.js';
 
 /**

@@ -10,7 +10,7 @@ import { canonicalPairs, FEW_PAIRS, lowCoverage, positionArtefacts } from './pai
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import { contentKey, matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
-import type { JudgeSession, SessionEvent } from './session.js';
+import type { JudgeSession, SessionEvent } from './session/session.js';
 
 export type RankStrategy = 'active' | 'round-robin' | 'random';
 

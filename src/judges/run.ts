@@ -4,9 +4,9 @@ import { templateText, type PromptTemplate } from '../prompts/template.js';
 import type { RetryFailed, RunRecord, Store } from '../store/store.js';
 import { QUORUM_VERSION } from '../version.js';
 import type { Price } from './prices.js';
-import type { RetryPolicy } from './retry.js';
-import type { BreakerOptions } from './circuit-breaker.js';
-import { JudgeSession, type SessionEvent } from './session.js';
+import type { RetryPolicy } from './session/retry.js';
+import type { BreakerOptions } from './session/circuit-breaker.js';
+import { JudgeSession, type SessionEvent } from './session/session.js';
 
 /** What every judging run (score, compare, rank) needs to start. */
 export interface JudgeRunOptions {

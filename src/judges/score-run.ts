@@ -7,7 +7,7 @@ import { scoreImage, unscored, type ImageScore, type ScoreSettings } from './sco
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { prepareAnchors, scoreWithAnchors, type AnchorContext } from './anchors.js';
 import type { PairSettings } from './compare.js';
-import type { JudgeSession, SessionEvent } from './session.js';
+import type { JudgeSession, SessionEvent } from './session/session.js';
 
 export interface ScoreRunOptions extends Omit<JudgeRunOptions, 'templates' | 'command' | 'onEvent'> {
   /** Files and folders to score. */

@@ -5,7 +5,7 @@ import { parseJsonAnswer, parseSampleAnswer, QualityReport, qualityReportSchema 
 import { renderMessages, type PromptTemplate } from '../prompts/template.js';
 import type { CallRecord } from '../store/store.js';
 import { mean, sampleStd } from '../aggregate/descriptive.js';
-import { sampleSlots, type CallGroup, type JudgeSession } from './session.js';
+import { sampleSlots, type CallGroup, type JudgeSession } from './session/session.js';
 import { canReadLevels, levelParams, levelReader, levelRequest, type LevelReading } from './levels.js';
 import type { Anchor } from './anchors.js';
 import type { PairSettings } from './compare.js';

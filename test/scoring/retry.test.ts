@@ -14,7 +14,7 @@ import {
   retryDelay,
   withRetry,
   type RetryPolicy,
-} from '../../src/judges/retry.js';
+} from '../../src/judges/session/retry.js';
 
 const headers = (h: Record<string, string>) => new Headers(h);
 const policy: RetryPolicy = { maxRetries: 4, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 };

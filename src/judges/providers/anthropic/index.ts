@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { ContentBlockParam, MessageCreateParamsNonStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import { ConfigError } from '../../../core/errors.js';
 import type { Completion, CompletionRequest, CompleteOptions, Provider, ProviderConfig } from '../../../core/provider.js';
-import { connectionError, httpProviderError, providerSource, transportError } from '../../retry.js';
+import { connectionError, httpProviderError, providerSource, transportError } from '../../session/retry.js';
 
 const OFFICIAL = 'https://api.anthropic.com';
 

@@ -6,7 +6,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import { ConfigError } from '../../../core/errors.js';
 import type { Completion, CompletionRequest, CompleteOptions, Provider, ProviderConfig } from '../../../core/provider.js';
-import { connectionError, httpProviderError, providerSource, transportError } from '../../retry.js';
+import { connectionError, httpProviderError, providerSource, transportError } from '../../session/retry.js';
 
 const OFFICIAL = 'https://api.openai.com/v1';
 
@@ -26,7 +26,7 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
     apiKey: config.apiKey ?? 'not-needed',
     baseURL,
     timeout: config.timeoutMs ?? 120_000,
-    maxRetries: 0, // Quorum's retry policy (judges/retry.ts) is the only one
+    maxRetries: 0, // Quorum's retry policy (judges/session/retry.ts) is the only one
   });
   const source = providerSource('openai', official ? undefined : baseURL);
   const prefill = config.options?.['prefill'] !== undefined ? Boolean(config.options['prefill']) : !official;

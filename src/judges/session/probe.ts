@@ -1,6 +1,6 @@
-import { ProviderError } from '../core/errors.js';
-import type { Provider } from '../core/provider.js';
-import type { Store } from '../store/store.js';
+import { ProviderError } from '../../core/errors.js';
+import type { Provider } from '../../core/provider.js';
+import type { Store } from '../../store/store.js';
 import { defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
 
 /** The judge fact that says whether a judge returns log-probabilities. */

@@ -1,11 +1,11 @@
 import PQueue from 'p-queue';
-import { BudgetError, describeError, ProviderError } from '../core/errors.js';
-import { hashObject } from '../core/hash.js';
-import type { Choice, Completion, CompletionRequest, Message, Provider } from '../core/provider.js';
-import type { Result } from '../core/result.js';
-import type { CallRecord, NewCall, RetryFailed, Store } from '../store/store.js';
+import { BudgetError, describeError, ProviderError } from '../../core/errors.js';
+import { hashObject } from '../../core/hash.js';
+import type { Choice, Completion, CompletionRequest, Message, Provider } from '../../core/provider.js';
+import type { Result } from '../../core/result.js';
+import type { CallRecord, NewCall, RetryFailed, Store } from '../../store/store.js';
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.js';
-import { costOf, type Price } from './prices.js';
+import { costOf, type Price } from '../prices.js';
 import { AbortedError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
 
 /**

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { ProviderError } from '../core/errors.js';
+import { ProviderError } from '../../core/errors.js';
 
 /**
  * A circuit breaker for a server that cannot be reached. Each request's retries alone

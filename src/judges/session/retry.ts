@@ -1,4 +1,4 @@
-import { AuthError, ProviderError, QuorumError, RateLimitError, TimeoutError } from '../core/errors.js';
+import { AuthError, ProviderError, QuorumError, RateLimitError, TimeoutError } from '../../core/errors.js';
 
 /**
  * Quorum's one retry policy. Retried: HTTP 408, 409, 429 and 5xx, timeouts and dropped
