@@ -45,6 +45,7 @@ it.concurrent.each([
   ['an HTML page with HTTP 200', 'openai', { kind: 'not-json' }],
   ['a 200 labelled JSON that is not JSON', 'openai', { kind: 'not-json', contentType: 'application/json' }],
   ['a 200 without choices', 'openai', { kind: 'no-choices' }],
+  ['a 200 whose choices are empty', 'openai', { kind: 'no-choices', empty: true }],
   ['a connection dropped mid-body', 'anthropic', { kind: 'cut-body' }],
   ['an HTML page with HTTP 200', 'anthropic', { kind: 'not-json' }],
   ['a 200 without content', 'anthropic', { kind: 'no-choices' }],

@@ -253,9 +253,9 @@ export const openaiProtocol: WireProtocol = {
     },
   }),
   statusError,
-  withoutAnswer: (body) => {
+  withoutAnswer: (body, empty) => {
     const { choices: _choices, ...rest } = body as Record<string, unknown>;
-    return rest;
+    return empty ? { ...rest, choices: [] } : rest;
   },
   modelsBody: (models) => ({
     object: 'list',

@@ -39,7 +39,7 @@ import {
  *   served as `contentType` (default `text/html`; `application/json` makes the SDK's JSON
  *   parse fail instead).
  * - `no-choices`: HTTP 200, JSON without the answer: no `choices` (OpenAI), no `content`
- *   (Anthropic).
+ *   (Anthropic); with `empty`, OpenAI's `choices` is there but `[]`.
  */
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; retryAfterMs?: number; message?: string }
@@ -47,7 +47,7 @@ export type Fault =
   | { kind: 'slow'; ms: number }
   | { kind: 'cut-body' }
   | { kind: 'not-json'; contentType?: string }
-  | { kind: 'no-choices' }
+  | { kind: 'no-choices'; empty?: boolean }
   | { kind: ContentFault };
 
 /** Faults decided by the server, not by the simulated judge's answer. */
@@ -206,7 +206,7 @@ export interface WireProtocol {
   statusError(status: number, message?: string): HttpError;
   modelsBody(models: string[]): unknown;
   /** An answer body with the answer taken out (`no-choices` fault): OpenAI without `choices`, Anthropic without `content`. */
-  withoutAnswer(body: unknown): unknown;
+  withoutAnswer(body: unknown, empty: boolean): unknown;
 }
 
 export type ResolvedOptions = JudgeOptions &
@@ -384,7 +384,7 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
       const body = protocol.respond(parsed, result, usage, record.requestId);
       if (fault?.kind === 'cut-body') return cutBody(res, record, body);
       if (fault?.kind === 'not-json') return sendText(res, record, fault.contentType ?? 'text/html');
-      send(res, record, 200, fault?.kind === 'no-choices' ? protocol.withoutAnswer(body) : body);
+      send(res, record, 200, fault?.kind === 'no-choices' ? protocol.withoutAnswer(body, fault.empty === true) : body);
     } catch (error) {
       if (error instanceof HttpError) return sendError(res, record, error);
       const message = error instanceof Error ? error.message : String(error);

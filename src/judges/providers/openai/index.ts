@@ -94,8 +94,8 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
         throw transportError('openai', error instanceof Error ? error.message : String(error), source, error);
       }
       // The SDK hands back a non-JSON body as a string.
-      if (typeof response !== 'object' || response === null || !Array.isArray(response.choices)) {
-        throw transportError('openai', typeof response === 'string' ? `HTTP 200 with a body that is not JSON (${JSON.stringify((response as string).slice(0, 60))})` : 'HTTP 200 without `choices`', source);
+      if (typeof response !== 'object' || response === null || !Array.isArray(response.choices) || response.choices.length === 0) {
+        throw transportError('openai', typeof response === 'string' ? `HTTP 200 with a body that is not JSON (${JSON.stringify((response as string).slice(0, 60))})` : 'HTTP 200 without `choices` (missing or empty)', source);
       }
       return {
         choices: response.choices.map((c) => ({
