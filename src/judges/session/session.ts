@@ -145,7 +145,8 @@ const CHOICES_FACT = 'choices';
 export class JudgeSession {
   readonly queue: PQueue;
   readonly #o: SessionOptions;
-  readonly #controller = new AbortController();
+  /** Set by `abort()`: requests in flight were abandoned and record nothing. */
+  #aborted = false;
   /**
    * One controller per request in flight, aborted by `abort()`. Not the session's signal:
    * the SDKs add an abort listener to the signal of every request and never remove it, and
@@ -235,7 +236,7 @@ export class JudgeSession {
   /** Abandon requests in flight too (a second Ctrl-C). Nothing partial is recorded. */
   abort(): void {
     this.stop();
-    this.#controller.abort();
+    this.#aborted = true;
     for (const request of this.#requests) request.abort();
   }
 
@@ -518,7 +519,7 @@ export class JudgeSession {
     try {
       response = await this.#call(request, { retryHttp: !multi || this.#choicesProven });
     } catch (error) {
-      if (error instanceof BudgetError || error instanceof AbortedError || error instanceof StoppedError || this.#controller.signal.aborted) {
+      if (error instanceof BudgetError || error instanceof AbortedError || error instanceof StoppedError || this.#aborted) {
         return NOTHING;
       }
       if (error instanceof TooManyChoicesError) return { made: [], leftover: slots };
