@@ -119,15 +119,21 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
   }
 }
 
+/** Commands that decode images, and so set sharp's process-wide options first. */
+const IMAGE_COMMANDS = new Set(['score', 'compare', 'rank', 'demo']);
+
 /** The process entry point: the only place that touches `process` signals and exits. */
 export async function main(argv: readonly string[]): Promise<void> {
-  // sharp's operation cache keeps finished decodes alive while the next one runs; for
-  // huge images that doubles peak memory, and Quorum never decodes the same image twice.
-  const sharp = (await import('sharp')).default;
-  sharp.cache(false);
-  // Quorum decodes several images at once; one libvips thread each avoids paying a thread
-  // pool's start-up per small image and keeps two cores from being oversubscribed.
-  sharp.concurrency(1);
+  // Only the commands that read images load sharp (most of a bare start-up's CPU).
+  if (IMAGE_COMMANDS.has(argv[0] ?? '')) {
+    // sharp's operation cache keeps finished decodes alive while the next one runs; for
+    // huge images that doubles peak memory, and Quorum never decodes the same image twice.
+    const sharp = (await import('sharp')).default;
+    sharp.cache(false);
+    // Quorum decodes several images at once; one libvips thread each avoids paying a thread
+    // pool's start-up per small image and keeps two cores from being oversubscribed.
+    sharp.concurrency(1);
+  }
   const handlers = new Set<() => void>();
   const onSigint = () => {
     if (handlers.size === 0) process.exit(130);

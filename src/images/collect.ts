@@ -91,8 +91,9 @@ export async function collectInputs(paths: readonly string[], options: CollectOp
     }
     const walked = await walk(path, options.includeHidden ?? false);
     for (const file of walked.files) keep(file);
-    out.skipped.push(...walked.skipped);
-    out.errors.push(...walked.errors);
+    // Loops, not push(...list): a folder of 200k other files would overflow the stack.
+    for (const s of walked.skipped) out.skipped.push(s);
+    for (const e of walked.errors) out.errors.push(e);
   }
   return out;
 }

@@ -235,7 +235,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   // Items left with nothing to compare (every image of theirs failed) are not ranked.
   const rankable = new Set(usable.flatMap((c) => [c.a, c.b]));
   candidates.length = 0;
-  candidates.push(...usable);
+  for (const c of usable) candidates.push(c); // push(...usable) overflows the stack past ~100k pairs
   const all = candidates.length * 2;
   const budget = Math.min(all, options.budget ?? (options.strategy === 'active' ? activeBudget(itemCount) : all));
 
