@@ -294,6 +294,14 @@ describe('OpenAI server: errors and misbehaviour through the SDK', () => {
     expect(server.faults).toBe(4);
   });
 
+  it('say answers exactly the given text in every choice, markup included', async () => {
+    const said = '<img src=x onerror=alert(1)> </script><script>alert(2)</script>';
+    server.failNext({ kind: 'say', text: said });
+    const res = await client.chat.completions.create({ model: 'm', n: 3, messages: [{ role: 'user', content: [text(SAMPLE_PROMPT), await image(3)] }] });
+    expect(res.choices.map((c) => c.message.content)).toEqual([said, said, said]);
+    expect(server.faults).toBe(1);
+  });
+
   it('faultRate draws faults deterministically from the seed', async () => {
     const run = async () => {
       server.resetCounts();

@@ -19,6 +19,7 @@ import {
   type JudgeOptions,
   type JudgeRequest,
   type TaskKind,
+  tokenize,
 } from './simulated-judge.js';
 
 /**
@@ -32,6 +33,11 @@ import {
  * - `missing-tags`: HTTP 200, the answer is `I think the image is decent.` (no tags, no JSON).
  * - `out-of-range`: HTTP 200, score 7.5 / verdict `much better` / level slot on ` 7`.
  * - `text`: HTTP 200, prose that ignores the asked format (levels: level coverage 0.05).
+ * - `say`: HTTP 200 whose answer text is exactly `text` (every choice; OpenAI `content`,
+ *   Anthropic a text block; log-probabilities, if asked, are its own tokens only): puts
+ *   any words in the judge's mouth, e.g. markup a report must show as text. Where the
+ *   request forces a tool (Anthropic) and `text` is a JSON object, the tool call carries
+ *   that object instead.
  * Transport faults (the answer is broken in transit, not by the model):
  * - `cut-body`: HTTP 200 with the full `content-length`, then the connection drops halfway
  *   through the body (undici reports `terminated`).
@@ -48,10 +54,11 @@ export type Fault =
   | { kind: 'cut-body' }
   | { kind: 'not-json'; contentType?: string }
   | { kind: 'no-choices'; empty?: boolean }
+  | { kind: 'say'; text: string }
   | { kind: ContentFault };
 
 /** Faults decided by the server, not by the simulated judge's answer. */
-const TRANSPORT_FAULTS = new Set<Fault['kind']>(['slow', 'drop', 'status', 'cut-body', 'not-json', 'no-choices']);
+const TRANSPORT_FAULTS = new Set<Fault['kind']>(['slow', 'drop', 'status', 'cut-body', 'not-json', 'no-choices', 'say']);
 /** Faults that break a 200 answer in transit: not counted in `calls`. */
 const BROKEN_ANSWERS = new Set<Fault['kind']>(['cut-body', 'not-json', 'no-choices']);
 
@@ -373,7 +380,7 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
       const occurrence = occurrences.get(key) ?? 0;
       occurrences.set(key, occurrence + 1);
       const contentFault = fault && !TRANSPORT_FAULTS.has(fault.kind) ? (fault.kind as ContentFault) : undefined;
-      const result = answer(request, settings, { occurrence, fault: contentFault });
+      const result = fault?.kind === 'say' ? saying(answer(request, settings, { occurrence }), fault.text) : answer(request, settings, { occurrence, fault: contentFault });
       record.task = result.task.kind;
       record.subject = result.task.subject.kind;
       record.images = request.images.map(({ sha256, width, height, label, quality }) => ({ sha256, width, height, label, quality }));
@@ -510,6 +517,21 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** The answer with every choice's text replaced by `text` (the `say` fault). */
+function saying(result: JudgeAnswer, text: string): JudgeAnswer {
+  let structured: Record<string, unknown> | undefined;
+  if (result.task.kind === 'structured') {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) structured = value as Record<string, unknown>;
+    } catch {
+      structured = undefined;
+    }
+  }
+  const tokens = tokenize(text).map((token) => ({ token, logprob: Math.log(0.999), top: [] }));
+  return { task: result.task, choices: result.choices.map(() => ({ text, structured, tokens, finish: 'stop' as const })) };
 }
 
 /** A random hex id suffix. */

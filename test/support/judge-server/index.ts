@@ -67,7 +67,8 @@
  *   tokens (words with their leading space, single digits, punctuation) over all choices.
  *
  * FAULTS  see `Fault` in server.ts: status (with retry-after / retry-after-ms), drop, slow,
- *   invalid-json, missing-tags, out-of-range, text, and the transport faults cut-body (200,
+ *   invalid-json, missing-tags, out-of-range, text, say (the answer text is exactly the
+ *   given text: `{ kind: 'say', text: '<b>hi</b>' }`), and the transport faults cut-body (200,
  *   connection dropped mid-body), not-json (200, an HTML page), no-choices (200, JSON
  *   without `choices` / `content`). Faults are taken by completion
  *   requests that passed authentication, one each, in arrival order.
