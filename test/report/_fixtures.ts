@@ -36,6 +36,13 @@ export const HOSTILE_ANSWERS = {
   unparsed: `I refuse the format: ${HOSTILE_IMG} ${HOSTILE_SCRIPT}`,
 } as const;
 
+/** The quality-report answer given to the run's first request: its only `blur`. */
+export const BLURRED = {
+  score: 4.6,
+  distortions: [{ type: 'blur', severity: 'minor', location: 'top left corner' }],
+  reasoning: 'Edges are soft in the top left corner; elsewhere the gradient is clean.',
+} as const;
+
 export interface ReportFixtures {
   /** The temporary folder; everything lives under it. */
   readonly dir: string;
@@ -95,7 +102,11 @@ export async function reportFixtures(): Promise<ReportFixtures> {
     async reportRun() {
       const images = await folder('report');
       await writeImages(images, spread(6, 'shot'));
-      await judged(['score', images, '--prompt', 'quality-report', '--samples', '1', '--run', 'score-report']);
+      // The simulated judge only sees noise; the first request (one at a time) says blur instead.
+      server.clearFaults();
+      server.failNext({ kind: 'say', text: JSON.stringify(BLURRED) });
+      await judged(['score', images, '--prompt', 'quality-report', '--samples', '1', '--concurrency', '1', '--run', 'score-report']);
+      server.clearFaults();
       return 'score-report';
     },
 
