@@ -33,6 +33,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   rank: { summary: 'Rank systems or images from pairwise judgments, with intervals', load: () => import('./commands/rank.js') },
   runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
+  report: { summary: 'Write an HTML or Markdown report of runs from the database (no calls)', load: () => import('./commands/report.js') },
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
   models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
   prompts: { summary: 'List the built-in prompt templates', load: () => import('./commands/prompts.js') },
@@ -120,7 +121,7 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
 }
 
 /** Commands that decode images, and so set sharp's process-wide options first. */
-const IMAGE_COMMANDS = new Set(['score', 'compare', 'rank', 'demo']);
+const IMAGE_COMMANDS = new Set(['score', 'compare', 'rank', 'demo', 'report']);
 
 /** The process entry point: the only place that touches `process` signals and exits. */
 export async function main(argv: readonly string[]): Promise<void> {

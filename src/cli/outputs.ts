@@ -47,6 +47,8 @@ export async function writeOutput(
   stdout: NodeJS.WritableStream,
   text: string,
   run: { name: string },
+  /** The command that prints the output again. @default `quorum show RUN ...` */
+  again?: string,
 ): Promise<void> {
   const out = pathArg(args, 'out', env);
   if (!out) {
@@ -56,7 +58,7 @@ export async function writeOutput(
   try {
     await writeFile(out, text);
   } catch (cause) {
-    const again = `quorum show ${run.name} --db ${dbPath(args, env)} --format ${str(args, 'format') ?? 'table'} > FILE`;
-    throw new QuorumError(`Cannot write --out ${out}: ${describeError(cause)}; nothing is lost: \`${again}\` prints it again`, { cause });
+    const command = again ?? `quorum show ${run.name} --db ${dbPath(args, env)} --format ${str(args, 'format') ?? 'table'} > FILE`;
+    throw new QuorumError(`Cannot write --out ${out}: ${describeError(cause)}; nothing is lost: \`${command}\` prints it again`, { cause });
   }
 }

@@ -391,6 +391,7 @@ export class Store {
       insertPrompt: db.prepare(
         'INSERT OR IGNORE INTO prompts (hash, id, version, kind, text) VALUES (@hash, @id, @version, @kind, @text)',
       ),
+      getJudge: db.prepare('SELECT id, provider, model, base_url AS baseURL, identity FROM judges WHERE id = ?'),
       insertJudge: db.prepare(
         'INSERT OR IGNORE INTO judges (id, provider, model, base_url, identity) VALUES (@id, @provider, @model, @baseURL, @identity)',
       ),
@@ -565,6 +566,11 @@ export class Store {
 
   putPrompt(prompt: PromptRecord): void {
     this.#stmt.insertPrompt.run(prompt);
+  }
+
+  getJudge(id: string): JudgeRecord | undefined {
+    const row = this.#stmt.getJudge.get(id) as (Omit<JudgeRecord, 'identity'> & { identity: string; baseURL: string | null }) | undefined;
+    return row ? { ...row, baseURL: row.baseURL ?? undefined, identity: JSON.parse(row.identity) as Record<string, unknown> } : undefined;
   }
 
   putJudge(judge: JudgeRecord): void {

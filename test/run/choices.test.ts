@@ -72,3 +72,26 @@ it.concurrent.each(['ignore-n', 'reject-n'] as const)('a server that does %s: ev
   expect(asked.every((q) => q.status === 200)).toBe(true);
   expect(notes(r2.stderr)).toEqual([]);
 });
+
+it('a server that honours n: no note, and a later run with more samples still asks them all in one request', async () => {
+  const server = await startOpenAIServer({ apiKey: KEY });
+  servers.push(server);
+  const first = tmp.path('honour-first');
+  const second = tmp.path('honour-second');
+  await Promise.all([mkdir(first), mkdir(second)]);
+  await writeImages(first, spread(3, 'c').map((s, i) => small(s.name, s.quality, 30 + i)));
+  await writeImages(second, spread(2, 'd').map((s, i) => small(s.name, s.quality, 40 + i)));
+  const db = tmp.path('honour.db');
+  const score = (dir: string, samples: number) =>
+    runQuorum(['score', dir, '--judge', 'openai:sim', '--base-url', server.url, '--method', 'sample', '--samples', String(samples), '--db', db, '--format', 'json'], {
+      env: { OPENAI_API_KEY: KEY },
+    });
+  const r1 = await score(first, 3);
+  expect(r1.code, r1.stderr).toBe(0);
+  expect(r1.stderr).not.toMatch(/fewer choices/);
+  expect(completions(server).map(choicesOf)).toEqual([3, 3, 3]);
+  const r2 = await score(second, 5);
+  expect(r2.code, r2.stderr).toBe(0);
+  expect(r2.stderr).not.toMatch(/fewer choices/);
+  expect(completions(server).slice(3).map(choicesOf)).toEqual([5, 5]);
+});

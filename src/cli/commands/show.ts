@@ -1,13 +1,9 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
-import type { ImageScore } from '../../judges/score.js';
-import type { PairResult } from '../../judges/compare.js';
-import type { CompareSummary } from '../../judges/compare-run.js';
-import { byKey, canonicalPairs } from '../../judges/pair-checks.js';
-import type { RankedItem, RankedPair, StoredRankSummary } from '../../judges/rank-run.js';
 import { formatScores } from '../../report/format.js';
 import { formatCompare } from '../../report/pairs.js';
 import { formatRanking } from '../../report/ranking.js';
+import { readStoredRun } from '../../report/stored.js';
 import { Store } from '../../store/store.js';
 import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
@@ -42,27 +38,15 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       }
       return 0;
     }
-    if (found.command === 'compare') {
-      const pairs = byKey(store.results(found.id, 'pair').map((r) => ({ key: r.itemKey, ...(r.value as PairResult) })));
-      const summary = store.results(found.id, 'summary')[0]?.value as CompareSummary | undefined;
-      if (summary) io.stdout.write(formatCompare(pairs, summary, [], format));
+    const stored = readStoredRun(store, found);
+    if (stored.command === 'compare') {
+      if (stored.summary) io.stdout.write(formatCompare(stored.pairs, stored.summary, [], format));
       else io.note('this compare run has no summary yet (interrupted before it finished); rerun its command to complete it');
-    } else if (found.command === 'rank') {
-      const ranking = store.results(found.id, 'rank').map((r) => r.value as RankedItem);
-      const summary = store.results(found.id, 'summary')[0]?.value as StoredRankSummary | undefined;
-      // Stored in the order they were judged; shown in the canonical order the run reports.
-      const pairs = canonicalPairs(store.results(found.id, 'pair').map((r) => r.value as RankedPair));
-      if (summary) {
-        io.stdout.write(
-          formatRanking(
-            { ...summary, mode: summary.perContent.length ? 'systems' : 'items', ranking, pairs, unmatched: [] },
-            format,
-          ),
-        );
-      } else io.note('this rank run has no ranking yet (interrupted before it finished); rerun its command to complete it');
+    } else if (stored.command === 'rank') {
+      if (stored.view) io.stdout.write(formatRanking(stored.view, format));
+      else io.note('this rank run has no ranking yet (interrupted before it finished); rerun its command to complete it');
     } else {
-      const results = store.results(found.id, 'image').map((r) => r.value as ImageScore);
-      io.stdout.write(formatScores(results, format));
+      io.stdout.write(formatScores(stored.images, format));
     }
     const t = store.runTotals(found.id);
     io.note(`run ${found.name} (${found.command}, ${found.status}): ${t.results} stored results, ${t.calls} calls, ${t.parseErrors} parse errors`);

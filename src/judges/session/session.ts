@@ -476,18 +476,27 @@ export class JudgeSession {
   }
 
   /**
-   * Remembers how many choices per request the judge honours, for this run and the next
-   * ones: `max` below the current limit lowers it (and says so; `lowered` when the limit
-   * was already lowered on a refused `n`); a full answer only proves the limit, after
-   * which n > 1 requests retry HTTP errors as usual.
+   * Lowers, and remembers for this run and the next ones, how many choices per request the
+   * judge honours, and says so once (`lowered`: the limit was already lowered on a refused
+   * `n` and is confirmed now).
    */
   #learnChoices(max: number, detail: string, lowered = false): void {
-    const lower = lowered || max < this.#maxChoices;
-    if (!lower && this.#choicesProven) return;
+    if (!lowered && max >= this.#maxChoices) return;
     this.#maxChoices = Math.max(1, Math.min(this.#maxChoices, max));
     this.#choicesProven = true;
     this.#o.store.putJudgeFact(this.#o.judgeId, CHOICES_FACT, { max: this.#maxChoices }, { detail });
-    if (lower) this.#o.onEvent?.({ type: 'learned', fact: CHOICES_FACT, detail });
+    this.#o.onEvent?.({ type: 'learned', fact: CHOICES_FACT, detail });
+  }
+
+  /**
+   * A request for `n` choices came back whole: the judge honours `n`, so later requests
+   * for several samples need not wait for a first answer, and their HTTP errors are
+   * retried as usual. The limit is kept as it is (asking 5 proves nothing about 16).
+   */
+  #proveChoices(n: number): void {
+    if (this.#choicesProven) return;
+    this.#choicesProven = true;
+    this.#o.store.putJudgeFact(this.#o.judgeId, CHOICES_FACT, { max: this.#maxChoices }, { detail: `n = ${n} answered in full` });
   }
 
   async #run(group: CallGroup, slots: SampleSlot[]): Promise<RequestOutcome> {
@@ -543,7 +552,7 @@ export class JudgeSession {
     // A server that ignores `n` answers with fewer choices: keep what came, learn its
     // limit, and ask the rest as further requests.
     const answered = Math.min(n, completion.choices.length);
-    if (multi && answered === n) this.#learnChoices(n, `n = ${n} answered in full`);
+    if (multi && answered === n) this.#proveChoices(n);
     const rows: NewCall[] = [];
     for (let i = 0; i < answered; i++) {
       const slot = slots[i] as SampleSlot;
