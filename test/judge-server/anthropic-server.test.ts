@@ -177,6 +177,22 @@ describe('Anthropic server: errors the SDK surfaces', () => {
     expect(() => JSON.parse(block.text)).toThrow(SyntaxError);
   });
 
+  it('say answers the given text as a text block, or as the forced tool call when it is a JSON object', async () => {
+    const said = '<img src=x onerror=alert(1)> </script><script>alert(2)</script>';
+    const report = { score: 2, distortions: [{ type: '<b>blur</b>', severity: 'minor', location: 'top' }], reasoning: said };
+    server.failNext({ kind: 'say', text: said }, { kind: 'say', text: JSON.stringify(report) });
+    const plain = await client.messages.create({ model: 'claude-sim', max_tokens: 400, messages: [{ role: 'user', content: [text(SAMPLE_PROMPT), await image(3)] }] });
+    expect(plain.content).toEqual([expect.objectContaining({ type: 'text', text: said })]);
+    const tool = await client.messages.create({
+      model: 'claude-sim',
+      max_tokens: 400,
+      tools: [REPORT_TOOL],
+      tool_choice: { type: 'tool', name: 'quality_report' },
+      messages: [{ role: 'user', content: [text('Report.'), await image(3)] }],
+    });
+    expect(tool.content).toEqual([expect.objectContaining({ type: 'tool_use', name: 'quality_report', input: report })]);
+  });
+
   it('400 for what the real API rejects: n, trailing-space prefill, wrong media type, unknown forced tool', async () => {
     const base = await sample(3);
     const bad: unknown[] = [

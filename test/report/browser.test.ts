@@ -421,7 +421,7 @@ describe('quorum report in Chromium: distortions, comparisons, rankings, tabs', 
         .locator('section.facts dl dt')
         .allTextContents()
         .then((t) => t.join(' | ').toLowerCase());
-      for (const fact of ['judge', 'prompt', 'calls', 'version', 'command']) expect(facts, `${run}: ${facts}`).toContain(fact);
+      for (const fact of ['judge', 'base url', 'prompt', 'parameters', 'calls', 'tokens', 'cost', 'latency', 'quorum', 'command']) expect(facts, `${run}: ${facts}`).toContain(fact);
     }
     await closeClean(opened);
   });
