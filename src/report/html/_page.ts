@@ -97,7 +97,15 @@ const SCRIPT = `(() => {
     const img = event.target instanceof Element ? event.target.closest('img.thumb') : null;
     if (!img || !viewer) return;
     const holder = img.closest('[data-path]');
-    viewer.querySelector('img.large').src = img.src;
+    const large = viewer.querySelector('img.large');
+    // The full image from disk when the page was opened from disk; else the thumbnail, larger.
+    if (holder && holder.dataset.href && location.protocol === 'file:') {
+      large.onerror = () => { large.onerror = null; large.src = img.src; };
+      large.src = holder.dataset.href;
+    } else {
+      large.onerror = null;
+      large.src = img.src;
+    }
     viewer.querySelector('.caption').textContent = holder ? holder.dataset.path : '';
     const link = viewer.querySelector('a.full');
     if (holder && holder.dataset.href) { link.href = holder.dataset.href; link.hidden = false; } else link.hidden = true;
@@ -114,7 +122,8 @@ const SCRIPT_HASH = createHash('sha256').update(SCRIPT).digest('base64');
 
 /** The whole page: title, tabs over the runs, their sections, the viewer, the script. */
 export function page(input: { title: string; generatedAt: string; tabs: readonly string[]; sections: readonly string[] }): string {
-  const csp = `default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-${SCRIPT_HASH}'; base-uri 'none'; form-action 'none'`;
+  // file: lets the viewer show a run's own image from disk; nothing is fetched over a network.
+  const csp = `default-src 'none'; img-src data: file:; style-src 'unsafe-inline'; script-src 'sha256-${SCRIPT_HASH}'; base-uri 'none'; form-action 'none'`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -96,7 +96,13 @@ async function scoreSection(r: ReportRun, images: readonly ImageScore[]): Promis
     const calls = img.sha256 ? (r.callsByImage.get(img.sha256) ?? []) : [];
     const failedCalls = calls.filter((c) => c.status !== 'ok');
     const t = r.thumbnails.get(img.path);
-    const words = img.status === 'ok' || img.status === 'partial' ? (img.reasoning ?? '') : img.errors.join('; ');
+    // A failed image's errors are in its failed samples below, each with its raw answer.
+    const words =
+      img.status === 'ok' || img.status === 'partial'
+        ? (img.reasoning ?? '')
+        : img.status === 'failed' && failedCalls.length
+          ? `no sample could be read (${failedCalls.length} failed)`
+          : img.errors.join('; ');
     const distortions = (img.distortions ?? [])
       .map((d) => `<li>${esc(d.type)} (${esc(d.severity)}${d.location ? `, ${esc(d.location)}` : ''})</li>`)
       .join('');
