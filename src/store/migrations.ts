@@ -111,4 +111,8 @@ export const migrations: readonly string[] = [
   ALTER TABLE runs ADD COLUMN owner TEXT;
   ALTER TABLE runs ADD COLUMN heartbeat_at INTEGER;
   `,
+  /* 3: the cache lookup reads a key's calls newest first from the index, without a sort (it replaces (cache_key, status)) */ `
+  CREATE INDEX calls_key_id ON calls(cache_key, id);
+  DROP INDEX calls_cache_key;
+  `,
 ];
