@@ -135,6 +135,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     // pool's start-up per small image and keeps two cores from being oversubscribed.
     sharp.concurrency(1);
   }
+  // `quorum show RUN --calls | head`: the reader closed the pipe; stop quietly, as Unix tools do.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const handlers = new Set<() => void>();
   const onSigint = () => {
     if (handlers.size === 0) process.exit(130);

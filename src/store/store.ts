@@ -680,6 +680,17 @@ export class Store {
     return (this.#stmt.runErrorCalls.all(runId) as CallRow[]).map(callFromRow);
   }
 
+  /**
+   * A run's calls one at a time (used ones, then failed requests), for output that must not
+   * hold a large run in memory (`show --calls` of a million calls).
+   */
+  *eachRunCall(runId: number): Generator<CallRecord & { cached?: boolean }> {
+    for (const row of this.#stmt.runCalls.iterate(runId) as IterableIterator<CallRow & { cached: number }>) {
+      yield { ...callFromRow(row), cached: row.cached === 1 };
+    }
+    for (const row of this.#stmt.runErrorCalls.iterate(runId) as IterableIterator<CallRow>) yield callFromRow(row);
+  }
+
   /** Per judge: how many answered calls did not parse. */
   parseFailureRates(): JudgeParseRate[] {
     return (this.#stmt.parseRates.all() as Omit<JudgeParseRate, 'parseFailureRate'>[]).map((r) => {

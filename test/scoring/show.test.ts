@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
-import { runQuorum, type QuorumResult } from '../support/cli.js';
+import { spawnSync } from 'node:child_process';
+import { cleanEnv, QUORUM_BIN, runQuorum, type QuorumResult } from '../support/cli.js';
 import { parseScores, runNameOf, spread, tempDir, writeImages, type TempDir } from './_support.js';
 
 const KEY = 'sk-test-show';
@@ -66,4 +67,22 @@ it('`quorum runs` lists the run, and `quorum show` of an unknown run is a usage 
   const unknown = await runQuorum(['show', 'no-such-run', '--db', db]);
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toMatch(/^error: No run `no-such-run` in .*quorum\.db; `quorum runs` lists them$/m);
+});
+
+it('`quorum show <run> --calls | head -1`: the closed pipe ends it quietly, exit 0, no stack trace', async () => {
+  // More output than a pipe holds (64 KiB), so the writer meets the closed pipe.
+  const judge = await startOpenAIServer({ apiKey: KEY });
+  const big = await runQuorum(
+    ['score', tmp.images, '--judge', 'openai:sim', '--base-url', judge.url, '--method', 'sample', '--samples', '64', '--db', db, '--run', 'many-calls', '--quiet'],
+    { env: { OPENAI_API_KEY: KEY } },
+  );
+  await judge.close();
+  expect(big.code, big.stderr).toBe(0);
+  // A real pipeline: `head -1` exits after one line while quorum is still writing.
+  const shell = spawnSync('bash', ['-c', `"${process.execPath}" "${QUORUM_BIN}" show many-calls --calls --db "${db}" | head -1; echo "quorum exited \${PIPESTATUS[0]}" >&2`], {
+    encoding: 'utf8',
+    env: cleanEnv(),
+  });
+  expect(JSON.parse(shell.stdout.split('\n')[0]!)).toMatchObject({ runId: expect.any(Number), status: 'ok' });
+  expect(shell.stderr.trim()).toBe('quorum exited 0');
 });

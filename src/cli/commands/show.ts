@@ -33,8 +33,9 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const found = store.getRun(name);
     if (!found) throw new UsageError(`No run \`${name}\` in ${store.file}; \`quorum runs\` lists them`);
     if (args['calls']) {
-      for (const call of [...store.runCalls(found.id), ...store.runErrorCalls(found.id)]) {
-        io.stdout.write(`${JSON.stringify(call)}\n`);
+      // One call at a time: a run of a million calls is printed without holding it in memory.
+      for (const call of store.eachRunCall(found.id)) {
+        if (!io.stdout.write(`${JSON.stringify(call)}\n`)) await new Promise((resolve) => io.stdout.once('drain', resolve));
       }
       return 0;
     }
