@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { BudgetError, describeError, ProviderError } from '../../core/errors.js';
-import { hashObject } from '../../core/hash.js';
+import { hashObject, sha256, stableStringify } from '../../core/hash.js';
 import type { Choice, Completion, CompletionRequest, Message, Provider } from '../../core/provider.js';
 import type { Result } from '../../core/result.js';
 import type { CallRecord, NewCall, RetryFailed, Store } from '../../store/store.js';
@@ -96,8 +96,13 @@ export function sampleSlots(input: {
   params: Record<string, unknown>;
   count: number;
 }): SampleSlot[] {
-  const { count, ...question } = input;
-  return Array.from({ length: count }, (_, sampleIndex) => ({ sampleIndex, cacheKey: cacheKey({ ...question, sampleIndex }) }));
+  const { count, judgeId, promptHash, imageHashes, params } = input;
+  // `sampleIndex` sorts last among the key's fields, so every sample's stable JSON is the
+  // question's with `,"sampleIndex":i` before the closing brace: the question is
+  // serialised once, not once per sample (the same keys as `cacheKey`, byte for byte).
+  const question = stableStringify({ judgeId, promptHash, imageHashes, params });
+  const head = `${question.slice(0, -1)},"sampleIndex":`;
+  return Array.from({ length: count }, (_, sampleIndex) => ({ sampleIndex, cacheKey: sha256(`${head}${sampleIndex}}`) }));
 }
 
 /** Rough input-token estimate for budgeting before any call has been measured. */
