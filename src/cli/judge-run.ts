@@ -133,7 +133,7 @@ export class RunTerminal {
   }
 
   /** Data to stdout, or to `--out FILE`; a failed write names the command that prints the stored run again. */
-  async output(args: Args, text: string, run: { name: string }): Promise<void> {
+  async output(args: Args, text: string | Iterable<string>, run: { name: string }): Promise<void> {
     await writeOutput(args, this.#io.env, this.#io.stdout, text, run);
   }
 }

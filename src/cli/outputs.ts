@@ -1,5 +1,6 @@
-import { constants } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { dirname, resolve } from 'node:path';
 import { describeError, QuorumError, UsageError } from '../core/errors.js';
 import { databasePathProblem } from '../store/index.js';
@@ -45,20 +46,35 @@ export async function writeOutput(
   args: Args,
   env: NodeJS.ProcessEnv,
   stdout: NodeJS.WritableStream,
-  text: string,
+  text: string | Iterable<string>,
   run: { name: string },
   /** The command that prints the output again. @default `quorum show RUN ...` */
   again?: string,
 ): Promise<void> {
   const out = pathArg(args, 'out', env);
   if (!out) {
-    stdout.write(text);
+    await writeChunks(stdout, typeof text === 'string' ? [text] : text);
     return;
   }
   try {
-    await writeFile(out, text);
+    if (typeof text === 'string') await writeFile(out, text);
+    else {
+      const file = createWriteStream(out);
+      // `finished` settles on 'finish' or rejects on the stream's error (a folder gone, a full disk).
+      const done = finished(file);
+      await Promise.race([writeChunks(file, text), done]);
+      file.end();
+      await done;
+    }
   } catch (cause) {
     const command = again ?? `quorum show ${run.name} --db ${dbPath(args, env)} --format ${str(args, 'format') ?? 'table'} > FILE`;
     throw new QuorumError(`Cannot write --out ${out}: ${describeError(cause)}; nothing is lost: \`${command}\` prints it again`, { cause });
+  }
+}
+
+/** Writes chunks, waiting whenever the stream asks to (a million rows never pile up in memory). */
+async function writeChunks(stream: NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
+  for (const chunk of chunks) {
+    if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
   }
 }

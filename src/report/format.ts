@@ -52,19 +52,41 @@ export function imageJson(r: ImageScore): Record<string, unknown> {
 }
 
 export function formatScores(results: readonly ImageScore[], format: OutputFormat): string {
+  return [...scoreChunks(results, format)].join('');
+}
+
+/**
+ * The scores in `format`, a row at a time: a run of a million images is written without
+ * building one string of all of it (the table, whose column widths need every row, is
+ * the exception).
+ */
+export function* scoreChunks(results: readonly ImageScore[], format: OutputFormat): Generator<string> {
   switch (format) {
-    case 'json':
-      return `${JSON.stringify(results.map(imageJson), null, 2)}\n`;
+    case 'json': {
+      // The same text as JSON.stringify(results, null, 2), one image at a time.
+      if (results.length === 0) {
+        yield '[]\n';
+        return;
+      }
+      yield '[\n';
+      for (const [i, r] of results.entries()) {
+        const item = JSON.stringify(imageJson(r), null, 2).replace(/\n/g, '\n  ');
+        yield `  ${item}${i < results.length - 1 ? ',' : ''}\n`;
+      }
+      yield ']\n';
+      return;
+    }
     case 'jsonl':
-      return results.map((r) => `${JSON.stringify(imageJson(r))}\n`).join('');
+      for (const r of results) yield `${JSON.stringify(imageJson(r))}\n`;
+      return;
     case 'csv': {
-      const header = ['path', 'sha256', 'score', 'std', 'samples', 'coverage', 'method', 'ok', 'failed', 'status', 'reasoning', 'errors'];
-      const rows = results.map((r) =>
-        [r.path, r.sha256, r.score, r.std, r.samples.join(' '), r.coverage, r.method, r.okCalls, r.failedCalls, r.status, r.reasoning, r.errors.join('; ')]
+      yield 'path,sha256,score,std,samples,coverage,method,ok,failed,status,reasoning,errors\n';
+      for (const r of results) {
+        yield `${[r.path, r.sha256, r.score, r.std, r.samples.join(' '), r.coverage, r.method, r.okCalls, r.failedCalls, r.status, r.reasoning, r.errors.join('; ')]
           .map(csvCell)
-          .join(','),
-      );
-      return `${[header.join(','), ...rows].join('\n')}\n`;
+          .join(',')}\n`;
+      }
+      return;
     }
     case 'table': {
       const rows = results.map((r) => [
@@ -75,7 +97,7 @@ export function formatScores(results: readonly ImageScore[], format: OutputForma
         r.status,
         r.score === null ? oneLine(r.errors.join('; '), 70) : oneLine(r.reasoning ?? levelsText(r), 70),
       ]);
-      return `${textTable(['image', 'score', 'std', 'ok', 'status', 'reasoning'], rows)}\n`;
+      yield `${textTable(['image', 'score', 'std', 'ok', 'status', 'reasoning'], rows)}\n`;
     }
   }
 }

@@ -4,7 +4,7 @@
  */
 import { expect, it } from 'vitest';
 import { unscored } from '../../src/judges/score.js';
-import { formatScores } from '../../src/report/format.js';
+import { formatScores, imageJson, scoreChunks } from '../../src/report/format.js';
 
 it('a table of 200,000 scored images prints, one line per image, aligned', () => {
   const rows = Array.from({ length: 200_000 }, (_, i) => ({
@@ -20,4 +20,19 @@ it('a table of 200,000 scored images prints, one line per image, aligned', () =>
   expect(lines.at(-1)).toMatch(/^\/data\/img-199999\.png\s+3\.25\s+-\s+1\/1\s+ok\s+fine$/);
   // The longest path sets the first column's width for every row.
   expect(lines[2]!.indexOf('3.25')).toBe(lines.at(-1)!.indexOf('3.25'));
+});
+
+it('json, jsonl and csv are written a row at a time and read the same as before', () => {
+  const rows = Array.from({ length: 3 }, (_, i) => ({
+    ...unscored(`/data/"odd"\n,name-${i}.png`, null, 'levels' as const),
+    status: i === 1 ? ('error' as const) : ('ok' as const),
+    errors: i === 1 ? ['not a readable image'] : [],
+    levels: { excellent: 0.5, good: 0.5 },
+  }));
+  expect(formatScores(rows, 'json')).toBe(`${JSON.stringify(rows.map(imageJson), null, 2)}\n`);
+  expect(formatScores([], 'json')).toBe('[]\n');
+  expect([...scoreChunks(rows, 'jsonl')]).toHaveLength(3);
+  const csv = [...scoreChunks(rows, 'csv')];
+  expect(csv).toHaveLength(4);
+  expect(csv[0]).toBe('path,sha256,score,std,samples,coverage,method,ok,failed,status,reasoning,errors\n');
 });

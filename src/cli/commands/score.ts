@@ -5,7 +5,7 @@ import { loadAnchors } from '../../judges/anchors.js';
 import { planScore } from '../../judges/plans.js';
 import { builtinTemplates } from '../../prompts/builtin.js';
 import { resolveTemplate } from '../../prompts/load.js';
-import { formatScores } from '../../report/format.js';
+import { scoreChunks } from '../../report/format.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge } from '../judge-options.js';
@@ -104,7 +104,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       },
     });
     terminal.done();
-    await terminal.output(args, formatScores(result.results, format), result.run);
+    await terminal.output(args, scoreChunks(result.results, format), result.run);
 
     const by = (status: string) => result.results.filter((r) => r.status === status);
     const failed = by('failed');

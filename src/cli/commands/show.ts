@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
-import { formatScores } from '../../report/format.js';
+import { scoreChunks } from '../../report/format.js';
 import { formatCompare } from '../../report/pairs.js';
 import { formatRanking } from '../../report/ranking.js';
 import { readStoredRun } from '../../report/stored.js';
@@ -47,7 +47,9 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       if (stored.view) io.stdout.write(formatRanking(stored.view, format));
       else io.note('this rank run has no ranking yet (interrupted before it finished); rerun its command to complete it');
     } else {
-      io.stdout.write(formatScores(stored.images, format));
+      for (const chunk of scoreChunks(stored.images, format)) {
+        if (!io.stdout.write(chunk)) await new Promise((resolve) => io.stdout.once('drain', resolve));
+      }
     }
     const t = store.runTotals(found.id);
     io.note(`run ${found.name} (${found.command}, ${found.status}): ${t.results} stored results, ${t.calls} calls, ${t.parseErrors} parse errors`);
