@@ -3,7 +3,14 @@
  * can choose pairs: active (src/judges/active.ts), random pairs, and round-robin (all
  * pairs, scheduled in rounds so a partial budget still covers every item evenly).
  *
- *   npx tsx bench/rank.ts
+ *   npx tsx bench/rank.ts [--quick]
+ *
+ * Part 1: tau at N log2 N, 2 N log2 N and N(N-1) judged orders, N = 32, 128, 512 (--quick:
+ * 32, 128). Part 2: milliseconds spent choosing each pair (fit + choice, amortised over a
+ * batch of 8), the incremental `ActiveRanker` against the previous full refit
+ * (`fitScores` with dense standard errors + `chooseActive` over every remaining pair),
+ * interleaved batch by batch on the same state, medians; then the incremental one alone
+ * at 1,000 items (whole 2 N log2 N budget) and 10,000 items (a budget of 20,000 pairs).
  *
  * The judge is simulated in-process (the same Thurstone model with perception noise the
  * test servers use), so this measures the pair-choice strategies, not HTTP. Every pair is
@@ -13,7 +20,8 @@ import { krcc } from '../src/aggregate/correlation.js';
 import { normalCdf } from '../src/aggregate/normal.js';
 import { createRandom, type Random } from '../src/aggregate/random.js';
 import type { Comparison } from '../src/aggregate/comparison.js';
-import { chooseActive, chooseRandom, fitScores, type Candidate } from '../src/judges/active.js';
+import { loadavg } from 'node:os';
+import { ActiveRanker, allPairsPool, chooseActive, fitScores, type Candidate } from '../src/judges/active.js';
 
 const NOISE = 0.25; // perception noise per judgment, in quality units (test server default)
 const SEEDS = [1, 2, 3];
@@ -49,53 +57,141 @@ function roundRobinSchedule(n: number): Candidate[] {
 }
 
 type Strategy = 'active' | 'random' | 'round-robin';
+const BATCH = 8;
 
 function simulate(n: number, strategy: Strategy, checkpoints: number[], seed: number): number[] {
   const judgeRandom = createRandom(seed);
   const pickRandom = createRandom(seed + 1000);
   const q = Array.from({ length: n }, (_, i) => 1 + (4 * i) / (n - 1));
-  const all: Candidate[] = [];
-  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) all.push({ a, b });
-  const schedule = roundRobinSchedule(n);
-  const remaining = new Set(all);
-  const comparisons: Comparison[] = [];
+  const schedule = strategy === 'round-robin' ? roundRobinSchedule(n) : [];
+  const pool = allPairsPool(n);
+  const ranker = new ActiveRanker(n);
   const taus: number[] = [];
   let orders = 0;
-  const batch = 8;
   for (const target of checkpoints) {
-    while (orders + 2 <= target && remaining.size > 0) {
-      const room = Math.min(batch, Math.floor((target - orders) / 2));
-      let chosen: Candidate[];
+    while (orders + 2 <= target && pool.size > 0) {
+      const room = Math.min(BATCH, Math.floor((target - orders) / 2));
+      let chosen: Candidate[] = [];
       if (strategy === 'round-robin') chosen = schedule.splice(0, room);
-      else if (strategy === 'random' || comparisons.length === 0) chosen = chooseRandom([...remaining], room, pickRandom);
-      else chosen = chooseActive(fitScores(n, comparisons), [...remaining], room, pickRandom);
+      else if (strategy === 'random' || ranker.comparisons.length === 0) {
+        for (let k = 0; k < room; k++) {
+          const c = pool.takeRandom(pickRandom);
+          if (c) chosen.push(c);
+        }
+      } else chosen = ranker.choose(pool, room, pickRandom);
       if (chosen.length === 0) break;
-      for (const c of chosen) {
-        remaining.delete([...remaining].find((x) => x.a === c.a && x.b === c.b) as Candidate);
-        comparisons.push(judge(q, c, judgeRandom));
-        orders += 2;
-      }
+      const judged = chosen.map((c) => judge(q, c, judgeRandom));
+      if (strategy === 'active') ranker.add(judged);
+      else ranker.comparisons.push(...judged);
+      orders += 2 * chosen.length;
     }
-    const fit = fitScores(n, comparisons);
-    taus.push(krcc(fit.scores, q));
+    taus.push(krcc(fitScores(n, ranker.comparisons).scores, q));
   }
   return taus;
 }
 
-const rows: string[] = [];
-for (const n of [16, 32, 64]) {
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? (s[s.length >> 1] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/**
+ * ms per chosen pair, both ways, on the same state: `n` items, random pairs up to `start`
+ * comparisons, then `batches` rounds in which the old way (full fit + every remaining pair)
+ * and the new (`add` + `choose`) each choose a batch, alternating which goes first; the new
+ * way's choice is judged and fed to both.
+ */
+function timeChoice(n: number, start: number, batches: number, old: boolean): { old: number[]; fresh: number[] } {
+  const r = createRandom(7);
+  const q = Array.from({ length: n }, (_, i) => 1 + (4 * i) / (n - 1));
+  const pool = allPairsPool(n);
+  const ranker = new ActiveRanker(n);
+  const first: Comparison[] = [];
+  for (let k = 0; k < start; k++) first.push(judge(q, pool.takeRandom(r) as Candidate, r));
+  ranker.add(first);
+  const out = { old: [] as number[], fresh: [] as number[] };
+  let pending: Comparison[] = [];
+  for (let b = 0; b < batches; b++) {
+    const runOld = () => {
+      if (!old) return;
+      const t = performance.now();
+      const remaining: Candidate[] = [];
+      for (let a = 0; a < n; a++) for (let c = a + 1; c < n; c++) if (pool.available(a, c)) remaining.push({ a, b: c });
+      chooseActive(fitScores(n, [...ranker.comparisons, ...pending]), remaining, BATCH, r);
+      out.old.push((performance.now() - t) / BATCH);
+    };
+    const runNew = () => {
+      const t = performance.now();
+      ranker.add(pending);
+      const chosen = ranker.choose(pool, BATCH, r);
+      out.fresh.push((performance.now() - t) / BATCH);
+      pending = chosen.map((c) => judge(q, c, r));
+    };
+    if (b % 2) {
+      runOld();
+      runNew();
+    } else {
+      runNew();
+      runOld();
+    }
+  }
+  return out;
+}
+
+const quick = process.argv.includes('--quick');
+console.log(`load average ${load()}`);
+console.log(`Kendall tau vs judged comparisons (orders), mean over seeds ${SEEDS.join(', ')}; noise ${NOISE}`);
+console.log('columns: N log2 N, 2 N log2 N (the active budget), N(N-1) (round-robin in both orders)');
+for (const n of quick ? [32, 128] : [32, 128, 512]) {
   const nlog = Math.round(n * Math.log2(n));
   const checkpoints = [nlog, 2 * nlog, n * (n - 1)].filter((c, i, a) => a.indexOf(c) === i);
   const started = performance.now();
   for (const strategy of ['active', 'random', 'round-robin'] as const) {
     const sums = checkpoints.map(() => 0);
     for (const seed of SEEDS) simulate(n, strategy, checkpoints, seed).forEach((t, i) => (sums[i] = (sums[i] as number) + t));
-    rows.push(
-      [`N=${n}`, strategy.padEnd(11), ...checkpoints.map((c, i) => `${String(c).padStart(5)}: ${((sums[i] as number) / SEEDS.length).toFixed(3)}`)].join('  '),
+    const at = (sums[1] as number) / SEEDS.length;
+    const verdict = strategy === 'active' ? (at >= 0.9 ? '  PASS (>= 0.9 at 2 N log2 N)' : '  FAIL (< 0.9 at 2 N log2 N)') : '';
+    console.log(
+      [`N=${n}`, strategy.padEnd(11), ...checkpoints.map((c, i) => `${String(c).padStart(6)}: ${((sums[i] as number) / SEEDS.length).toFixed(3)}`)].join('  ') + verdict,
     );
   }
-  rows.push(`       (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`       (${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()})`);
 }
-console.log(`Kendall tau vs judged comparisons (orders), mean over seeds ${SEEDS.join(', ')}; noise ${NOISE}`);
-console.log('columns: N log2 N, 2 N log2 N (the active budget), N(N-1) (round-robin in both orders)');
-for (const r of rows) console.log(r);
+
+console.log('\nms choosing each pair (fit + choice, batch of 8, amortised), medians; old = dense refit + every remaining pair');
+for (const [n, start, batches, old] of [
+  [128, 448, 40, true],
+  [512, 2304, 12, true],
+  [1000, 5000, 6, true],
+] as const) {
+  const t = timeChoice(n, start, batches, old);
+  console.log(
+    `N=${n} after ${start} pairs: old ${median(t.old).toFixed(2)} ms/pair, incremental ${median(t.fresh).toFixed(3)} ms/pair (load average ${load()})`,
+  );
+}
+for (const [n, pairs] of quick ? ([[1000, 2000]] as const) : ([[1000, Math.ceil(1000 * Math.log2(1000))], [10000, 20000]] as const)) {
+  const r = createRandom(11);
+  const q = Array.from({ length: n }, (_, i) => 1 + (4 * i) / (n - 1));
+  const pool = allPairsPool(n);
+  const ranker = new ActiveRanker(n);
+  let spent = 0;
+  let pending: Comparison[] = [];
+  for (let k = 0; k < BATCH; k++) pending.push(judge(q, pool.takeRandom(r) as Candidate, r));
+  let chosenCount = BATCH;
+  while (chosenCount < pairs) {
+    const t = performance.now();
+    ranker.add(pending);
+    const chosen = ranker.choose(pool, Math.min(BATCH, pairs - chosenCount), r);
+    spent += performance.now() - t;
+    if (chosen.length === 0) break;
+    chosenCount += chosen.length;
+    pending = chosen.map((c) => judge(q, c, r));
+  }
+  ranker.add(pending);
+  const tau = n <= 1000 ? krcc(fitScores(n, ranker.comparisons).scores, q).toFixed(3) : 'n/a';
+  const per = spent / chosenCount;
+  console.log(
+    `N=${n}, ${chosenCount} pairs (${2 * chosenCount} orders): incremental ${per.toFixed(3)} ms/pair amortised ${per < 5 ? 'PASS' : 'FAIL'} (< 5 ms); tau of the exact fit ${tau} (load average ${load()})`,
+  );
+}
