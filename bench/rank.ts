@@ -9,8 +9,9 @@
  * 32, 128). Part 2: milliseconds spent choosing each pair (fit + choice, amortised over a
  * batch of 8), the incremental `ActiveRanker` against the previous full refit
  * (`fitScores` with dense standard errors + `chooseActive` over every remaining pair),
- * interleaved batch by batch on the same state, medians; then the incremental one alone
- * at 1,000 items (whole 2 N log2 N budget) and 10,000 items (a budget of 20,000 pairs).
+ * each in a fresh process from the same seeded state, rounds alternating which goes first,
+ * medians; then the incremental one alone at 1,000 items (whole 2 N log2 N budget) and
+ * 10,000 items (a budget of 20,000 pairs). The load average is printed beside each figure.
  *
  * The judge is simulated in-process (the same Thurstone model with perception noise the
  * test servers use), so this measures the pair-choice strategies, not HTTP. Every pair is
@@ -20,7 +21,9 @@ import { krcc } from '../src/aggregate/correlation.js';
 import { normalCdf } from '../src/aggregate/normal.js';
 import { createRandom, type Random } from '../src/aggregate/random.js';
 import type { Comparison } from '../src/aggregate/comparison.js';
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { ActiveRanker, allPairsPool, chooseActive, fitScores, type Candidate } from '../src/judges/active.js';
 
 const NOISE = 0.25; // perception noise per judgment, in quality units (test server default)
@@ -97,12 +100,13 @@ const median = (xs: readonly number[]) => {
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /**
- * ms per chosen pair, both ways, on the same state: `n` items, random pairs up to `start`
- * comparisons, then `batches` rounds in which the old way (full fit + every remaining pair)
- * and the new (`add` + `choose`) each choose a batch, alternating which goes first; the new
- * way's choice is judged and fed to both.
+ * ms per chosen pair for one way of choosing, in this (fresh) process: `n` items, random
+ * pairs up to `start` comparisons (the same for both ways: seed 7), then `batches` batches
+ * chosen, judged and added; the median over batches of (fit + choice) / batch size.
+ * `dense` is the previous way (full Newton fit with dense standard errors, every remaining
+ * pair scored and sorted); `incremental` is `ActiveRanker`.
  */
-function timeChoice(n: number, start: number, batches: number, old: boolean): { old: number[]; fresh: number[] } {
+function timeChoice(way: 'dense' | 'incremental', n: number, start: number, batches: number): number {
   const r = createRandom(7);
   const q = Array.from({ length: n }, (_, i) => 1 + (4 * i) / (n - 1));
   const pool = allPairsPool(n);
@@ -110,33 +114,66 @@ function timeChoice(n: number, start: number, batches: number, old: boolean): { 
   const first: Comparison[] = [];
   for (let k = 0; k < start; k++) first.push(judge(q, pool.takeRandom(r) as Candidate, r));
   ranker.add(first);
-  const out = { old: [] as number[], fresh: [] as number[] };
+  const times: number[] = [];
   let pending: Comparison[] = [];
   for (let b = 0; b < batches; b++) {
-    const runOld = () => {
-      if (!old) return;
-      const t = performance.now();
+    const t = performance.now();
+    let chosen: Candidate[];
+    if (way === 'dense') {
+      ranker.comparisons.push(...pending);
       const remaining: Candidate[] = [];
       for (let a = 0; a < n; a++) for (let c = a + 1; c < n; c++) if (pool.available(a, c)) remaining.push({ a, b: c });
-      chooseActive(fitScores(n, [...ranker.comparisons, ...pending]), remaining, BATCH, r);
-      out.old.push((performance.now() - t) / BATCH);
-    };
-    const runNew = () => {
-      const t = performance.now();
-      ranker.add(pending);
-      const chosen = ranker.choose(pool, BATCH, r);
-      out.fresh.push((performance.now() - t) / BATCH);
-      pending = chosen.map((c) => judge(q, c, r));
-    };
-    if (b % 2) {
-      runOld();
-      runNew();
+      chosen = chooseActive(fitScores(n, ranker.comparisons), remaining, BATCH, r);
+      for (const c of chosen) pool.take(c.a, c.b);
     } else {
-      runNew();
-      runOld();
+      ranker.add(pending);
+      chosen = ranker.choose(pool, BATCH, r);
     }
+    times.push((performance.now() - t) / BATCH);
+    pending = chosen.map((c) => judge(q, c, r));
   }
-  return out;
+  return median(times);
+}
+
+/** Runs `timeChoice` in a fresh process (node start-up not timed). */
+function timeInChild(way: 'dense' | 'incremental', n: number, start: number, batches: number): number {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', SELF, '--child', way, String(n), String(start), String(batches)], {
+    encoding: 'utf8',
+  });
+  return Number(out.trim());
+}
+
+/** Amortised ms per chosen pair over a whole run of `pairs` pairs (first batch random), and the exact fit's tau. */
+function amortised(n: number, pairs: number): { per: number; pairs: number; tau: number | null } {
+  const r = createRandom(11);
+  const q = Array.from({ length: n }, (_, i) => 1 + (4 * i) / (n - 1));
+  const pool = allPairsPool(n);
+  const ranker = new ActiveRanker(n);
+  let spent = 0;
+  let pending: Comparison[] = [];
+  for (let k = 0; k < BATCH; k++) pending.push(judge(q, pool.takeRandom(r) as Candidate, r));
+  let chosenCount = BATCH;
+  while (chosenCount < pairs) {
+    const t = performance.now();
+    ranker.add(pending);
+    const chosen = ranker.choose(pool, Math.min(BATCH, pairs - chosenCount), r);
+    spent += performance.now() - t;
+    if (chosen.length === 0) break;
+    chosenCount += chosen.length;
+    pending = chosen.map((c) => judge(q, c, r));
+  }
+  ranker.add(pending);
+  const tau = n <= 1000 ? krcc(fitScores(n, ranker.comparisons).scores, q) : null;
+  return { per: spent / chosenCount, pairs: chosenCount, tau };
+}
+
+const SELF = fileURLToPath(import.meta.url);
+const childAt = process.argv.indexOf('--child');
+if (childAt >= 0) {
+  const [way, n, start, batches] = process.argv.slice(childAt + 1);
+  if (way === 'amortised') console.log(JSON.stringify(amortised(Number(n), Number(start))));
+  else console.log(timeChoice(way as 'dense' | 'incremental', Number(n), Number(start), Number(batches)));
+  process.exit(0);
 }
 
 const quick = process.argv.includes('--quick');
@@ -161,39 +198,30 @@ for (const n of quick ? [32, 128] : [32, 128, 512]) {
   console.log(`       (${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()})`);
 }
 
-console.log('\nms choosing each pair (fit + choice, batch of 8, amortised), medians; old = dense refit + every remaining pair');
-for (const [n, start, batches, old] of [
-  [128, 448, 40, true],
-  [512, 2304, 12, true],
-  [1000, 5000, 6, true],
-] as const) {
-  const t = timeChoice(n, start, batches, old);
+const ROUNDS = 3;
+console.log(
+  `\nms choosing each pair (fit + choice, batch of ${BATCH}, per pair): each way in its own fresh process, ` +
+    `${ROUNDS} rounds alternating which goes first; median over batches within a process, median over rounds`,
+);
+for (const [n, start, batches] of quick ? ([[128, 448, 20], [512, 2304, 6]] as const) : ([[128, 448, 40], [512, 2304, 12], [1000, 5000, 4]] as const)) {
+  const dense: number[] = [];
+  const incremental: number[] = [];
+  const loads: string[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const ways = round % 2 ? (['incremental', 'dense'] as const) : (['dense', 'incremental'] as const);
+    for (const way of ways) (way === 'dense' ? dense : incremental).push(timeInChild(way, n, start, batches));
+    loads.push(loadavg()[0]?.toFixed(2) ?? '?');
+  }
   console.log(
-    `N=${n} after ${start} pairs: old ${median(t.old).toFixed(2)} ms/pair, incremental ${median(t.fresh).toFixed(3)} ms/pair (load average ${load()})`,
+    `N=${n} after ${start} pairs: dense refit ${median(dense).toFixed(2)} ms/pair (rounds ${dense.map((x) => x.toFixed(2)).join(', ')}), ` +
+      `incremental ${median(incremental).toFixed(3)} ms/pair (rounds ${incremental.map((x) => x.toFixed(3)).join(', ')}); load average ${loads.join(', ')}`,
   );
 }
 for (const [n, pairs] of quick ? ([[1000, 2000]] as const) : ([[1000, Math.ceil(1000 * Math.log2(1000))], [10000, 20000]] as const)) {
-  const r = createRandom(11);
-  const q = Array.from({ length: n }, (_, i) => 1 + (4 * i) / (n - 1));
-  const pool = allPairsPool(n);
-  const ranker = new ActiveRanker(n);
-  let spent = 0;
-  let pending: Comparison[] = [];
-  for (let k = 0; k < BATCH; k++) pending.push(judge(q, pool.takeRandom(r) as Candidate, r));
-  let chosenCount = BATCH;
-  while (chosenCount < pairs) {
-    const t = performance.now();
-    ranker.add(pending);
-    const chosen = ranker.choose(pool, Math.min(BATCH, pairs - chosenCount), r);
-    spent += performance.now() - t;
-    if (chosen.length === 0) break;
-    chosenCount += chosen.length;
-    pending = chosen.map((c) => judge(q, c, r));
-  }
-  ranker.add(pending);
-  const tau = n <= 1000 ? krcc(fitScores(n, ranker.comparisons).scores, q).toFixed(3) : 'n/a';
-  const per = spent / chosenCount;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', SELF, '--child', 'amortised', String(n), String(pairs), '0'], { encoding: 'utf8' });
+  const { per, pairs: judged, tau } = JSON.parse(out) as { per: number; pairs: number; tau: number | null };
   console.log(
-    `N=${n}, ${chosenCount} pairs (${2 * chosenCount} orders): incremental ${per.toFixed(3)} ms/pair amortised ${per < 5 ? 'PASS' : 'FAIL'} (< 5 ms); tau of the exact fit ${tau} (load average ${load()})`,
+    `N=${n}, ${judged} pairs (${2 * judged} orders), fresh process: incremental ${per.toFixed(3)} ms/pair amortised ${per < 5 ? 'PASS' : 'FAIL'} (< 5 ms); ` +
+      `tau of the exact fit ${tau === null ? 'n/a' : tau.toFixed(3)} (load average ${load()})`,
   );
 }
