@@ -25,6 +25,9 @@ export function fitScores(itemCount: number, comparisons: readonly Comparison[])
 }
 
 /**
+ * The exhaustive choice (every candidate scored, sorted): the reference `ActiveRanker.choose`
+ * samples from, kept for small candidate lists and as the baseline `bench/rank.ts` times.
+ *
  * Picks up to `count` candidates with the largest expected information: p(1-p), the
  * Fisher information of one Bradley-Terry comparison at the current estimates, times the
  * combined standard error of the two scores (uncertain, close pairs first). Each item
