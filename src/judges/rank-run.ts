@@ -4,7 +4,7 @@ import { createRandom } from '../aggregate/random.js';
 import { describeError, InputError, UsageError } from '../core/errors.js';
 import { collectInputs } from '../images/index.js';
 import type { RunRecord } from '../store/store.js';
-import { activeBudget, chooseActive, chooseRandom, fitScores, isSettled, RANK_PRIOR, type Candidate } from './active.js';
+import { ActiveRanker, activeBudget, allPairsPool, listPool, RANK_PRIOR, type Candidate, type PairPool } from './active.js';
 import { judgePair, positionBias, type PairResult, type PairSettings } from './compare.js';
 import { canonicalPairs, FEW_PAIRS, lowCoverage, positionArtefacts } from './pair-checks.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
@@ -187,13 +187,16 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   const inputErrors: InputError[] = [];
   let pathOf: (c: Candidate, side: 'a' | 'b') => string;
   let keys: string[] = [];
+  // Items mode pairs every two images: N(N-1)/2 pairs (50 million at 10,000 images) are
+  // never listed, only the files; systems mode lists its (few systems x contents) pairs.
+  let files: { path: string }[] | null = null;
   if (options.items) {
     const collected = await collectInputs([options.items]);
     inputErrors.push(...collected.errors);
-    const files = collected.files;
-    names = files.map((f) => contentKey(f.relPath));
-    for (let a = 0; a < files.length; a++) for (let b = a + 1; b < files.length; b++) candidates.push({ a, b });
-    pathOf = (c, side) => (files[side === 'a' ? c.a : c.b] as { path: string }).path;
+    const itemFiles = collected.files;
+    files = itemFiles;
+    names = itemFiles.map((f) => contentKey(f.relPath));
+    pathOf = (c, side) => (itemFiles[side === 'a' ? c.a : c.b] as { path: string }).path;
   } else {
     const systems = options.systems as readonly string[];
     if (systems.length < 2) throw new UsageError(`Give at least two system folders to rank, got ${systems.length}`);
@@ -219,24 +222,30 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   // item it knows least about).
   const images = new ImageRegistry(store, provider.maxImageSide);
   const registered = new Map<string, RegisteredImage | undefined>();
-  for (const c of candidates) {
-    for (const side of ['a', 'b'] as const) {
-      const path = pathOf(c, side);
-      if (registered.has(path)) continue;
-      try {
-        registered.set(path, await images.register(path));
-      } catch (error) {
-        registered.set(path, undefined);
-        inputErrors.push(error instanceof InputError ? error : new InputError(path, describeError(error), { cause: error }));
-      }
+  const register = async (path: string) => {
+    if (registered.has(path)) return;
+    try {
+      registered.set(path, await images.register(path));
+    } catch (error) {
+      registered.set(path, undefined);
+      inputErrors.push(error instanceof InputError ? error : new InputError(path, describeError(error), { cause: error }));
     }
-  }
-  const usable = candidates.filter((c) => registered.get(pathOf(c, 'a')) && registered.get(pathOf(c, 'b')));
+  };
   // Items left with nothing to compare (every image of theirs failed) are not ranked.
-  const rankable = new Set(usable.flatMap((c) => [c.a, c.b]));
-  candidates.length = 0;
-  for (const c of usable) candidates.push(c); // push(...usable) overflows the stack past ~100k pairs
-  const all = candidates.length * 2;
+  let rankable: Set<number>;
+  let pool: PairPool;
+  if (files) {
+    if (files.length >= 2) for (const f of files) await register(f.path);
+    const readable = files.flatMap((f, i) => (registered.get(f.path) ? [i] : []));
+    rankable = new Set(readable.length >= 2 ? readable : []);
+    pool = allPairsPool(itemCount, [...rankable]);
+  } else {
+    for (const c of candidates) for (const side of ['a', 'b'] as const) await register(pathOf(c, side));
+    const usable = candidates.filter((c) => registered.get(pathOf(c, 'a')) && registered.get(pathOf(c, 'b')));
+    rankable = new Set(usable.flatMap((c) => [c.a, c.b]));
+    pool = listPool(itemCount, usable);
+  }
+  const all = pool.size * 2;
   const budget = Math.min(all, options.budget ?? (options.strategy === 'active' ? activeBudget(itemCount) : all));
 
   // ---- judging ------------------------------------------------------------------------------
@@ -246,14 +255,13 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   options.onEvent?.({ type: 'plan', calls: budget * perOrder });
   const random = createRandom(options.seed ?? 0);
   const pairs: RankedPair[] = [];
-  const remaining = new Set(candidates);
+  const ranker = new ActiveRanker(itemCount);
   let judgedOrders = 0;
   let settled = false;
 
   const judgeBatch = async (batch: Candidate[]) => {
     await Promise.all(
       batch.map(async (c) => {
-        remaining.delete(c);
         judgedOrders += 2;
         const a = registered.get(pathOf(c, 'a')) as RegisteredImage;
         const b = registered.get(pathOf(c, 'b')) as RegisteredImage;
@@ -276,26 +284,38 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
     );
   };
 
+  const takeRandom = (count: number) => {
+    const batch: Candidate[] = [];
+    while (batch.length < count) {
+      const c = pool.takeRandom(random);
+      if (c === undefined) break;
+      batch.push(c);
+    }
+    return batch;
+  };
   const batchSize = Math.max(4, (options.concurrency ?? 4) * 2);
   if (options.strategy === 'round-robin') {
-    await judgeBatch(chooseRandom([...remaining], Math.floor(budget / 2), random));
+    await judgeBatch(takeRandom(Math.floor(budget / 2)));
   } else {
-    while (!session.stopping && remaining.size > 0 && judgedOrders + 2 <= budget) {
+    while (!session.stopping && pool.size > 0 && judgedOrders + 2 <= budget) {
       const room = Math.min(batchSize, Math.floor((budget - judgedOrders) / 2));
       let batch: Candidate[];
       if (options.strategy === 'random' || pairs.length === 0) {
         // The first batch has no estimates to go on: a random spread of pairs.
-        batch = chooseRandom([...remaining], room, random);
+        batch = takeRandom(room);
       } else {
-        const fit = fitScores(itemCount, comparisonsOf(pairs));
-        if (options.strategy === 'active' && pairs.length >= itemCount - 1 && isSettled(fit)) {
+        if (options.strategy === 'active' && pairs.length >= itemCount - 1 && ranker.settled()) {
           settled = true;
           break;
         }
-        batch = chooseActive(fit, [...remaining], room, random);
+        batch = ranker.choose(pool, room, random);
       }
       if (batch.length === 0) break;
+      const before = pairs.length;
       await judgeBatch(batch);
+      // The scores steering the choice follow each batch (a few warm-started sweeps), in a
+      // canonical order so that completion order does not change them.
+      if (options.strategy === 'active') ranker.add(comparisonsOf(pairs.slice(before)));
     }
   }
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
