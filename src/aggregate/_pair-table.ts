@@ -74,41 +74,57 @@ export function tabulate(comparisons: readonly Comparison[], items?: readonly It
   if (ids.length === 0) fail('comparisons', 'a non-empty array (or `options.items` non-empty)', 'empty');
 
   const n = ids.length;
-  const pairIndex = new Map<number, number>();
-  const first: number[] = [];
-  const second: number[] = [];
-  const wins: number[] = [];
-  const losses: number[] = [];
+  // Pool by bucketing comparisons on their smaller item (a counting sort), then, within
+  // a bucket, finding each partner's pair through a per-item marker: O(m + n), no hash
+  // map. Pairs come out ordered by first item, then by first appearance.
+  const bucketStart = new Int32Array(n + 1);
   for (let c = 0; c < m; c++) {
-    const cmp = comparisons[c] as Comparison;
-    const w = cmp.weight ?? 1;
-    if (w === 0) continue;
-    let i = ia[c] as number;
-    let j = ib[c] as number;
-    let pWin = cmp.outcome;
-    if (i > j) {
-      [i, j] = [j, i];
-      pWin = 1 - pWin;
+    const lo = Math.min(ia[c] as number, ib[c] as number);
+    bucketStart[lo + 1] = (bucketStart[lo + 1] as number) + 1;
+  }
+  for (let i = 0; i < n; i++) bucketStart[i + 1] = (bucketStart[i + 1] as number) + (bucketStart[i] as number);
+  const fillAt = bucketStart.slice(0, n);
+  const bucketed = new Int32Array(m);
+  for (let c = 0; c < m; c++) {
+    const lo = Math.min(ia[c] as number, ib[c] as number);
+    bucketed[fillAt[lo] as number] = c;
+    fillAt[lo] = (fillAt[lo] as number) + 1;
+  }
+  const markedBy = new Int32Array(n).fill(-1); // markedBy[j] === i: pair (i, j) is pairOf[j]
+  const pairOf = new Int32Array(n);
+  const first = new Int32Array(m);
+  const second = new Int32Array(m);
+  const wins = new Float64Array(m);
+  const losses = new Float64Array(m);
+  let pairs = 0;
+  for (let i = 0; i < n; i++) {
+    for (let e = bucketStart[i] as number; e < (bucketStart[i + 1] as number); e++) {
+      const c = bucketed[e] as number;
+      const cmp = comparisons[c] as Comparison;
+      const w = cmp.weight ?? 1;
+      if (w === 0) continue;
+      const a = ia[c] as number;
+      const j = a === i ? (ib[c] as number) : a;
+      const pWin = a === i ? cmp.outcome : 1 - cmp.outcome;
+      let k: number;
+      if (markedBy[j] === i) k = pairOf[j] as number;
+      else {
+        k = pairs++;
+        markedBy[j] = i;
+        pairOf[j] = k;
+        first[k] = i;
+        second[k] = j;
+      }
+      wins[k] = (wins[k] as number) + w * pWin;
+      losses[k] = (losses[k] as number) + w * (1 - pWin);
     }
-    const key = i * n + j;
-    let k = pairIndex.get(key);
-    if (k === undefined) {
-      k = first.length;
-      pairIndex.set(key, k);
-      first.push(i);
-      second.push(j);
-      wins.push(0);
-      losses.push(0);
-    }
-    wins[k] = (wins[k] as number) + w * pWin;
-    losses[k] = (losses[k] as number) + w * (1 - pWin);
   }
   const table = {
     items: ids,
-    first: Int32Array.from(first),
-    second: Int32Array.from(second),
-    wins: Float64Array.from(wins),
-    losses: Float64Array.from(losses),
+    first: first.slice(0, pairs),
+    second: second.slice(0, pairs),
+    wins: wins.slice(0, pairs),
+    losses: losses.slice(0, pairs),
   };
   const { components, componentOf } = connectedComponents(n, table.first, table.second);
   return { ...table, components, componentOf };
