@@ -9,6 +9,15 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Order of `values` (finite, unchecked): `values[order[0]] <= values[order[1]] <= ...`; ties keep index order. */
 export function argsort(values: ArrayLike<number>): Uint32Array {
+  return sortedKeys(values).order;
+}
+
+/**
+ * `argsort`, with the sorted values' keys: `hi[k], lo[k]` are equal to `hi[k - 1],
+ * lo[k - 1]` exactly when the k-th and (k-1)-th smallest values are equal, so ties can be
+ * found by a sequential scan instead of a gather through `order`.
+ */
+export function sortedKeys(values: ArrayLike<number>): { order: Uint32Array; hi: Uint32Array; lo: Uint32Array } {
   const n = values.length;
   const bits = new Float64Array(n);
   for (let i = 0; i < n; i++) bits[i] = (values[i] as number) + 0; // -0 + 0 === +0
@@ -59,11 +68,11 @@ export function argsort(values: ArrayLike<number>): Uint32Array {
       counts[d] = at + 1;
       nextOrder[at] = order[k] as number;
       nextHi[at] = hi[k] as number;
-      if (!useHi) nextLo[at] = lo[k] as number;
+      nextLo[at] = lo[k] as number;
     }
     [order, nextOrder] = [nextOrder, order];
     [hi, nextHi] = [nextHi, hi];
-    if (!useHi) [lo, nextLo] = [nextLo, lo];
+    [lo, nextLo] = [nextLo, lo];
   }
-  return order;
+  return { order, hi, lo };
 }

@@ -10,7 +10,7 @@
  * - A constant `x` or `y` makes a correlation undefined: the result is NaN, as in SciPy.
  */
 import { fitLogistic4 } from './logistic4.js';
-import { argsort } from './_argsort.js';
+import { argsort, sortedKeys } from './_argsort.js';
 import { averageRanks } from './ranks.js';
 import { assertPaired, fail } from './_validate.js';
 
@@ -109,29 +109,29 @@ export function srcc(x: readonly number[], y: readonly number[]): number {
 export function krcc(x: readonly number[], y: readonly number[]): number {
   assertPaired(x, y, 2);
   const n = x.length;
-  // Dense ranks of y (0, 1, ...) and the pairs tied in y (n2), from y's sorted order.
-  const byY = argsort(y);
-  const denseY = new Int32Array(n);
+  // y's sorted order; the dense rank of y (0, 1, ...) at each position of that order,
+  // and the pairs tied in y (n2), from runs of equal keys.
+  const sortedY = sortedKeys(y);
+  const byY = sortedY.order;
+  const rankAt = new Int32Array(n);
   let n2 = 0;
   let rank = 0;
   let runY = 1;
-  for (let k = 0; k < n; k++) {
-    const cur = byY[k] as number;
-    if (k > 0) {
-      if (y[cur] === y[byY[k - 1] as number]) runY++;
-      else {
-        n2 += (runY * (runY - 1)) / 2;
-        runY = 1;
-        rank++;
-      }
+  for (let k = 1; k < n; k++) {
+    if (sortedY.hi[k] === sortedY.hi[k - 1] && sortedY.lo[k] === sortedY.lo[k - 1]) runY++;
+    else {
+      n2 += (runY * (runY - 1)) / 2;
+      runY = 1;
+      rank++;
     }
-    denseY[cur] = rank;
+    rankAt[k] = rank;
   }
   n2 += (runY * (runY - 1)) / 2;
   // Order by (x, y): a stable sort by x of the y-sorted order.
   const xByY = new Float64Array(n);
   for (let k = 0; k < n; k++) xByY[k] = x[byY[k] as number] as number;
-  const byX = argsort(xByY);
+  const sortedX = sortedKeys(xByY);
+  const byX = sortedX.order;
   // Pairs tied in x (n1) and tied in both (n3), from runs in the (x, y)-sorted order;
   // `ys` is y's dense rank in that order.
   const ys = new Int32Array(n);
@@ -139,11 +139,10 @@ export function krcc(x: readonly number[], y: readonly number[]): number {
   let n3 = 0;
   let runX = 1;
   let runXY = 1;
-  for (let k = 0; k < n; k++) {
-    const cur = byY[byX[k] as number] as number;
-    ys[k] = denseY[cur] as number;
-    if (k === 0) continue;
-    const sameX = (xByY[byX[k] as number] as number) === (xByY[byX[k - 1] as number] as number);
+  ys[0] = rankAt[byX[0] as number] as number;
+  for (let k = 1; k < n; k++) {
+    ys[k] = rankAt[byX[k] as number] as number;
+    const sameX = sortedX.hi[k] === sortedX.hi[k - 1] && sortedX.lo[k] === sortedX.lo[k - 1];
     if (sameX) runX++;
     else {
       n1 += (runX * (runX - 1)) / 2;
