@@ -23,6 +23,10 @@ export interface PairTable {
   readonly componentOf: Int32Array;
 }
 
+function isId(id: unknown): id is ItemId {
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
 function checkId(id: unknown, name: string): asserts id is ItemId {
   if (typeof id === 'string') return;
   if (typeof id === 'number' && Number.isFinite(id)) return;
@@ -46,10 +50,14 @@ export function tabulate(comparisons: readonly Comparison[], items?: readonly It
   const m = comparisons.length;
   const ia = new Int32Array(m);
   const ib = new Int32Array(m);
-  const lookup = (id: ItemId, name: string): number => {
+  const outcome = new Float64Array(m);
+  const weight = new Float64Array(m);
+  // The field name is built only on failure: a template string per comparison cost more
+  // than the lookup itself.
+  const lookup = (id: ItemId, c: number, field: 'a' | 'b'): number => {
     let k = index.get(id);
     if (k === undefined) {
-      if (fixed) fail(name, 'an id listed in `options.items`', id);
+      if (fixed) fail(`comparisons[${c}].${field}`, 'an id listed in `options.items`', id);
       k = ids.length;
       index.set(id, k);
       ids.push(id);
@@ -59,8 +67,8 @@ export function tabulate(comparisons: readonly Comparison[], items?: readonly It
   for (let c = 0; c < m; c++) {
     const cmp = comparisons[c];
     if (cmp === null || typeof cmp !== 'object') fail(`comparisons[${c}]`, 'a comparison { a, b, outcome }', cmp);
-    checkId(cmp.a, `comparisons[${c}].a`);
-    checkId(cmp.b, `comparisons[${c}].b`);
+    if (!isId(cmp.a)) checkId(cmp.a, `comparisons[${c}].a`);
+    if (!isId(cmp.b)) checkId(cmp.b, `comparisons[${c}].b`);
     if (cmp.a === cmp.b) fail(`comparisons[${c}].b`, 'an item other than `a`', cmp.b);
     const o = cmp.outcome;
     if (typeof o !== 'number' || !(o >= 0 && o <= 1)) fail(`comparisons[${c}].outcome`, 'a probability in [0, 1]', o);
@@ -68,8 +76,10 @@ export function tabulate(comparisons: readonly Comparison[], items?: readonly It
     if (w !== undefined && (typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w))) {
       fail(`comparisons[${c}].weight`, 'a finite number >= 0', w);
     }
-    ia[c] = lookup(cmp.a, `comparisons[${c}].a`);
-    ib[c] = lookup(cmp.b, `comparisons[${c}].b`);
+    ia[c] = lookup(cmp.a, c, 'a');
+    ib[c] = lookup(cmp.b, c, 'b');
+    outcome[c] = o;
+    weight[c] = w ?? 1;
   }
   if (ids.length === 0) fail('comparisons', 'a non-empty array (or `options.items` non-empty)', 'empty');
 
@@ -100,12 +110,11 @@ export function tabulate(comparisons: readonly Comparison[], items?: readonly It
   for (let i = 0; i < n; i++) {
     for (let e = bucketStart[i] as number; e < (bucketStart[i + 1] as number); e++) {
       const c = bucketed[e] as number;
-      const cmp = comparisons[c] as Comparison;
-      const w = cmp.weight ?? 1;
+      const w = weight[c] as number;
       if (w === 0) continue;
       const a = ia[c] as number;
       const j = a === i ? (ib[c] as number) : a;
-      const pWin = a === i ? cmp.outcome : 1 - cmp.outcome;
+      const pWin = a === i ? (outcome[c] as number) : 1 - (outcome[c] as number);
       let k: number;
       if (markedBy[j] === i) k = pairOf[j] as number;
       else {
