@@ -1,7 +1,7 @@
 /**
  * Stable ascending argsort of finite numbers by LSD radix sort on their IEEE-754 bits
  * (four 16-bit digits; a digit every key shares is skipped). O(n), no comparator calls:
- * about 10x faster than `Array.prototype.sort` with a comparator at a million values.
+ * srcc on 1e6 points went from 954 ms to 229 ms with it (bench/stats.ts).
  * -0 and +0 sort as equal (their input order is kept), like `===`.
  */
 
