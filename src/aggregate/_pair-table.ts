@@ -23,6 +23,10 @@ export interface PairTable {
   readonly componentOf: Int32Array;
 }
 
+function isId(id: unknown): id is ItemId {
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
 function checkId(id: unknown, name: string): asserts id is ItemId {
   if (typeof id === 'string') return;
   if (typeof id === 'number' && Number.isFinite(id)) return;
@@ -46,10 +50,14 @@ export function tabulate(comparisons: readonly Comparison[], items?: readonly It
   const m = comparisons.length;
   const ia = new Int32Array(m);
   const ib = new Int32Array(m);
-  const lookup = (id: ItemId, name: string): number => {
+  const outcome = new Float64Array(m);
+  const weight = new Float64Array(m);
+  // The field name is built only on failure: a template string per comparison cost more
+  // than the lookup itself.
+  const lookup = (id: ItemId, c: number, field: 'a' | 'b'): number => {
     let k = index.get(id);
     if (k === undefined) {
-      if (fixed) fail(name, 'an id listed in `options.items`', id);
+      if (fixed) fail(`comparisons[${c}].${field}`, 'an id listed in `options.items`', id);
       k = ids.length;
       index.set(id, k);
       ids.push(id);
@@ -59,8 +67,8 @@ export function tabulate(comparisons: readonly Comparison[], items?: readonly It
   for (let c = 0; c < m; c++) {
     const cmp = comparisons[c];
     if (cmp === null || typeof cmp !== 'object') fail(`comparisons[${c}]`, 'a comparison { a, b, outcome }', cmp);
-    checkId(cmp.a, `comparisons[${c}].a`);
-    checkId(cmp.b, `comparisons[${c}].b`);
+    if (!isId(cmp.a)) checkId(cmp.a, `comparisons[${c}].a`);
+    if (!isId(cmp.b)) checkId(cmp.b, `comparisons[${c}].b`);
     if (cmp.a === cmp.b) fail(`comparisons[${c}].b`, 'an item other than `a`', cmp.b);
     const o = cmp.outcome;
     if (typeof o !== 'number' || !(o >= 0 && o <= 1)) fail(`comparisons[${c}].outcome`, 'a probability in [0, 1]', o);
@@ -68,47 +76,64 @@ export function tabulate(comparisons: readonly Comparison[], items?: readonly It
     if (w !== undefined && (typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w))) {
       fail(`comparisons[${c}].weight`, 'a finite number >= 0', w);
     }
-    ia[c] = lookup(cmp.a, `comparisons[${c}].a`);
-    ib[c] = lookup(cmp.b, `comparisons[${c}].b`);
+    ia[c] = lookup(cmp.a, c, 'a');
+    ib[c] = lookup(cmp.b, c, 'b');
+    outcome[c] = o;
+    weight[c] = w ?? 1;
   }
   if (ids.length === 0) fail('comparisons', 'a non-empty array (or `options.items` non-empty)', 'empty');
 
   const n = ids.length;
-  const pairIndex = new Map<number, number>();
-  const first: number[] = [];
-  const second: number[] = [];
-  const wins: number[] = [];
-  const losses: number[] = [];
+  // Pool by bucketing comparisons on their smaller item (a counting sort), then, within
+  // a bucket, finding each partner's pair through a per-item marker: O(m + n), no hash
+  // map. Pairs come out ordered by first item, then by first appearance.
+  const bucketStart = new Int32Array(n + 1);
   for (let c = 0; c < m; c++) {
-    const cmp = comparisons[c] as Comparison;
-    const w = cmp.weight ?? 1;
-    if (w === 0) continue;
-    let i = ia[c] as number;
-    let j = ib[c] as number;
-    let pWin = cmp.outcome;
-    if (i > j) {
-      [i, j] = [j, i];
-      pWin = 1 - pWin;
+    const lo = Math.min(ia[c] as number, ib[c] as number);
+    bucketStart[lo + 1] = (bucketStart[lo + 1] as number) + 1;
+  }
+  for (let i = 0; i < n; i++) bucketStart[i + 1] = (bucketStart[i + 1] as number) + (bucketStart[i] as number);
+  const fillAt = bucketStart.slice(0, n);
+  const bucketed = new Int32Array(m);
+  for (let c = 0; c < m; c++) {
+    const lo = Math.min(ia[c] as number, ib[c] as number);
+    bucketed[fillAt[lo] as number] = c;
+    fillAt[lo] = (fillAt[lo] as number) + 1;
+  }
+  const markedBy = new Int32Array(n).fill(-1); // markedBy[j] === i: pair (i, j) is pairOf[j]
+  const pairOf = new Int32Array(n);
+  const first = new Int32Array(m);
+  const second = new Int32Array(m);
+  const wins = new Float64Array(m);
+  const losses = new Float64Array(m);
+  let pairs = 0;
+  for (let i = 0; i < n; i++) {
+    for (let e = bucketStart[i] as number; e < (bucketStart[i + 1] as number); e++) {
+      const c = bucketed[e] as number;
+      const w = weight[c] as number;
+      if (w === 0) continue;
+      const a = ia[c] as number;
+      const j = a === i ? (ib[c] as number) : a;
+      const pWin = a === i ? (outcome[c] as number) : 1 - (outcome[c] as number);
+      let k: number;
+      if (markedBy[j] === i) k = pairOf[j] as number;
+      else {
+        k = pairs++;
+        markedBy[j] = i;
+        pairOf[j] = k;
+        first[k] = i;
+        second[k] = j;
+      }
+      wins[k] = (wins[k] as number) + w * pWin;
+      losses[k] = (losses[k] as number) + w * (1 - pWin);
     }
-    const key = i * n + j;
-    let k = pairIndex.get(key);
-    if (k === undefined) {
-      k = first.length;
-      pairIndex.set(key, k);
-      first.push(i);
-      second.push(j);
-      wins.push(0);
-      losses.push(0);
-    }
-    wins[k] = (wins[k] as number) + w * pWin;
-    losses[k] = (losses[k] as number) + w * (1 - pWin);
   }
   const table = {
     items: ids,
-    first: Int32Array.from(first),
-    second: Int32Array.from(second),
-    wins: Float64Array.from(wins),
-    losses: Float64Array.from(losses),
+    first: first.slice(0, pairs),
+    second: second.slice(0, pairs),
+    wins: wins.slice(0, pairs),
+    losses: losses.slice(0, pairs),
   };
   const { components, componentOf } = connectedComponents(n, table.first, table.second);
   return { ...table, components, componentOf };

@@ -147,6 +147,7 @@ function solveNewton(
   priorPrecision: number,
   componentSize: Float64Array,
   rhs: Float64Array,
+  cgTolerance: number,
 ): Float64Array {
   const n = table.items.length;
   if (n > DENSE_LIMIT) {
@@ -177,8 +178,17 @@ function solveNewton(
         out[j] = (out[j] as number) - t;
       }
     };
-    const x = conjugateGradient(multiply, diagonal, rhs, 1e-12, 2 * n + 50);
-    if (x !== undefined) return x;
+    const x = conjugateGradient(multiply, diagonal, rhs, cgTolerance, 2 * n + 50);
+    if (x !== undefined) {
+      // An exact solution sums to zero on every component (so scores stay centred); a
+      // truncated, preconditioned one need not: project it back.
+      if (priorPrecision === 0) {
+        componentSum.fill(0);
+        for (let i = 0; i < n; i++) componentSum[componentOf[i] as number] = (componentSum[componentOf[i] as number] as number) + (x[i] as number);
+        for (let i = 0; i < n; i++) x[i] = (x[i] as number) - (componentSum[componentOf[i] as number] as number) / (componentSize[i] as number);
+      }
+      return x;
+    }
   }
   const l = factor(denseSystem(table, curv, priorPrecision), n);
   return choleskySolve(l, n, rhs);
@@ -207,6 +217,7 @@ export function newtonFit(table: PairTable, link: Link, options: NewtonOptions):
   const g = new Float64Array(n);
   let iterations = 0;
   let converged = false;
+  let firstGNorm: number | undefined;
   while (iterations < options.maxIterations) {
     derivatives(table, link, s, grad, curv);
     let gMax = 0;
@@ -215,21 +226,31 @@ export function newtonFit(table: PairTable, link: Link, options: NewtonOptions):
       g[first[k] as number] = (g[first[k] as number] as number) + (grad[k] as number);
       g[second[k] as number] = (g[second[k] as number] as number) - (grad[k] as number);
     }
-    for (let i = 0; i < n; i++) gMax = Math.max(gMax, Math.abs(g[i] as number));
+    let gNorm = 0;
+    for (let i = 0; i < n; i++) {
+      gMax = Math.max(gMax, Math.abs(g[i] as number));
+      gNorm += (g[i] as number) ** 2;
+    }
     if (gMax === 0) {
       converged = true;
       break;
     }
-    const step = solveNewton(table, curv, priorPrecision, componentSize, g);
+    gNorm = Math.sqrt(gNorm);
+    firstGNorm ??= gNorm;
+    // Inexact Newton (Eisenstat & Walker 1996): conjugate gradients only need to reduce
+    // the residual by a forcing term that shrinks with the gradient, sqrt(|g| / |g_0|),
+    // which keeps convergence superlinear; far from the optimum a rough step does.
+    const cgTolerance = Math.max(1e-12, Math.min(0.1, Math.sqrt(gNorm / firstGNorm)));
+    const step = solveNewton(table, curv, priorPrecision, componentSize, g, cgTolerance);
     let slope = 0;
     let stepMax = 0;
     for (let i = 0; i < n; i++) {
       slope += (g[i] as number) * (step[i] as number);
       stepMax = Math.max(stepMax, Math.abs(step[i] as number));
     }
-    // Backtracking (Armijo) line search. Steps below 1e-6 are taken whole: that close to
-    // the optimum Newton converges quadratically, and the objective's rounding noise
-    // would exceed the predicted increase anyway.
+    // Backtracking (Armijo) line search. Steps below 1e-6, or whose predicted increase is
+    // below the objective's rounding noise, are taken whole: that close to the optimum
+    // Newton converges quadratically, and the noise would exceed the increase anyway.
     let t = 1;
     let trial = new Float64Array(n);
     let trialValue: number | undefined;
@@ -240,6 +261,12 @@ export function newtonFit(table: PairTable, link: Link, options: NewtonOptions):
         break;
       }
       value ??= objective(s);
+      if (t === 1 && slope <= 1e-12 * Math.abs(value)) {
+        // The predicted increase is within the objective's rounding noise (1e-12 of the
+        // summed |log F| terms): the test below would reject a good step at random.
+        trialValue = undefined;
+        break;
+      }
       trialValue = objective(trial);
       if (trialValue >= value + 1e-4 * t * slope) break;
       t *= 0.5;

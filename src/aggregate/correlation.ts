@@ -10,7 +10,8 @@
  * - A constant `x` or `y` makes a correlation undefined: the result is NaN, as in SciPy.
  */
 import { fitLogistic4 } from './logistic4.js';
-import { ranks } from './ranks.js';
+import { argsort, sortedKeys } from './_argsort.js';
+import { averageRanks } from './ranks.js';
 import { assertPaired, fail } from './_validate.js';
 
 export interface CorrelationOptions {
@@ -22,14 +23,14 @@ export interface CorrelationOptions {
   fit?: 'none' | 'logistic4';
 }
 
-function isConstant(x: readonly number[]): boolean {
+function isConstant(x: ArrayLike<number>): boolean {
   const first = x[0];
   for (let i = 1; i < x.length; i++) if (x[i] !== first) return false;
   return true;
 }
 
 /** Accurate mean: the naive mean corrected by the mean residual. */
-function mean(x: readonly number[]): number {
+function mean(x: ArrayLike<number>): number {
   const n = x.length;
   let s = 0;
   for (let i = 0; i < n; i++) s += x[i] as number;
@@ -41,7 +42,7 @@ function mean(x: readonly number[]): number {
 }
 
 /** Pearson correlation of validated, non-constant samples (two-pass, scaled). */
-function pearson(x: readonly number[], y: readonly number[]): number {
+function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
   if (isConstant(x) || isConstant(y)) return NaN;
   const n = x.length;
   const mx = mean(x);
@@ -95,7 +96,7 @@ export function plcc(x: readonly number[], y: readonly number[], options: Correl
  */
 export function srcc(x: readonly number[], y: readonly number[]): number {
   assertPaired(x, y, 2);
-  return pearson(ranks(x), ranks(y));
+  return pearson(averageRanks(x, argsort(x)), averageRanks(y, argsort(y)));
 }
 
 /**
@@ -108,42 +109,55 @@ export function srcc(x: readonly number[], y: readonly number[]): number {
 export function krcc(x: readonly number[], y: readonly number[]): number {
   assertPaired(x, y, 2);
   const n = x.length;
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((i, j) => (x[i] as number) - (x[j] as number) || (y[i] as number) - (y[j] as number));
-  // Pairs tied in x (n1) and tied in both (n3), from runs in the (x, y)-sorted order.
+  // y's sorted order; the dense rank of y (0, 1, ...) at each position of that order,
+  // and the pairs tied in y (n2), from runs of equal keys.
+  const sortedY = sortedKeys(y);
+  const byY = sortedY.order;
+  const rankAt = new Int32Array(n);
+  let n2 = 0;
+  let rank = 0;
+  let runY = 1;
+  for (let k = 1; k < n; k++) {
+    if (sortedY.hi[k] === sortedY.hi[k - 1] && sortedY.lo[k] === sortedY.lo[k - 1]) runY++;
+    else {
+      n2 += (runY * (runY - 1)) / 2;
+      runY = 1;
+      rank++;
+    }
+    rankAt[k] = rank;
+  }
+  n2 += (runY * (runY - 1)) / 2;
+  // Order by (x, y): a stable sort by x of the y-sorted order.
+  const xByY = new Float64Array(n);
+  for (let k = 0; k < n; k++) xByY[k] = x[byY[k] as number] as number;
+  const sortedX = sortedKeys(xByY);
+  const byX = sortedX.order;
+  // Pairs tied in x (n1) and tied in both (n3), from runs in the (x, y)-sorted order;
+  // `ys` is y's dense rank in that order.
+  const ys = new Int32Array(n);
   let n1 = 0;
   let n3 = 0;
   let runX = 1;
   let runXY = 1;
-  for (let k = 1; k <= n; k++) {
-    const prev = order[k - 1] as number;
-    const cur = order[k];
-    const sameX = cur !== undefined && x[cur] === x[prev];
-    const sameXY = sameX && y[cur as number] === y[prev];
+  ys[0] = rankAt[byX[0] as number] as number;
+  for (let k = 1; k < n; k++) {
+    ys[k] = rankAt[byX[k] as number] as number;
+    const sameX = sortedX.hi[k] === sortedX.hi[k - 1] && sortedX.lo[k] === sortedX.lo[k - 1];
     if (sameX) runX++;
     else {
       n1 += (runX * (runX - 1)) / 2;
       runX = 1;
     }
-    if (sameXY) runXY++;
+    if (sameX && ys[k] === ys[k - 1]) runXY++;
     else {
       n3 += (runXY * (runXY - 1)) / 2;
       runXY = 1;
     }
   }
+  n1 += (runX * (runX - 1)) / 2;
+  n3 += (runXY * (runXY - 1)) / 2;
   // Discordant pairs = inversions of y in that order (equal y never counts as one).
-  const ys = Float64Array.from(order, (i) => y[i] as number);
   const swaps = countInversions(ys);
-  // ys is now sorted: pairs tied in y (n2).
-  let n2 = 0;
-  let runY = 1;
-  for (let k = 1; k <= n; k++) {
-    if (k < n && ys[k] === ys[k - 1]) runY++;
-    else {
-      n2 += (runY * (runY - 1)) / 2;
-      runY = 1;
-    }
-  }
   const n0 = (n * (n - 1)) / 2;
   const numerator = n0 - n1 - n2 + n3 - 2 * swaps;
   const denominator = Math.sqrt(n0 - n1) * Math.sqrt(n0 - n2);
@@ -152,12 +166,28 @@ export function krcc(x: readonly number[], y: readonly number[]): number {
 }
 
 /** Sorts `a` in place (bottom-up merge sort) and returns its number of strict inversions. */
-function countInversions(a: Float64Array): number {
+function countInversions(a: Int32Array): number {
   const n = a.length;
-  let src: Float64Array = a;
-  let dst: Float64Array = new Float64Array(n);
+  let src: Int32Array = a;
+  let dst: Int32Array = new Int32Array(n);
   let inversions = 0;
-  for (let width = 1; width < n; width *= 2) {
+  // Runs of 32 by insertion sort (each shift past a greater element is one inversion),
+  // then bottom-up merges counting the elements each right-hand pick jumps over.
+  const RUN = 32;
+  for (let lo = 0; lo < n; lo += RUN) {
+    const hi = Math.min(lo + RUN, n);
+    for (let i = lo + 1; i < hi; i++) {
+      const v = a[i] as number;
+      let j = i - 1;
+      while (j >= lo && (a[j] as number) > v) {
+        a[j + 1] = a[j] as number;
+        j--;
+      }
+      inversions += i - 1 - j;
+      a[j + 1] = v;
+    }
+  }
+  for (let width = RUN; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n);
       const hi = Math.min(lo + 2 * width, n);

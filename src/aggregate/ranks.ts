@@ -1,3 +1,4 @@
+import { argsort } from './_argsort.js';
 import { assertFiniteArray } from './_validate.js';
 
 /**
@@ -9,16 +10,18 @@ import { assertFiniteArray } from './_validate.js';
  */
 export function ranks(x: readonly number[]): number[] {
   assertFiniteArray('x', x);
+  return Array.from(averageRanks(x, argsort(x)));
+}
+
+/** Average ranks of validated `x` given its ascending `order` (from `argsort`). */
+export function averageRanks(x: ArrayLike<number>, order: Uint32Array): Float64Array {
   const n = x.length;
-  const order = Array.from({ length: n }, (_, i) => i);
-  const v = x as readonly number[];
-  order.sort((i, j) => (v[i] as number) - (v[j] as number) || i - j);
-  const result = new Array<number>(n);
+  const result = new Float64Array(n);
   let start = 0;
   while (start < n) {
     let end = start + 1;
-    const value = v[order[start] as number] as number;
-    while (end < n && v[order[end] as number] === value) end++;
+    const value = x[order[start] as number] as number;
+    while (end < n && x[order[end] as number] === value) end++;
     // Positions start..end-1 hold ranks start+1..end; their average is (start+1+end)/2.
     const average = (start + 1 + end) / 2;
     for (let k = start; k < end; k++) result[order[k] as number] = average;

@@ -111,6 +111,41 @@ describe('correlation properties', () => {
   });
 });
 
+describe('rank statistics on larger samples (radix sort, merge passes)', () => {
+  /** tau-b by its O(n^2) definition. */
+  function tauB(x: number[], y: number[]): number {
+    let s = 0;
+    let tx = 0;
+    let ty = 0;
+    for (let i = 0; i < x.length; i++) {
+      for (let j = i + 1; j < x.length; j++) {
+        const dx = Math.sign(x[i]! - x[j]!);
+        const dy = Math.sign(y[i]! - y[j]!);
+        s += dx * dy;
+        if (dx !== 0) tx++;
+        if (dy !== 0) ty++;
+      }
+    }
+    return s / Math.sqrt(tx * ty);
+  }
+
+  it('KRCC matches the definition with ties, signed zeros and mixed magnitudes', () => {
+    // A small LCG keeps the inputs fixed without depending on the library's generator.
+    let state = 12345;
+    const next = (): number => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const pool = [-1e300, -3.5, -1, -0, 0, 1e-300, 2, 2.5, 7, 1e300];
+    for (const n of [33, 257, 1500]) {
+      const x = Array.from({ length: n }, () => (next() < 0.5 ? pool[Math.floor(next() * pool.length)]! : next() * 20 - 10));
+      const y = x.map((v) => (next() < 0.3 ? pool[Math.floor(next() * pool.length)]! : Math.round(v + next() * 4)));
+      expect(krcc(Object.freeze(x), Object.freeze(y))).toBeCloseTo(tauB(x, y), 12);
+    }
+  });
+
+  it('ranks treat -0 and 0 as one tied value', () => {
+    expect(ranks([0, -0, -1, 1, -0])).toEqual([3, 3, 1, 5, 3]);
+  });
+});
+
 describe('correlation degenerate-input policy', () => {
   it('constant x or y gives NaN (correlation undefined), as SciPy does', () => {
     for (const f of [srcc, krcc, plcc]) {
