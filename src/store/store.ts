@@ -1,10 +1,9 @@
 import Database from 'better-sqlite3';
 import { QuorumError, StoreError } from '../core/errors.js';
 import { stableStringify } from '../core/hash.js';
-import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { migrations } from './migrations.js';
-import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, migrate, sqliteReason } from './_open.js';
+import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, databasePathProblem, migrate, sqliteReason } from './_open.js';
 import { LEASE_MS, newOwner, ownerAlive } from './_owner.js';
 
 export interface ImageRecord {
@@ -267,53 +266,46 @@ export class Store {
    * file, a schema newer than this Quorum.
    */
   static open(file: string, options: { readOnly?: boolean } = {}): Store {
-    if (options.readOnly && file !== ':memory:') return Store.#openForReading(file);
-    if (file !== ':memory:') checkDatabasePath(file);
+    if (file === ':memory:') return Store.#connect(file, false);
+    if (options.readOnly) {
+      if (!existsSync(file)) throw new StoreError(file, 'does not exist (give the --db that the run used, or set QUORUM_DB)');
+      // An archived database that cannot be written is read as it is.
+      if (databasePathProblem(file)) return Store.#connect(file, true);
+    }
+    checkDatabasePath(file);
+    return Store.#connect(file, false);
+  }
+
+  /**
+   * Opens the file and checks it is Quorum's before anything is written. Read-write: WAL,
+   * then the migrations it lacks. Read-only: the schema must already be this Quorum's.
+   * Every failure is one `StoreError` naming the file.
+   */
+  static #connect(file: string, readonly: boolean): Store {
     let db: Database.Database | undefined;
     try {
-      db = new Database(file);
+      db = readonly ? new Database(file, { readonly: true, fileMustExist: true }) : new Database(file);
       // Set first: every later statement, the schema check included, waits for other
       // processes' locks instead of failing with `database is locked`.
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       checkOwnSchema(db, file);
-      db.pragma('journal_mode = WAL');
-      // NORMAL is durable against a killed process (not against power loss) and much faster.
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      migrate(db, file);
+      if (readonly) {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version !== migrations.length) {
+          throw new StoreError(file, `is read-only and has schema version ${version}; this Quorum needs ${migrations.length}: make it writable once to upgrade it`);
+        }
+      } else {
+        db.pragma('journal_mode = WAL');
+        // NORMAL is durable against a killed process (not against power loss) and much faster.
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        migrate(db, file);
+      }
       return new Store(file, db);
     } catch (cause) {
       db?.close();
       throw cause instanceof StoreError ? cause : new StoreError(file, sqliteReason(cause), { cause });
     }
-  }
-
-  /**
-   * For commands that only read (`runs`, `show`, `judges`): the file must exist, and one
-   * that cannot be written (an archived database) is opened read-only.
-   */
-  static #openForReading(file: string): Store {
-    if (!existsSync(file)) throw new StoreError(file, 'does not exist (give the --db that the run used, or set QUORUM_DB)');
-    try {
-      accessSync(file, constants.W_OK);
-      accessSync(dirname(resolve(file)), constants.W_OK);
-    } catch {
-      let db: Database.Database | undefined;
-      try {
-        db = new Database(file, { readonly: true, fileMustExist: true });
-        db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-        checkOwnSchema(db, file);
-        const version = db.pragma('user_version', { simple: true }) as number;
-        if (version !== migrations.length) {
-          throw new StoreError(file, `is read-only and has schema version ${version}; this Quorum needs ${migrations.length}: make it writable once to upgrade it`);
-        }
-        return new Store(file, db);
-      } catch (cause) {
-        db?.close();
-        throw cause instanceof StoreError ? cause : new StoreError(file, sqliteReason(cause), { cause });
-      }
-    }
-    return Store.open(file);
   }
 
   close(): void {
