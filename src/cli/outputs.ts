@@ -1,5 +1,5 @@
 import { constants, createWriteStream } from 'node:fs';
-import { access, stat, writeFile } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { dirname, resolve } from 'node:path';
 import { describeError, QuorumError, UsageError } from '../core/errors.js';
@@ -52,20 +52,18 @@ export async function writeOutput(
   again?: string,
 ): Promise<void> {
   const out = pathArg(args, 'out', env);
+  const chunks = typeof text === 'string' ? [text] : text;
   if (!out) {
-    await writeChunks(stdout, typeof text === 'string' ? [text] : text);
+    await writeChunks(stdout, chunks);
     return;
   }
   try {
-    if (typeof text === 'string') await writeFile(out, text);
-    else {
-      const file = createWriteStream(out);
-      // `finished` settles on 'finish' or rejects on the stream's error (a folder gone, a full disk).
-      const done = finished(file);
-      await Promise.race([writeChunks(file, text), done]);
-      file.end();
-      await done;
-    }
+    const file = createWriteStream(out);
+    // `finished` settles on 'finish' or rejects on the stream's error (a folder gone, a full disk).
+    const done = finished(file);
+    await Promise.race([writeChunks(file, chunks), done]);
+    file.end();
+    await done;
   } catch (cause) {
     const command = again ?? `quorum show ${run.name} --db ${dbPath(args, env)} --format ${str(args, 'format') ?? 'table'} > FILE`;
     throw new QuorumError(`Cannot write --out ${out}: ${describeError(cause)}; nothing is lost: \`${command}\` prints it again`, { cause });

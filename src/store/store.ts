@@ -600,10 +600,10 @@ export class Store {
    * it), or `theirs` (claimed by another live process: wait for its answer). Claims of
    * dead processes (expired lease, or a vanished pid on this host) are taken over.
    */
-  claim(keys: readonly string[], retry: RetryFailed): { done: Map<string, CallRecord>; mine: string[]; theirs: string[] } {
+  claim(keys: readonly string[], retry: RetryFailed): { done: Map<string, CallRecord>; mine: Set<string>; theirs: Set<string> } {
     const done = new Map<string, CallRecord>();
-    const mine: string[] = [];
-    const theirs: string[] = [];
+    const mine = new Set<string>();
+    const theirs = new Set<string>();
     const now = Date.now();
     this.#write(() => {
       for (const key of keys) {
@@ -614,11 +614,11 @@ export class Store {
         }
         const held = this.#stmt.claimOf.get(key) as { owner: string; expires_at: number } | undefined;
         if (held && held.owner !== this.owner && ownerAlive(held.owner, held.expires_at, now)) {
-          theirs.push(key);
+          theirs.add(key);
           continue;
         }
         this.#stmt.putClaim.run(key, this.owner, now + LEASE_MS);
-        mine.push(key);
+        mine.add(key);
       }
     });
     return { done, mine, theirs };

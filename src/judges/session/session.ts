@@ -211,6 +211,11 @@ export class JudgeSession {
     this.#heartbeat.unref();
   }
 
+  /** Which stored parse failures this run asks again (see `SessionOptions.retryFailed`). */
+  get #retryFailed(): RetryFailed {
+    return this.#o.retryFailed ?? 'mismatch';
+  }
+
   get budgetExceeded(): boolean {
     return this.#budgetHit;
   }
@@ -260,9 +265,8 @@ export class JudgeSession {
   lookup(slots: readonly SampleSlot[]): { cached: CallRecord[]; missing: SampleSlot[] } {
     const cached: CallRecord[] = [];
     const missing: SampleSlot[] = [];
-    const retry = this.#o.retryFailed ?? 'mismatch';
     for (const slot of slots) {
-      const hit = this.#o.store.cachedCall(slot.cacheKey, retry);
+      const hit = this.#o.store.cachedCall(slot.cacheKey, this.#retryFailed);
       if (hit) cached.push(hit);
       else missing.push(slot);
     }
@@ -287,17 +291,16 @@ export class JudgeSession {
     let pending = [...group.slots];
     let announced = false;
     while (pending.length > 0 && !this.#stopping) {
-      const retry = this.#o.retryFailed ?? 'mismatch';
       const claim = this.#o.store.claim(
         pending.map((s) => s.cacheKey),
-        retry,
+        this.#retryFailed,
       );
       const done = [...claim.done.values()];
       this.#served(done);
       out.push(...done);
-      const mine = pending.filter((s) => claim.mine.includes(s.cacheKey));
+      const mine = pending.filter((s) => claim.mine.has(s.cacheKey));
       if (mine.length > 0) out.push(...(await this.#executeClaimed(group, mine)));
-      pending = pending.filter((s) => claim.theirs.includes(s.cacheKey));
+      pending = pending.filter((s) => claim.theirs.has(s.cacheKey));
       if (pending.length === 0) break;
       if (!announced) {
         announced = true;
