@@ -1,7 +1,9 @@
 import type { ArgsDef } from 'citty';
-import { UsageError } from '../core/errors.js';
+import { QuorumError, UsageError } from '../core/errors.js';
 import { dbArg, expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from './args.js';
 import { checkOutputs } from './outputs.js';
+import { catalogueJudge } from './local-models.js';
+import type { CommandIO } from './main.js';
 import { openJudge, type OpenedJudge } from '../api/judge.js';
 import { defaultPrices, loadPriceTable, priceFor } from '../judges/prices.js';
 import { parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
@@ -13,10 +15,11 @@ import type { PromptTemplate } from '../prompts/template.js';
 export const judgeArgs = {
   judge: {
     type: 'string',
-    description: 'Judge as provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-6, openai:qwen2.5-vl (with --base-url), llama:./model.gguf',
+    description:
+      'Judge as provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-6, openai:qwen2.5-vl (with --base-url), llama:./model.gguf, llama:qwen2.5-vl-3b (a catalogue name, pulled on first use); default: the local judge qwen2.5-vl-7b',
     valueHint: 'provider:model',
-    required: true,
   },
+  yes: { type: 'boolean', description: 'Download a missing local judge without asking (needed when not on a terminal)' },
   'base-url': { type: 'string', valueHint: 'url', description: 'OpenAI-compatible server (llama-server, vLLM, Ollama): an http(s) URL, e.g. http://127.0.0.1:8080/v1' },
   mmproj: { type: 'string', valueHint: 'file.gguf', description: 'Vision projector GGUF for llama: judges' },
   'gpu-layers': { type: 'string', valueHint: 'N|auto', description: 'llama: layers to offload to the GPU (number or "auto")' },
@@ -46,9 +49,16 @@ export type JudgeSetup = OpenedJudge;
  * the library's `openJudge`. Every option is checked, and `--db` / `--out` are checked
  * writable, before a model is loaded or a judge called: a typo costs nothing.
  */
-export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<JudgeSetup> {
-  const given = str(args, 'judge');
-  if (!given) throw new UsageError('Missing required option --judge (e.g. --judge openai:gpt-4o)');
+export async function setupJudge(args: Args, io: CommandIO): Promise<JudgeSetup> {
+  const env = io.env;
+  // No --judge (and, once config files name judges, no config judge either): the
+  // catalogue's default local judge; `llama:<name>` is a catalogue model. Either may be
+  // pulled first, after asking.
+  let given = str(args, 'judge');
+  const pulled = await catalogueJudge(given, { yes: args['yes'] === true, quiet: args['quiet'] === true }, io);
+  if (pulled === null) throw new QuorumError('No judge: the local judge was not downloaded');
+  if (pulled) given = `llama:${pulled.model}`;
+  if (!given) throw new UsageError('Missing option --judge (e.g. --judge openai:gpt-4o)');
   const parsed = parseJudgeSpec(given);
   const providerId = parsed.provider;
   // A model given as a path (llama:~/models/x.gguf) keeps no `~` a shell did not expand.
@@ -62,7 +72,7 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
   const rpm = intArg(args, 'rpm', 1);
   const maxCost = numArg(args, 'max-cost', 0);
   const engine: Record<string, string | number> = {};
-  const mmproj = pathArg(args, 'mmproj', env);
+  const mmproj = pathArg(args, 'mmproj', env) ?? pulled?.mmproj;
   if (mmproj !== undefined) engine['mmproj'] = mmproj;
   if (str(args, 'gpu-layers') === 'auto') engine['gpuLayers'] = 'auto';
   else {

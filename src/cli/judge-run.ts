@@ -168,7 +168,7 @@ export interface PairCommand {
 export async function openPairCommand(label: string, args: Args, io: CommandIO): Promise<PairCommand> {
   // Options are checked first: a usage error costs no call, not even the probe.
   const options = await pairOptionsFrom(args);
-  const judge = await setupJudge(args, io.env);
+  const judge = await setupJudge(args, io);
   let plan: Awaited<ReturnType<typeof planPairs>>;
   let store: Store | undefined;
   try {

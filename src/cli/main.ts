@@ -15,6 +15,14 @@ export interface CommandIO {
   note(text: string): void;
   onInterrupt(handler: () => void): void;
   offInterrupt(handler: () => void): void;
+  /** Standard input, for a yes/no question on a terminal; absent in library use. */
+  stdin?: NodeJS.ReadStream;
+  /**
+   * Asks `main` to end the process once the command has returned and its output is
+   * written, instead of waiting for the event loop to empty (a download library can keep
+   * an unread response open for a minute).
+   */
+  endWhenDone?(): void;
 }
 
 interface CommandModule {
@@ -36,6 +44,8 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   report: { summary: 'Write an HTML or Markdown report of runs from the database (no calls)', load: () => import('./commands/report.js') },
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
   models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
+  pull: { summary: 'Download a local vision judge (model + projector) by catalogue name, hf: URI or URL', load: () => import('./commands/pull.js') },
+
   prompts: { summary: 'List the built-in prompt templates', load: () => import('./commands/prompts.js') },
   demo: { summary: 'Try Quorum with no key and no model: a simulated judge scores generated images', load: () => import('./commands/demo.js') },
 };
@@ -146,13 +156,25 @@ export async function main(argv: readonly string[]): Promise<void> {
     for (const h of handlers) h();
   };
   process.on('SIGINT', onSigint);
+  let endWhenDone = false;
   const code = await runCli(argv, {
     env: process.env,
     stdout: process.stdout,
     stderr: process.stderr,
+    // A getter: touching process.stdin creates the stream, which only a question needs.
+    get stdin() {
+      return process.stdin;
+    },
     onInterrupt: (h) => handlers.add(h),
     offInterrupt: (h) => handlers.delete(h),
+    endWhenDone: () => (endWhenDone = true),
   });
   process.off('SIGINT', onSigint);
   process.exitCode = code;
+  if (endWhenDone) {
+    // Exit once everything written has left (stdout may be an asynchronous pipe).
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
+    process.exit(code);
+  }
 }

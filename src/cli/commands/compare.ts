@@ -8,7 +8,7 @@ import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, runArgs } from '../judge-run.js';
 
-export const usage = 'compare <dirA> <dirB> --judge provider:model [--ref <dir>] [options]';
+export const usage = 'compare <dirA> <dirB> [--judge provider:model] [--ref <dir>] [options]';
 
 export const command = defineCommand({
   meta: {

@@ -8,7 +8,7 @@ import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, runArgs } from '../judge-run.js';
 
-export const usage = 'rank <system-dir>... | --items <dir>  --judge provider:model [options]';
+export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model] [options]';
 
 export const command = defineCommand({
   meta: {

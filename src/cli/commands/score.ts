@@ -12,7 +12,7 @@ import { judgeArgs, setupJudge } from '../judge-options.js';
 import { retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 
-export const usage = 'score <image-or-folder>... --judge provider:model [options]';
+export const usage = 'score <image-or-folder>... [--judge provider:model] [options]';
 
 export const command = defineCommand({
   meta: {
@@ -39,6 +39,8 @@ export const command = defineCommand({
 });
 
 export const examples = `Examples:
+  quorum score photos/                                   # the local judge qwen2.5-vl-7b, downloaded once (asks first; --yes)
+  quorum score photos/ --judge llama:qwen2.5-vl-3b       # the smaller catalogue judge, for weak machines
   quorum score photos/ --judge openai:gpt-4o-mini --samples 5
   quorum score photos/ --judge anthropic:claude-sonnet-4-6 --format json --out scores.json
   quorum score sr-out/ --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1 --method levels
@@ -62,7 +64,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const promptArg = str(args, 'prompt');
   const template = promptArg ? await resolveTemplate(promptArg) : undefined;
 
-  const judge = await setupJudge(args, io.env);
+  const judge = await setupJudge(args, io);
   let store: Store;
   try {
     store = Store.open(dbPath(args, io.env));
