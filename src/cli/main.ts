@@ -44,6 +44,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   report: { summary: 'Write an HTML or Markdown report of runs from the database (no calls)', load: () => import('./commands/report.js') },
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
   models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
+  doctor: { summary: 'Check this machine for local judging: engines, GPU backend, memory, models, keys', load: () => import('./commands/doctor.js') },
   pull: { summary: 'Download a local vision judge (model + projector) by catalogue name, hf: URI or URL', load: () => import('./commands/pull.js') },
 
   prompts: { summary: 'List the built-in prompt templates', load: () => import('./commands/prompts.js') },
