@@ -33,7 +33,8 @@ function expectUsageError(r: { code: number | null; stdout: string; stderr: stri
 }
 
 it.each([
-  ['no --judge', [], 'error: Missing required argument: --judge'],
+  // No --judge means the default local judge; not on disk and no terminal: stop with the pull command.
+  ['no --judge', [], /^error: No --judge given; the default local judge qwen2\.5-vl-7b .* is not downloaded: .* Run `quorum pull qwen2\.5-vl-7b` first, or add --yes/],
   ['--samples 0', ['--judge', 'openai:sim', '--samples', '0'], 'error: Expected `samples` to be an integer in [1, 1000], got `0`'],
   ['--samples 2.5', ['--judge', 'openai:sim', '--samples', '2.5'], 'error: Expected `samples` to be an integer in [1, 1000], got `2.5`'],
   ['an unknown option', ['--judge', 'openai:sim', '--colour', 'red'], 'error: Unknown option --colour'],
@@ -41,7 +42,7 @@ it.each([
   ['an unknown method', ['--judge', 'openai:sim', '--method', 'vibes'], /^error: Expected `method` to be one of auto, sample, levels\b.*, got `vibes`$/],
   ['a judge without a provider', ['--judge', 'gpt-4o'], 'error: Expected `--judge` to look like provider:model (e.g. openai:gpt-4o), got `gpt-4o`'],
 ] as [string, string[], string | RegExp][])('%s: exit 2, one line saying why and a pointer to --help', async (_what, extra, reason) => {
-  const r = await runQuorum(['score', tmp.images, '--db', tmp.path('usage.db'), ...extra]);
+  const r = await runQuorum(['score', tmp.images, '--db', tmp.path('usage.db'), ...extra], { env: { QUORUM_MODELS: tmp.path('no-models') } });
   expectUsageError(r, reason);
 });
 
@@ -98,7 +99,7 @@ it('an unknown command: exit 2, one line with the nearest command and a pointer 
 it('--help still prints the whole help, on stdout', async () => {
   const r = await runQuorum(['score', '--help']);
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^Usage: quorum score <image-or-folder>\.\.\. --judge provider:model \[options\]$/m);
+  expect(r.stdout).toMatch(/^Usage: quorum score <image-or-folder>\.\.\. \[--judge provider:model\] \[options\]$/m);
   expect(r.stdout).toMatch(/--samples <K> +Samples per image/);
 });
 
