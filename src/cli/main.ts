@@ -48,6 +48,9 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   pull: { summary: 'Download a local vision judge (model + projector) by catalogue name, hf: URI or URL', load: () => import('./commands/pull.js') },
 
   prompts: { summary: 'List the built-in prompt templates', load: () => import('./commands/prompts.js') },
+  eval: { summary: 'How well a judge agrees with human scores on a labelled dataset or ladder; --compare for a leaderboard', load: () => import('./commands/eval.js') },
+  ladder: { summary: 'Write graded versions of pristine images (blur, noise, JPEG, resampling, colour) with their known order', load: () => import('./commands/ladder.js') },
+  calibrate: { summary: "Fit a map from a judge's scores to human scores with conformal intervals, for score --calibration", load: () => import('./commands/calibrate.js') },
   demo: { summary: 'Try Quorum with no key and no model: a simulated judge scores generated images', load: () => import('./commands/demo.js') },
 };
 
@@ -132,7 +135,7 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
 }
 
 /** Commands that decode images, and so set sharp's process-wide options first. */
-const IMAGE_COMMANDS = new Set(['score', 'compare', 'rank', 'demo', 'report']);
+const IMAGE_COMMANDS = new Set(['score', 'compare', 'rank', 'demo', 'report', 'eval', 'ladder', 'calibrate']);
 
 /** The process entry point: the only place that touches `process` signals and exits. */
 export async function main(argv: readonly string[]): Promise<void> {

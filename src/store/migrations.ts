@@ -115,4 +115,27 @@ export const migrations: readonly string[] = [
   CREATE INDEX calls_key_id ON calls(cache_key, id);
   DROP INDEX calls_cache_key;
   `,
+  /* evaluations against human labels (quorum eval) and calibrations (quorum calibrate) */ `
+  CREATE TABLE evaluations (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    run_id      INTEGER REFERENCES runs(id),
+    dataset     TEXT NOT NULL,
+    judge       TEXT NOT NULL,
+    prompt      TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    report      TEXT NOT NULL,
+    items       TEXT NOT NULL,
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE calibrations (
+    name        TEXT PRIMARY KEY,
+    judge       TEXT NOT NULL,
+    prompt      TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    dataset     TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  ) WITHOUT ROWID;
+  `,
 ];

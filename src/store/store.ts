@@ -99,6 +99,30 @@ export interface ResultRecord {
   value: unknown;
 }
 
+/** A stored `quorum eval`: its report and the scored items, for `eval --compare`. */
+export interface EvaluationRecord {
+  name: string;
+  runId: number | null;
+  /** `<kind>:<path>` with the split. */
+  dataset: string;
+  judge: string;
+  prompt: string;
+  method: string;
+  report: unknown;
+  /** Per image: key (dataset name), judge score, normalised human score. */
+  items: { key: string; score: number; human: number }[];
+}
+
+/** A stored `quorum calibrate`: what it was fitted for and the fitted model. */
+export interface CalibrationRecord {
+  name: string;
+  judge: string;
+  prompt: string;
+  method: string;
+  dataset: string;
+  model: unknown;
+}
+
 export interface JudgeParseRate {
   judgeId: string;
   provider: string;
@@ -756,5 +780,51 @@ export class Store {
       score: row.score,
       value: JSON.parse(row.value) as unknown,
     }));
+  }
+
+  // ---- evaluations and calibrations (quorum eval, quorum calibrate) ----------------------
+
+  /** Stores an evaluation under `name`, replacing one of that name. */
+  putEvaluation(e: EvaluationRecord): void {
+    this.#write(() =>
+      this.db
+        .prepare(
+          `INSERT INTO evaluations (name, run_id, dataset, judge, prompt, method, report, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(name) DO UPDATE SET run_id = excluded.run_id, dataset = excluded.dataset, judge = excluded.judge,
+             prompt = excluded.prompt, method = excluded.method, report = excluded.report, items = excluded.items,
+             created_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
+        )
+        .run(e.name, e.runId, e.dataset, e.judge, e.prompt, e.method, JSON.stringify(e.report), JSON.stringify(e.items)),
+    );
+  }
+
+  getEvaluation(name: string): EvaluationRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM evaluations WHERE name = ?').get(name) as Record<string, string | number | null> | undefined;
+    if (!row) return undefined;
+    return {
+      name: String(row['name']),
+      runId: row['run_id'] as number | null,
+      dataset: String(row['dataset']),
+      judge: String(row['judge']),
+      prompt: String(row['prompt']),
+      method: String(row['method']),
+      report: JSON.parse(String(row['report'])) as unknown,
+      items: JSON.parse(String(row['items'])) as EvaluationRecord['items'],
+    };
+  }
+
+  putCalibration(c: CalibrationRecord): void {
+    this.#write(() =>
+      this.db
+        .prepare('INSERT OR REPLACE INTO calibrations (name, judge, prompt, method, dataset, model) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(c.name, c.judge, c.prompt, c.method, c.dataset, JSON.stringify(c.model)),
+    );
+  }
+
+  getCalibration(name: string): CalibrationRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM calibrations WHERE name = ?').get(name) as Record<string, string> | undefined;
+    if (!row) return undefined;
+    const { judge = '', prompt = '', method = '', dataset = '' } = row;
+    return { name, judge, prompt, method, dataset, model: JSON.parse(row['model'] ?? 'null') as unknown };
   }
 }

@@ -7,6 +7,8 @@ import { builtinTemplates } from '../../prompts/builtin.js';
 import { resolveTemplate } from '../../prompts/load.js';
 import { scoreChunks } from '../../report/format.js';
 import { Store } from '../../store/store.js';
+import { calibratedChunks } from '../../evaluation/calibrated-output.js';
+import { storedCalibration, type StoredCalibration } from '../../evaluation/stored-calibration.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge } from '../judge-options.js';
 import { retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
@@ -33,6 +35,8 @@ export const command = defineCommand({
     anchors: { type: 'string', valueHint: 'file.csv', description: 'CSV with `path,score` columns: anchor images of known quality for --method anchors' },
     samples: { type: 'string', valueHint: 'K', description: 'Samples per image for the sample method (1-1000)', default: '5' },
     temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature for the sample method', default: '1' },
+    calibration: { type: 'string', valueHint: 'name', description: 'Also print each image\'s predicted human score with a conformal interval, from a stored `quorum calibrate`' },
+    coverage: { type: 'string', valueHint: 'p', description: 'Coverage of the --calibration interval, in (0, 1)', default: '0.9' },
     ...judgeArgs,
     ...runArgs,
   },
@@ -64,10 +68,14 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const promptArg = str(args, 'prompt');
   const template = promptArg ? await resolveTemplate(promptArg) : undefined;
 
+  const calibrationName = str(args, 'calibration');
+  const coverage = numArg(args, 'coverage', 0.01, 0.999) ?? 0.9;
   const judge = await setupJudge(args, io);
   let store: Store;
+  let calibration: StoredCalibration | undefined;
   try {
     store = Store.open(dbPath(args, io.env));
+    calibration = calibrationName ? storedCalibration(store, calibrationName, String(judge.stored['judge'])) : undefined;
   } catch (error) {
     await judge.provider.close?.();
     throw error;
@@ -106,7 +114,14 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       },
     });
     terminal.done();
-    await terminal.output(args, scoreChunks(result.results, format), result.run);
+    if (calibration && (calibration.method !== method || calibration.prompt !== `${settings.template.id}@${settings.template.version}`)) {
+      io.note(`warning: calibration ${calibration.name} was fitted for ${calibration.method} with ${calibration.prompt}; its interval does not hold for this run's method or prompt`);
+    }
+    await terminal.output(
+      args,
+      calibration ? calibratedChunks(result.results, calibration.model, coverage, calibration.name, format) : scoreChunks(result.results, format),
+      result.run,
+    );
 
     const by = (status: string) => result.results.filter((r) => r.status === status);
     const failed = by('failed');

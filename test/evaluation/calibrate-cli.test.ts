@@ -1,0 +1,67 @@
+/**
+ * `quorum calibrate` on a generated CSV dataset (human scores 0-100) with the simulated
+ * judge, then `quorum score --calibration`: predicted human scores with intervals that
+ * hold most of the true scores, and a calibration refused for another judge.
+ */
+import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
+import { runQuorum } from '../support/cli.js';
+import { spread, tempDir, writeImages, type TempDir } from '../scoring/_support.js';
+
+const KEY = 'sk-test-calibrate';
+let tmp: TempDir;
+let server: JudgeServer;
+const truth = new Map<string, number>();
+
+beforeAll(async () => {
+  tmp = await tempDir();
+  const specs = spread(48);
+  const paths = await writeImages(tmp.images, specs);
+  specs.forEach((s, i) => truth.set(basename(paths[i] as string), 20 * s.quality));
+  await writeFile(tmp.path('labels.csv'), `path,score\n${specs.map((s) => `images/${s.name},${(20 * s.quality).toFixed(2)}`).join('\n')}\n`);
+  server = await startOpenAIServer({ apiKey: KEY, seed: 2, noiseSd: 0.2 });
+});
+afterAll(async () => {
+  await server.close();
+  await tmp.cleanup();
+});
+
+describe('quorum calibrate and score --calibration', () => {
+  it('maps judge scores onto the human scale with conformal intervals', async () => {
+    const db = tmp.path('cal.db');
+    const common = ['--judge', 'openai:sim', '--base-url', server.url, '--method', 'sample', '--samples', '2', '--db', db];
+    const cal = await runQuorum(['calibrate', '--dataset', `csv:${tmp.path('labels.csv')}`, '--scale', '0:100', '--split', 'train', '--name', 'sim-100', ...common], {
+      env: { OPENAI_API_KEY: KEY },
+    });
+    expect(cal.code, cal.stderr).toBe(0);
+    expect(cal.stdout).toMatch(/calibration sim-100: openai:sim \(sample, quality-score@\d+\)/);
+    const scored = await runQuorum(['score', tmp.images, ...common, '--calibration', 'sim-100', '--coverage', '0.9', '--format', 'json'], { env: { OPENAI_API_KEY: KEY } });
+    expect(scored.code, scored.stderr).toBe(0);
+    const rows = JSON.parse(scored.stdout) as { path: string; calibrated: { predicted: number; lower: number; upper: number; coverage: number } }[];
+    expect(rows).toHaveLength(48);
+    let inside = 0;
+    for (const r of rows) {
+      const y = truth.get(basename(r.path)) as number;
+      expect(r.calibrated.coverage).toBe(0.9);
+      expect(r.calibrated.lower).toBeLessThan(r.calibrated.predicted);
+      inside += y >= r.calibrated.lower && y <= r.calibrated.upper ? 1 : 0;
+    }
+    expect(inside / rows.length).toBeGreaterThanOrEqual(0.75);
+    const table = await runQuorum(['score', tmp.images, ...common, '--calibration', 'sim-100'], { env: { OPENAI_API_KEY: KEY } });
+    expect(table.stdout).toMatch(/predicted human \(sim-100\)\s+90% interval/);
+  });
+
+  it('refuses a calibration fitted for another judge, and an unknown one, before any call', async () => {
+    const db = tmp.path('cal.db');
+    const other = await runQuorum(['score', tmp.images, '--judge', 'openai:other', '--base-url', server.url, '--db', db, '--method', 'sample', '--calibration', 'sim-100'], {
+      env: { OPENAI_API_KEY: KEY },
+    });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/Calibration `sim-100` was fitted for openai:sim, not openai:other/);
+    const none = await runQuorum(['score', tmp.images, '--judge', 'openai:sim', '--base-url', server.url, '--db', db, '--calibration', 'nope'], { env: { OPENAI_API_KEY: KEY } });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/No calibration named `nope`/);
+  });
+});
