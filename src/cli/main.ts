@@ -2,7 +2,7 @@ import { parseArgs, type ArgsDef } from 'citty';
 import { QuorumError, UsageError } from '../core/errors.js';
 import { DEFAULT_DECODE_MEMORY, parseMemorySize, sharedDecodeBudget } from '../images/decode-budget.js';
 import { QUORUM_VERSION } from '../version.js';
-import type { Args } from './args.js';
+import { collectRepeated, type Args } from './args.js';
 import { nearest, renderHelp } from './usage.js';
 
 /** What a command may touch: streams, environment, interrupts. Only `main` exits. */
@@ -98,7 +98,10 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
         throw new UsageError(`Unknown option --${m[1]}${guess ? ` (did you mean --${guess}?)` : ''}`);
       }
     }
-    const args = parseArgs(rest, (mod.command.args ?? {}) as ArgsDef) as Args;
+    const defs = (mod.command.args ?? {}) as ArgsDef;
+    const args = parseArgs(rest, defs) as Args;
+    const strings = new Set(declared.filter((k) => (defs[k] as { type?: string }).type === 'string'));
+    Object.assign(args, collectRepeated(rest, strings));
     // One decoding budget for every image in flight in this process (images/decode-budget.ts).
     const decodeMemory = io.env['QUORUM_DECODE_MEMORY'];
     sharedDecodeBudget.capacity = decodeMemory ? parseMemorySize('QUORUM_DECODE_MEMORY', decodeMemory) : DEFAULT_DECODE_MEMORY;

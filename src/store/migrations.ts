@@ -115,4 +115,7 @@ export const migrations: readonly string[] = [
   CREATE INDEX calls_key_id ON calls(cache_key, id);
   DROP INDEX calls_cache_key;
   `,
+  /* endpoint pools: the replica that answered each call (NULL for a judge on one server) */ `
+  ALTER TABLE calls ADD COLUMN endpoint TEXT;
+  `,
 ];
