@@ -220,9 +220,9 @@ export class EndpointPool {
   #scheduleProbe(e: Endpoint): void {
     const o = this.#options;
     const delay = Math.min(o.maxBackoffMs, o.backoffMs * 2 ** e.failedProbes);
+    // Not unref'd: requests waiting for an endpoint to return hold no other handle, and the
+    // process must not exit under them. `close()` clears it when the run ends.
     e.timer = setTimeout(() => void this.#probe(e), delay);
-    // Probes never keep a finished process alive.
-    e.timer.unref();
   }
 
   async #probe(e: Endpoint): Promise<void> {
