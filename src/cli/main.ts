@@ -33,6 +33,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   rank: { summary: 'Rank systems or images from pairwise judgments, with intervals', load: () => import('./commands/rank.js') },
   runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
+  merge: { summary: 'Merge databases (shards judged on several machines) into one; conflicts reported', load: () => import('./commands/merge.js') },
   report: { summary: 'Write an HTML or Markdown report of runs from the database (no calls)', load: () => import('./commands/report.js') },
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
   models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
