@@ -2,6 +2,8 @@ import { UsageError } from '../core/errors.js';
 import type { Provider } from '../core/provider.js';
 import type { JudgeRunOptions } from '../judges/run.js';
 import { defaultPrices, priceFor, type Price } from '../judges/prices.js';
+import { checkEndpoints } from '../judges/pool/endpoints.js';
+import { createPoolProvider, poolOf } from '../judges/pool/pool.js';
 import { createProvider, parseJudgeSpec, providerRegistry } from '../judges/providers/registry.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../judges/session/retry.js';
 import { Store } from '../store/store.js';
@@ -40,7 +42,7 @@ export async function openJudge(
   /** How the caller's user names the projector option, for the one message that needs it. */
   names: { mmproj: string } = { mmproj: 'give engine.mmproj' },
 ): Promise<OpenedJudge> {
-  const concurrency = integerOption('concurrency', options.concurrency, 1, MAX_CONCURRENCY) ?? 4;
+  let concurrency = integerOption('concurrency', options.concurrency, 1, MAX_CONCURRENCY);
   const rpm = integerOption('rpm', options.rpm, 1);
   const retries = integerOption('retries', options.retries, 0, 100);
   const maxCost = numberOption('maxCost', options.maxCost, 0);
@@ -58,14 +60,23 @@ export async function openJudge(
     engine = { ...options.engine, ...(seed !== undefined ? { seed } : {}) };
     const keyEnv = providerRegistry[providerId]?.keyEnv;
     const apiKey = options.apiKey ?? (keyEnv ? env[keyEnv] : undefined);
-    provider = await createProvider(providerId, {
+    const config = (url: string | undefined) => ({
       model,
-      ...(baseURL ? { baseURL } : {}),
+      ...(url ? { baseURL: url } : {}),
       ...(apiKey ? { apiKey } : {}),
       timeoutMs: (timeout ?? 120) * 1000,
       ...(maxImageSide ? { maxImageSide } : {}),
       options: engine,
     });
+    if (options.endpoints !== undefined) {
+      if (baseURL !== undefined) throw new UsageError('Give either `baseURL` or `endpoints`, not both');
+      if (providerId !== 'openai') throw new UsageError(`\`endpoints\` pools OpenAI-compatible servers: use an openai: judge, got \`${options.judge}\``);
+      const endpoints = checkEndpoints(options.endpoints);
+      // The first endpoint stands for the pool where one URL is asked for (is the judge local?).
+      baseURL = endpoints[0]?.url;
+      const members = await Promise.all(endpoints.map((e) => createProvider(providerId, config(e.url))));
+      provider = createPoolProvider(endpoints, (_, i) => members[i] as Provider);
+    } else provider = await createProvider(providerId, config(baseURL));
     owned = true;
   } else {
     for (const key of ['baseURL', 'apiKey', 'timeout', 'maxImageSide', 'engine'] as const) {
@@ -77,6 +88,9 @@ export async function openJudge(
     owned = false;
   }
   const spec = `${provider.id}:${provider.model}`;
+  const pool = poolOf(provider);
+  // A pool whose endpoints all set their concurrency runs as many requests as they sum to.
+  concurrency ??= Math.min(MAX_CONCURRENCY, pool?.concurrency ?? 4);
   try {
     if (owned) await provider.open?.();
     if (!provider.capabilities.images) {
@@ -106,7 +120,8 @@ export async function openJudge(
     maxCost,
     stored: {
       judge: spec,
-      ...(baseURL ? { baseURL } : {}),
+      // A pool is stored as one: replicas may come and go between resumes of the run.
+      ...(pool ? { pool: true } : baseURL ? { baseURL } : {}),
       ...(Object.keys(engine).length ? { engine } : {}),
       maxImageSide: provider.maxImageSide,
     },

@@ -1,4 +1,5 @@
 import type { Provider } from '../core/provider.js';
+import type { EndpointSpec } from '../judges/pool/endpoints.js';
 import type { PriceTable } from '../judges/prices.js';
 import type { PromptTemplate } from '../prompts/template.js';
 import type { RetryFailed, Store } from '../store/store.js';
@@ -21,6 +22,15 @@ export interface JudgeOptions {
   judge: string | Provider;
   /** An OpenAI-compatible server (llama-server, vLLM, Ollama, `startDemoServer().url`). */
   baseURL?: string | undefined;
+  /**
+   * An endpoint pool instead of one `baseURL`: replicas of an OpenAI-compatible server
+   * serving the same model. Each request goes to the endpoint with the fewest outstanding
+   * requests relative to its `weight`; an endpoint that fails is taken out, probed and
+   * brought back; the run stops only when every endpoint is down. The cache is shared
+   * across the pool (the judge is its model, not a replica). `openai:` judges only.
+   * @example [{ url: 'http://gpu-1:8000/v1', weight: 2 }, { url: 'http://gpu-2:8000/v1', concurrency: 8 }]
+   */
+  endpoints?: readonly EndpointSpec[] | undefined;
   /**
    * API key.
    * @default the provider's environment variable (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`), read when the call is made

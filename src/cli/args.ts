@@ -36,8 +36,34 @@ export const optionLimits: Readonly<Record<string, number>> = {
 };
 
 export function str(args: Args, name: string): string | undefined {
-  const v = args[name];
+  const raw = args[name];
+  // An option given several times holds every value (see `collectRepeated`); one-value options take the last.
+  const v = Array.isArray(raw) ? (raw.at(-1) as unknown) : raw;
   return v === undefined || v === null || v === '' ? undefined : String(v);
+}
+
+/** Every value of an option that may be given several times (`--base-url A --base-url B`), in order. */
+export function strs(args: Args, name: string): string[] {
+  const raw = args[name];
+  const values = Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw];
+  return values.map(String).filter((v) => v !== '');
+}
+
+/**
+ * The values of string options given more than once, which the argument parser reduces to
+ * the last one: `--base-url A --base-url=B` -> `{ 'base-url': ['A', 'B'] }`.
+ */
+export function collectRepeated(argv: readonly string[], names: ReadonlySet<string>): Record<string, string[]> {
+  const seen: Record<string, string[]> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') break;
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(a);
+    if (!m || !names.has(m[1] as string)) continue;
+    const value = m[2] ?? argv[++i];
+    if (value !== undefined) (seen[m[1] as string] ??= []).push(value);
+  }
+  return Object.fromEntries(Object.entries(seen).filter(([, v]) => v.length > 1));
 }
 
 const bounds = (min: number, max: number, kind: string) =>

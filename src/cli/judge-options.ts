@@ -1,6 +1,7 @@
 import type { ArgsDef } from 'citty';
 import { QuorumError, UsageError } from '../core/errors.js';
-import { dbArg, expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from './args.js';
+import { dbArg, expandHome, intArg, numArg, pathArg, str, strs, urlArg, type Args } from './args.js';
+import { parseEndpoint } from '../judges/pool/endpoints.js';
 import { checkOutputs } from './outputs.js';
 import { catalogueJudge } from './local-models.js';
 import type { CommandIO } from './main.js';
@@ -20,7 +21,12 @@ export const judgeArgs = {
     valueHint: 'provider:model',
   },
   yes: { type: 'boolean', description: 'Download a missing local judge without asking (needed when not on a terminal)' },
-  'base-url': { type: 'string', valueHint: 'url', description: 'OpenAI-compatible server (llama-server, vLLM, Ollama): an http(s) URL, e.g. http://127.0.0.1:8080/v1' },
+  'base-url': {
+    type: 'string',
+    valueHint: 'url',
+    description:
+      'OpenAI-compatible server (llama-server, vLLM, Ollama): an http(s) URL, e.g. http://127.0.0.1:8080/v1. Give it several times for an endpoint pool of replicas, each optionally URL#weight=W,concurrency=C (docs/scaling.md)',
+  },
   mmproj: { type: 'string', valueHint: 'file.gguf', description: 'Vision projector GGUF for llama: judges' },
   'gpu-layers': { type: 'string', valueHint: 'N|auto', description: 'llama: layers to offload to the GPU (number or "auto")' },
   'context-size': { type: 'string', valueHint: 'tokens', description: 'llama: context size in tokens' },
@@ -30,7 +36,11 @@ export const judgeArgs = {
   'max-side': { type: 'string', valueHint: 'px', description: 'Longest image side sent to the judge, 16-16384 pixels (default per provider: 1536 OpenAI, 1568 Anthropic)' },
   timeout: { type: 'string', valueHint: 'seconds', description: 'Seconds before one request is abandoned and retried (at most 86400)', default: '120' },
   retries: { type: 'string', valueHint: 'N', description: 'Retries per request on 408/409/429/5xx, timeouts and dropped connections (0-100)', default: '4' },
-  concurrency: { type: 'string', valueHint: 'N', description: 'Requests in flight at once (1-1024)', default: '4' },
+  concurrency: {
+    type: 'string',
+    valueHint: 'N',
+    description: 'Requests in flight at once, 1-1024 (default 4; for a pool whose endpoints all set concurrency, their sum)',
+  },
   rpm: { type: 'string', valueHint: 'N', description: 'Requests started per minute (default: unlimited); progress says when the run waits for it' },
   'max-cost': { type: 'string', valueHint: 'USD', description: 'Stop issuing calls before the estimated cost would pass this many USD' },
   prices: { type: 'string', valueHint: 'file.json', description: 'JSON price table extending the built-in one (env QUORUM_PRICES)' },
@@ -64,11 +74,15 @@ export async function setupJudge(args: Args, io: CommandIO): Promise<JudgeSetup>
   // A model given as a path (llama:~/models/x.gguf) keeps no `~` a shell did not expand.
   const model = expandHome(parsed.model, env);
   const spec = `${providerId}:${model}`;
-  const baseURL = urlArg(args, 'base-url');
+  const urls = strs(args, 'base-url');
+  // Several --base-url (or one with #settings) make an endpoint pool.
+  const endpoints = urls.length > 1 || urls.some((u) => u.includes('#')) ? urls.map((u) => parseEndpoint(u)) : undefined;
+  for (const e of endpoints ?? []) urlArg({ 'base-url': e.url }, 'base-url');
+  const baseURL = endpoints ? endpoints[0]?.url : urlArg(args, 'base-url');
   const timeout = numArg(args, 'timeout', 0.001) ?? 120;
   const maxImageSide = intArg(args, 'max-side', 16);
   const retries = intArg(args, 'retries', 0) ?? defaultRetryPolicy.maxRetries;
-  const concurrency = intArg(args, 'concurrency', 1) ?? 4;
+  const concurrency = intArg(args, 'concurrency', 1);
   const rpm = intArg(args, 'rpm', 1);
   const maxCost = numArg(args, 'max-cost', 0);
   const engine: Record<string, string | number> = {};
@@ -101,7 +115,7 @@ export async function setupJudge(args: Args, io: CommandIO): Promise<JudgeSetup>
   return openJudge(
     {
       judge: spec,
-      baseURL,
+      ...(endpoints ? { endpoints } : { baseURL }),
       timeout,
       maxImageSide,
       engine,

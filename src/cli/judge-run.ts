@@ -4,7 +4,10 @@ import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
 import { Store, type RetryFailed } from '../store/store.js';
-import { dbPath, type Args } from './args.js';
+import { UsageError } from '../core/errors.js';
+import { endpointLines } from '../judges/pool/report.js';
+import { poolOf, type EndpointPool } from '../judges/pool/pool.js';
+import { dbPath, str, type Args } from './args.js';
 import { pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
 import { writeOutput } from './outputs.js';
@@ -12,6 +15,12 @@ import { Progress } from './progress.js';
 
 /** Options of every judging command about the run itself. */
 export const runArgs = {
+  shard: {
+    type: 'string',
+    valueHint: 'k/n',
+    description:
+      'Judge only shard k of n (0 <= k < n): a deterministic part of the items by content hash, for splitting a dataset across machines; `quorum merge` unites the databases (docs/scaling.md)',
+  },
   new: { type: 'boolean', description: 'Start the --run afresh even if it exists (the old one is kept as NAME~ID)' },
   'retry-failed': {
     type: 'boolean',
@@ -54,6 +63,8 @@ export class RunTerminal {
   };
 
   readonly #args: Args;
+  #pool: EndpointPool | undefined;
+  readonly #started = performance.now();
 
   constructor(label: string, io: CommandIO, args: Args) {
     this.#io = io;
@@ -67,6 +78,7 @@ export class RunTerminal {
     JudgeRunOptions,
     'price' | 'concurrency' | 'rpm' | 'maxCost' | 'retry' | 'onSession' | 'argv' | 'retryFailed' | 'fresh'
   > {
+    this.#pool = poolOf(judge.provider);
     return {
       argv: this.#io.argv,
       price: judge.price,
@@ -126,10 +138,12 @@ export class RunTerminal {
     }
   }
 
-  /** Ends progress and interrupt handling. */
+  /** Ends progress and interrupt handling; for an endpoint pool, one line per endpoint. */
   done(): void {
     this.#io.offInterrupt(this.#onSigint);
     this.progress.done();
+    const pool = this.#pool;
+    if (pool) for (const line of endpointLines(pool.stats(), (performance.now() - this.#started) / 1000)) this.#io.note(line);
   }
 
   /** Data to stdout, or to `--out FILE`; a failed write names the command that prints the stored run again. */
@@ -166,6 +180,9 @@ export interface PairCommand {
 
 /** Sets up the judge, the pair template and settings, the store and the terminal. */
 export async function openPairCommand(label: string, args: Args, io: CommandIO): Promise<PairCommand> {
+  if (str(args, 'shard') !== undefined) {
+    throw new UsageError(`--shard is not available for \`${label}\` yet (score only); split the folders instead, and \`quorum merge\` the databases`);
+  }
   // Options are checked first: a usage error costs no call, not even the probe.
   const options = await pairOptionsFrom(args);
   const judge = await setupJudge(args, io);

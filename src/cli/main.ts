@@ -2,7 +2,7 @@ import { parseArgs, type ArgsDef } from 'citty';
 import { QuorumError, UsageError } from '../core/errors.js';
 import { DEFAULT_DECODE_MEMORY, parseMemorySize, sharedDecodeBudget } from '../images/decode-budget.js';
 import { QUORUM_VERSION } from '../version.js';
-import type { Args } from './args.js';
+import { collectRepeated, type Args } from './args.js';
 import { nearest, renderHelp } from './usage.js';
 
 /** What a command may touch: streams, environment, interrupts. Only `main` exits. */
@@ -41,6 +41,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   rank: { summary: 'Rank systems or images from pairwise judgments, with intervals', load: () => import('./commands/rank.js') },
   runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
+  merge: { summary: 'Merge databases (shards judged on several machines) into one; conflicts reported', load: () => import('./commands/merge.js') },
   report: { summary: 'Write an HTML or Markdown report of runs from the database (no calls)', load: () => import('./commands/report.js') },
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
   models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
@@ -112,7 +113,10 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
         throw new UsageError(`Unknown option --${m[1]}${guess ? ` (did you mean --${guess}?)` : ''}`);
       }
     }
-    const args = parseArgs(rest, (mod.command.args ?? {}) as ArgsDef) as Args;
+    const defs = (mod.command.args ?? {}) as ArgsDef;
+    const args = parseArgs(rest, defs) as Args;
+    const strings = new Set(declared.filter((k) => (defs[k] as { type?: string }).type === 'string'));
+    Object.assign(args, collectRepeated(rest, strings));
     // One decoding budget for every image in flight in this process (images/decode-budget.ts).
     const decodeMemory = io.env['QUORUM_DECODE_MEMORY'];
     sharedDecodeBudget.capacity = decodeMemory ? parseMemorySize('QUORUM_DECODE_MEMORY', decodeMemory) : DEFAULT_DECODE_MEMORY;

@@ -107,6 +107,8 @@ export interface Completion {
   requestId?: string | undefined;
   /** Engine facts worth storing with the call (prompt evaluations, file fingerprints). */
   meta?: Record<string, unknown> | undefined;
+  /** The replica that answered, when the judge is an endpoint pool (its base URL); stored with the call. */
+  endpoint?: string | undefined;
 }
 
 export interface ProviderCapabilities {

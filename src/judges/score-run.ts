@@ -8,11 +8,14 @@ import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { prepareAnchors, scoreWithAnchors, type AnchorContext } from './anchors.js';
 import type { PairSettings } from './compare.js';
 import type { JudgeSession, SessionEvent } from './session/session.js';
+import { inShard, type Shard } from './shard.js';
 
 export interface ScoreRunOptions extends Omit<JudgeRunOptions, 'templates' | 'command' | 'onEvent'> {
   /** Files and folders to score. */
   inputs: readonly string[];
   settings: ScoreSettings;
+  /** Judge only the images whose content hash falls in this shard; the others are left to other machines. */
+  shard?: Shard | undefined;
   onEvent?: (event: ScoreRunEvent) => void;
 }
 
@@ -34,8 +37,10 @@ export interface ScoreRunResult {
    * read: scored ones, `error` for unreadable files, `not-run` for files never reached.
    */
   results: ImageScore[];
-  /** Inputs that should have been images: files found plus paths that could not be read. */
+  /** Inputs that should have been images: files found plus paths that could not be read (those of other shards excluded). */
   planned: number;
+  /** With `shard`: images left to other shards (absent from `results`). */
+  otherShards: number;
   skipped: { path: string; reason: string }[];
   inputErrors: InputError[];
   counts: JudgeSession['counts'];
@@ -108,6 +113,8 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
   if (anchorContext) {
     options.onEvent?.({ type: 'cached', calls: anchorContext.pairs.reduce((n, p) => n + p.orders.reduce((m, o) => m + o.cached, 0), 0) });
   }
+  /** Positions of images that belong to other shards. */
+  const elsewhere = new Set<number>();
   const firstPathOf = new Map<string, string>();
   const scoring = new Map<string, Promise<ImageScore>>();
   const results: (ImageScore | undefined)[] = new Array(collected.files.length);
@@ -133,6 +140,12 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
           return;
         }
         const sha = image.sha256;
+        if (options.shard && !inShard(sha, options.shard)) {
+          images.release(sha);
+          elsewhere.add(position);
+          options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
+          return;
+        }
         const first = firstPathOf.get(sha);
         if (first === undefined) firstPathOf.set(sha, file.path);
         else options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
@@ -171,15 +184,22 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
   );
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
   // Every input is accounted for: files never reached, and paths that could not be read.
-  const all = collected.files.map(
-    (file, position): ImageScore =>
-      results[position] ?? { ...unscored(file.path, null, settings.method), status: 'not-run', errors: [`not run: ${session.notRunReason()}`] },
-  );
-  for (const e of collected.errors) all.push({ ...unscored(e.path, null, settings.method), status: 'error', errors: [e.reason] });
+  const all: ImageScore[] = [];
+  // Positions are the walk order over every file, the same on every shard.
+  const unreached: [ImageScore, number][] = [];
+  collected.files.forEach((file, position) => {
+    if (elsewhere.has(position)) return;
+    const r = results[position] ?? { ...unscored(file.path, null, settings.method), status: 'not-run', errors: [`not run: ${session.notRunReason()}`] };
+    all.push(r);
+    if (results[position] === undefined) unreached.push([r, position]);
+  });
+  collected.errors.forEach((e, j) => {
+    const r: ImageScore = { ...unscored(e.path, null, settings.method), status: 'error', errors: [e.reason] };
+    all.push(r);
+    unreached.push([r, collected.files.length + j]);
+  });
   store.putResults(
-    all.flatMap((r, position) =>
-      results[position] === undefined ? [{ runId: run.id, kind: 'image', itemKey: r.path, position, status: r.status, score: null, value: r }] : [],
-    ),
+    unreached.map(([r, position]) => ({ runId: run.id, kind: 'image', itemKey: r.path, position, status: r.status, score: null, value: r })),
   );
   return {
     run,
@@ -187,7 +207,8 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     renamed,
     fatal,
     results: all,
-    planned: collected.files.length + collected.errors.length,
+    planned: collected.files.length - elsewhere.size + collected.errors.length,
+    otherShards: elsewhere.size,
     skipped: collected.skipped,
     inputErrors,
     counts: session.counts,

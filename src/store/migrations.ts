@@ -138,4 +138,7 @@ export const migrations: readonly string[] = [
     created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   ) WITHOUT ROWID;
   `,
+  /* endpoint pools: the replica that answered each call (NULL for a judge on one server) */ `
+  ALTER TABLE calls ADD COLUMN endpoint TEXT;
+  `,
 ];

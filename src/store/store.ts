@@ -85,6 +85,8 @@ export interface CallRecord {
   meta: Record<string, unknown> | null;
   startedAt: string;
   finishedAt: string;
+  /** The replica of an endpoint pool that answered; absent or null for a judge on one server. */
+  endpoint?: string | null;
 }
 
 export type NewCall = Omit<CallRecord, 'id'>;
@@ -158,6 +160,7 @@ interface CallRow {
   meta: string | null;
   started_at: string;
   finished_at: string;
+  endpoint: string | null;
 }
 
 interface RunRow {
@@ -203,6 +206,7 @@ function callFromRow(row: CallRow): CallRecord {
     meta: parseJson(row.meta) as Record<string, unknown> | null,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
+    endpoint: row.endpoint,
   };
 }
 
@@ -422,10 +426,10 @@ export class Store {
       },
       insertCall: db.prepare(`INSERT INTO calls (cache_key, run_id, judge_id, prompt_hash, image_hashes, sample_index,
           params, request_id, choice_index, raw, parsed, logprobs, status, error, failure, input_tokens, output_tokens, cost_usd,
-          latency_ms, attempts, meta, started_at, finished_at)
+          latency_ms, attempts, meta, started_at, finished_at, endpoint)
         VALUES (@cacheKey, @runId, @judgeId, @promptHash, @imageHashes, @sampleIndex, @params, @requestId, @choiceIndex,
           @raw, @parsed, @logprobs, @status, @error, @failure, @inputTokens, @outputTokens, @costUsd, @latencyMs, @attempts, @meta,
-          @startedAt, @finishedAt)`),
+          @startedAt, @finishedAt, @endpoint)`),
       linkCall: db.prepare('INSERT OR IGNORE INTO run_calls (run_id, call_id, cached) VALUES (?, ?, ?)'),
       runCalls: db.prepare(
         'SELECT c.*, rc.cached AS cached FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = ? ORDER BY c.id',
@@ -672,6 +676,7 @@ export class Store {
           parsed: toJson(call.parsed),
           logprobs: toJson(call.logprobs),
           meta: toJson(call.meta),
+          endpoint: call.endpoint ?? null,
         });
         const id = Number(info.lastInsertRowid);
         if (call.status !== 'error') this.#stmt.linkCall.run(call.runId, id, 0);

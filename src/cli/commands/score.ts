@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { runScore } from '../../judges/score-run.js';
+import { parseShard, shardLabel } from '../../judges/shard.js';
 import { loadAnchors } from '../../judges/anchors.js';
 import { planScore } from '../../judges/plans.js';
 import { builtinTemplates } from '../../prompts/builtin.js';
@@ -67,6 +68,8 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
   const promptArg = str(args, 'prompt');
   const template = promptArg ? await resolveTemplate(promptArg) : undefined;
+  const shardArg = str(args, 'shard');
+  const shard = shardArg !== undefined ? parseShard(shardArg) : undefined;
 
   const calibrationName = str(args, 'calibration');
   const coverage = numArg(args, 'coverage', 0.01, 0.999) ?? 0.9;
@@ -105,6 +108,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       provider: judge.provider,
       inputs,
       settings,
+      shard,
       runName,
       runOptions,
       ...terminal.runOptions(judge),
@@ -135,6 +139,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     }
     for (const r of by('partial')) io.note(`partial: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
     if (!result.fatal && !result.interrupted && !result.budgetExceeded) for (const r of notRun) io.note(`not run: ${r.path}`);
+    if (shard) io.note(`shard ${shardLabel(shard)}: ${result.planned} images here, ${result.otherShards} left to the other shards`);
     if (result.renamed) io.note(`the earlier run named ${result.run.name} is kept as ${result.renamed}`);
     const c = result.counts;
     const scored = result.results.filter((r) => r.status === 'ok' || r.status === 'partial').length;

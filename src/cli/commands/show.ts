@@ -4,6 +4,7 @@ import { scoreChunks } from '../../report/format.js';
 import { formatCompare } from '../../report/pairs.js';
 import { formatRanking } from '../../report/ranking.js';
 import { readStoredRun } from '../../report/stored.js';
+import { EndpointTally } from '../../judges/pool/report.js';
 import { Store } from '../../store/store.js';
 import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
@@ -16,7 +17,10 @@ export const command = defineCommand({
     run: { type: 'positional', description: 'Run name or id (see `quorum runs`)', required: true },
     ...dbArg,
     format: { type: 'string', description: 'table, json, jsonl or csv', default: 'table' },
-    calls: { type: 'boolean', description: 'Print every call of the run (raw answers, status, tokens) as JSON lines' },
+    calls: {
+      type: 'boolean',
+      description: 'Print every call of the run (raw answers, status, tokens, the endpoint that answered) as JSON lines; for an endpoint pool, per-endpoint throughput, latency and errors on stderr',
+    },
   },
 });
 
@@ -34,9 +38,12 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     if (!found) throw new UsageError(`No run \`${name}\` in ${store.file}; \`quorum runs\` lists them`);
     if (args['calls']) {
       // One call at a time: a run of a million calls is printed without holding it in memory.
+      const endpoints = new EndpointTally();
       for (const call of store.eachRunCall(found.id)) {
+        endpoints.add(call);
         if (!io.stdout.write(`${JSON.stringify(call)}\n`)) await new Promise((resolve) => io.stdout.once('drain', resolve));
       }
+      for (const line of endpoints.lines()) io.note(line);
       return 0;
     }
     const stored = readStoredRun(store, found);

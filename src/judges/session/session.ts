@@ -585,6 +585,7 @@ export class JudgeSession {
         attempts,
         meta: { ...(completion.meta ?? {}), ...(answered > 1 ? { choicesPerRequest: answered } : {}), model: completion.model },
         finishedAt: new Date().toISOString(),
+        ...(completion.endpoint !== undefined ? { endpoint: completion.endpoint } : {}),
       };
       const parsed = group.parse(choice);
       if (parsed.ok) row.parsed = parsed.value;
