@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 export const SIDE = 768;
 export const SCALE = 4;
@@ -37,7 +37,7 @@ function paint(data: Uint8Array, x: number, y: number, w: number, h: number, v: 
 }
 
 const png = (r: Raw) => sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).png().toBuffer();
-async function raw(p: sharp.Sharp): Promise<Raw> {
+async function raw(p: Sharp): Promise<Raw> {
   const { data, info } = await p.raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data), width: info.width, height: info.height };
 }
