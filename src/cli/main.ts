@@ -39,6 +39,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   score: { summary: 'Score images with a vision-LLM judge', load: () => import('./commands/score.js') },
   compare: { summary: 'Compare two systems output by output, in both orders, with intervals', load: () => import('./commands/compare.js') },
   rank: { summary: 'Rank systems or images from pairwise judgments, with intervals', load: () => import('./commands/rank.js') },
+  hallucination: { summary: 'Score and locate hallucinations in super-resolution outputs, beside PSNR/SSIM', load: () => import('./commands/hallucination.js') },
   runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
   merge: { summary: 'Merge databases (shards judged on several machines) into one; conflicts reported', load: () => import('./commands/merge.js') },
@@ -139,7 +140,7 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
 }
 
 /** Commands that decode images, and so set sharp's process-wide options first. */
-const IMAGE_COMMANDS = new Set(['score', 'compare', 'rank', 'demo', 'report', 'eval', 'ladder', 'calibrate']);
+const IMAGE_COMMANDS = new Set(['score', 'compare', 'rank', 'hallucination', 'demo', 'report', 'eval', 'ladder', 'calibrate']);
 
 /** The process entry point: the only place that touches `process` signals and exits. */
 export async function main(argv: readonly string[]): Promise<void> {

@@ -7,3 +7,5 @@ export type { EncodeFormat, EncodeOptions } from './encode.js';
 export { DEFAULT_LIMIT_INPUT_PIXELS, DEFAULT_MAX_DECODE_BYTES } from './_sharp.js';
 export type { ImageLimits } from './_sharp.js';
 export { DecodeBudget, DEFAULT_DECODE_MEMORY, sharedDecodeBudget, parseMemorySize } from './decode-budget.js';
+export { decodeRgb, readSize } from './raw.js';
+export type { RgbImage } from './raw.js';

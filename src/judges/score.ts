@@ -35,6 +35,7 @@ export function resolveMethod(
     return 'anchors';
   }
   if (template) {
+    if (template.task === 'hallucination') throw new UsageError(`Template \`${template.id}\` judges super-resolution outputs; use it with quorum hallucination`);
     if (template.task === 'pair') throw new UsageError(`Template \`${template.id}\` compares two images; use it with --method anchors, compare or rank`);
     const kind = template.kind;
     if (requested !== 'auto' && requested !== kind && !(requested === 'sample' && kind === 'report')) {

@@ -106,10 +106,46 @@ export const compareSample = defineTemplate({
   weights: COMPARATIVE_WEIGHTS,
 });
 
+/**
+ * Hallucination in super-resolution (`quorum hallucination`): the judge sees the LR input
+ * upscaled with plain bicubic, the SR output and, when given, the ground truth; it lists
+ * invented elements with boxes and rates the output 0-4 (anchors in docs/hallucination.md).
+ * The answer schema is `HallucinationAnswer` in src/hallucination/answer.ts.
+ */
+export const hallucinationReport = defineTemplate({
+  id: 'hallucination-report',
+  version: 1,
+  kind: 'report',
+  task: 'hallucination',
+  description: 'Super-resolution hallucinations: invented elements with kind, severity and box; a 0-4 score (JSON).',
+  system: 'You are an expert in image restoration who checks super-resolution outputs for hallucinated detail. You answer in JSON only.',
+  user: [
+    'The first image is the low-resolution input of a super-resolution model, upscaled to the output size with a plain',
+    'bicubic filter: it is blurry by construction, and blur is not a hallucination. The second image is the model output.',
+    'When a third image is shown, it is the ground truth.',
+    'Find hallucinations: details in the output that the input does not support (and, when shown, that the ground truth',
+    'contradicts): invented or altered texture, text or characters, faces or identity, objects, structure (edges, lines,',
+    'shapes) or colour. Sharper edges and finer detail that agree with the input are NOT hallucinations.',
+    'For each hallucinated element give its kind (texture, text, face, object, structure or colour), its severity (minor,',
+    'moderate or severe) and its bounding box {x0, y0, x1, y1} in pixels of the output image as shown (origin at the top',
+    'left, x to the right, y down).',
+    'Then rate the output as a whole:',
+    '0 none: every detail is supported by the input;',
+    '1 slight: a small, subtle invented detail, seen only on close inspection;',
+    '2 moderate: clearly invented detail in a limited region (a different texture, a few wrong characters);',
+    '3 strong: invented content that changes what part of the image shows (legible wrong text, an added or altered object or face);',
+    '4 severe: invented content dominates the image or changes its main subject or identity.',
+    'Answer with a JSON object: {"score": integer 0-4, "elements": [{"kind": string, "severity": string, "box": {"x0":',
+    'number, "y0": number, "x1": number, "y1": number}}], "reasoning": string}.',
+  ].join('\n'),
+  range: [0, 4],
+});
+
 export const builtinTemplates: readonly PromptTemplate[] = [
   qualityScore,
   qualityLevels,
   qualityReport,
   compareLevels,
   compareSample,
+  hallucinationReport,
 ];

@@ -16,8 +16,11 @@ export const TemplateSpec = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'ids are lowercase letters, digits, ".", "_" and "-"'),
   version: z.number().int().min(1),
   kind: TemplateKind,
-  /** `single`: one image is judged; `pair`: Image B is compared with Image A (levels describe B). */
-  task: z.enum(['single', 'pair']).default('single'),
+  /**
+   * `single`: one image is judged; `pair`: Image B is compared with Image A (levels describe B);
+   * `hallucination`: a super-resolved output against its input (`quorum hallucination`, a report template).
+   */
+  task: z.enum(['single', 'pair', 'hallucination']).default('single'),
   description: z.string().default(''),
   system: z.string().default(''),
   /** The user text; images are placed before it. */
@@ -48,6 +51,9 @@ export function defineTemplate(spec: TemplateSpec, source = 'builtin'): PromptTe
   }
   if (parsed.task === 'pair' && (!parsed.levels || parsed.kind === 'report')) {
     throw new Error(`Template ${parsed.id}: a pair template is a sample or levels template with \`levels\``);
+  }
+  if (parsed.task === 'hallucination' && parsed.kind !== 'report') {
+    throw new Error(`Template ${parsed.id}: a hallucination template is a report template`);
   }
   if (parsed.levels) {
     if (parsed.weights && parsed.weights.length !== parsed.levels.length) {

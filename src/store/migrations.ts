@@ -141,4 +141,19 @@ export const migrations: readonly string[] = [
   /* endpoint pools: the replica that answered each call (NULL for a judge on one server) */ `
   ALTER TABLE calls ADD COLUMN endpoint TEXT;
   `,
+  /* hallucination: the elements a judge found in SR outputs, in SR pixels, one row per merged box */ `
+  CREATE TABLE hallucination_findings (
+    run_id     INTEGER NOT NULL REFERENCES runs(id),
+    item_key   TEXT NOT NULL,
+    idx        INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    x0         REAL NOT NULL,
+    y0         REAL NOT NULL,
+    x1         REAL NOT NULL,
+    y1         REAL NOT NULL,
+    support    INTEGER NOT NULL,
+    PRIMARY KEY (run_id, item_key, idx)
+  ) WITHOUT ROWID;
+  `,
 ];

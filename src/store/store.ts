@@ -441,6 +441,10 @@ export class Store {
           score = excluded.score, value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`),
       results: db.prepare('SELECT * FROM results WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY kind, position'),
       resultCounts: db.prepare('SELECT kind, count(*) AS n FROM results WHERE run_id = ? GROUP BY kind'),
+      deleteFindings: db.prepare('DELETE FROM hallucination_findings WHERE run_id = ? AND item_key = ?'),
+      insertFinding: db.prepare(`INSERT INTO hallucination_findings (run_id, item_key, idx, kind, severity, x0, y0, x1, y1, support)
+        VALUES (@runId, @itemKey, @idx, @kind, @severity, @x0, @y0, @x1, @y1, @support)`),
+      findings: db.prepare('SELECT * FROM hallucination_findings WHERE run_id = ? ORDER BY item_key, idx'),
       runTotals: db.prepare(`SELECT count(*) AS calls, sum(rc.cached) AS cached,
           sum(CASE WHEN c.status = 'ok' THEN 1 ELSE 0 END) AS ok,
           sum(CASE WHEN c.status = 'parse_error' THEN 1 ELSE 0 END) AS parse_errors,
@@ -756,6 +760,28 @@ export class Store {
     };
     if (options.deferred) this.#deferred.push(write);
     else this.#write(write);
+  }
+
+  /**
+   * Replaces the hallucination findings of one item (`quorum hallucination`): boxes in SR
+   * pixels. Written with the next call transaction or `flush()`, as deferred results are.
+   */
+  putFindings(
+    runId: number,
+    itemKey: string,
+    findings: readonly { kind: string; severity: string; box: { x0: number; y0: number; x1: number; y1: number }; support: number }[],
+  ): void {
+    this.#deferred.push(() => {
+      this.#stmt.deleteFindings.run(runId, itemKey);
+      findings.forEach((f, idx) => this.#stmt.insertFinding.run({ runId, itemKey, idx, kind: f.kind, severity: f.severity, ...f.box, support: f.support }));
+    });
+  }
+
+  /** A run's hallucination findings, item by item. */
+  findings(runId: number): { itemKey: string; kind: string; severity: string; box: { x0: number; y0: number; x1: number; y1: number }; support: number }[] {
+    return (this.#stmt.findings.all(runId) as { item_key: string; kind: string; severity: string; x0: number; y0: number; x1: number; y1: number; support: number }[]).map(
+      (r) => ({ itemKey: r.item_key, kind: r.kind, severity: r.severity, box: { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 }, support: r.support }),
+    );
   }
 
   /** How many results of each kind (`image`, `pair`, `rank`, `summary`) a run holds, counted in SQL. */

@@ -46,6 +46,15 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       for (const line of endpoints.lines()) io.note(line);
       return 0;
     }
+    if (found.command === 'hallucination') {
+      const { showHallucination } = await import('../../hallucination/stored.js');
+      const text = showHallucination(store, found.id, format);
+      if (text) io.stdout.write(text);
+      else io.note('this hallucination run has no summary yet (interrupted before it finished); rerun its command to complete it');
+      const t = store.runTotals(found.id);
+      io.note(`run ${found.name} (${found.command}, ${found.status}): ${t.results} stored results, ${t.calls} calls, ${t.parseErrors} parse errors`);
+      return 0;
+    }
     const stored = readStoredRun(store, found);
     if (stored.command === 'compare') {
       if (stored.summary) io.stdout.write(formatCompare(stored.pairs, stored.summary, [], format));

@@ -412,7 +412,7 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
     const planted = settings.qualityOf ? settings.qualityOf(pixels) : pixels.measured;
     if (!Number.isFinite(planted)) throw new Error(`qualityOf returned ${planted} for image ${pixels.sha256}`);
     return {
-      judged: { sha256: pixels.sha256, width: pixels.width, height: pixels.height, quality: Math.min(5, Math.max(1, planted)), label: image.label },
+      judged: { sha256: pixels.sha256, width: pixels.width, height: pixels.height, quality: Math.min(5, Math.max(1, planted)), label: image.label, pixels: pixels.pixels },
       tokenShape: { width: pixels.width, height: pixels.height, detail: image.detail },
     };
   }

@@ -23,6 +23,7 @@
  * `drawKey` for what is deterministic.
  */
 import { createHash } from 'node:crypto';
+import { hallucinationObject } from './hallucination.js';
 import { createRng, normalCdf, type Rng } from './random.js';
 
 /** Absolute-quality levels, best first, and their weights (Q-Align). */
@@ -66,6 +67,8 @@ export interface JudgeImage {
   quality: number;
   /** Text of the text part right before the image in its message, if any. */
   label?: string | undefined;
+  /** Decoded 8-bit RGB (`width` x `height`), for answers that read pixels (hallucination reports). */
+  pixels?: Uint8Array | undefined;
 }
 
 export type StructuredMode = { type: 'schema'; name: string } | { type: 'json_object' };
@@ -233,7 +236,9 @@ function generate(
   const outOfRange = fault === 'out-of-range';
   switch (task.kind) {
     case 'structured': {
-      const object = answerObject(subject, perceived, outOfRange);
+      const object =
+        (request.structured?.type === 'schema' && request.structured.name === 'hallucination_report' ? hallucinationObject(request.images) : undefined) ??
+        answerObject(subject, perceived, outOfRange);
       // json_object mode answers the fenced block a prompt asking for JSON gets.
       const text = request.structured?.type === 'json_object' ? fenced(object) : JSON.stringify(object);
       return { ...plain(text), structured: object };
