@@ -1,5 +1,9 @@
+import { isAbsolute, resolve } from 'node:path';
 import type { ArgsDef } from 'citty';
-import { UsageError } from '../core/errors.js';
+import { judgeLine, loadConfig, type LoadedConfig, type NamedJudge } from '../config/index.js';
+import { ConfigError, UsageError } from '../core/errors.js';
+import { nearest } from '../core/nearest.js';
+import { builtinTemplates } from '../prompts/builtin.js';
 import { dbArg, expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from './args.js';
 import { checkOutputs } from './outputs.js';
 import { openJudge, type OpenedJudge } from '../api/judge.js';
@@ -13,10 +17,11 @@ import type { PromptTemplate } from '../prompts/template.js';
 export const judgeArgs = {
   judge: {
     type: 'string',
-    description: 'Judge as provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-6, openai:qwen2.5-vl (with --base-url), llama:./model.gguf',
-    valueHint: 'provider:model',
-    required: true,
+    description:
+      'Judge as provider:model (openai:gpt-4o, anthropic:claude-sonnet-4-6, openai:qwen2.5-vl with --base-url, llama:./model.gguf) or a name from the judges of quorum.config.yaml; default: the config file\'s `judge:`',
+    valueHint: 'provider:model|name',
   },
+  config: { type: 'string', valueHint: 'file', description: 'Configuration file (default: quorum.config.yaml, .yml or .json in the working directory, if there is one); docs/config.md' },
   'base-url': { type: 'string', valueHint: 'url', description: 'OpenAI-compatible server (llama-server, vLLM, Ollama): an http(s) URL, e.g. http://127.0.0.1:8080/v1' },
   mmproj: { type: 'string', valueHint: 'file.gguf', description: 'Vision projector GGUF for llama: judges' },
   'gpu-layers': { type: 'string', valueHint: 'N|auto', description: 'llama: layers to offload to the GPU (number or "auto")' },
@@ -25,9 +30,9 @@ export const judgeArgs = {
   'batch-size': { type: 'string', valueHint: 'tokens', description: 'llama: prompt batch size in tokens' },
   seed: { type: 'string', valueHint: 'N', description: 'Sampling seed sent to the judge (part of the cache key)' },
   'max-side': { type: 'string', valueHint: 'px', description: 'Longest image side sent to the judge, 16-16384 pixels (default per provider: 1536 OpenAI, 1568 Anthropic)' },
-  timeout: { type: 'string', valueHint: 'seconds', description: 'Seconds before one request is abandoned and retried (at most 86400)', default: '120' },
-  retries: { type: 'string', valueHint: 'N', description: 'Retries per request on 408/409/429/5xx, timeouts and dropped connections (0-100)', default: '4' },
-  concurrency: { type: 'string', valueHint: 'N', description: 'Requests in flight at once (1-1024)', default: '4' },
+  timeout: { type: 'string', valueHint: 'seconds', description: 'Seconds before one request is abandoned and retried (at most 86400; default 120)' },
+  retries: { type: 'string', valueHint: 'N', description: 'Retries per request on 408/409/429/5xx, timeouts and dropped connections (0-100; default 4)' },
+  concurrency: { type: 'string', valueHint: 'N', description: 'Requests in flight at once (1-1024; default 4)' },
   rpm: { type: 'string', valueHint: 'N', description: 'Requests started per minute (default: unlimited); progress says when the run waits for it' },
   'max-cost': { type: 'string', valueHint: 'USD', description: 'Stop issuing calls before the estimated cost would pass this many USD' },
   prices: { type: 'string', valueHint: 'file.json', description: 'JSON price table extending the built-in one (env QUORUM_PRICES)' },
@@ -38,35 +43,94 @@ export const judgeArgs = {
   quiet: { type: 'boolean', description: 'No progress on stderr' },
 } as const satisfies ArgsDef;
 
-/** The judge a command runs with: the library's opened judge (see `openJudge`). */
-export type JudgeSetup = OpenedJudge;
+/** The judge a command runs with: the library's opened judge (see `openJudge`), and the config name it was chosen by. */
+export type JudgeSetup = OpenedJudge & { named?: NamedJudge | undefined };
+
+/** Which judge a command uses, before anything is opened: its spec, and its config entry when named. */
+export interface JudgeChoice {
+  /** `provider:model`, `~` expanded in a model path. */
+  spec: string;
+  named: NamedJudge | undefined;
+  config: LoadedConfig | undefined;
+}
 
 /**
- * Builds the judge from flags and the environment (the only place keys are read), through
- * the library's `openJudge`. Every option is checked, and `--db` / `--out` are checked
- * writable, before a model is loaded or a judge called: a typo costs nothing.
+ * The judge when `--judge` is absent: the config file's `judge:`. Without one this is
+ * a usage error today; a built-in local default judge (issue 13) goes here.
  */
-export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<JudgeSetup> {
-  const given = str(args, 'judge');
-  if (!given) throw new UsageError('Missing required option --judge (e.g. --judge openai:gpt-4o)');
-  const parsed = parseJudgeSpec(given);
-  const providerId = parsed.provider;
-  // A model given as a path (llama:~/models/x.gguf) keeps no `~` a shell did not expand.
-  const model = expandHome(parsed.model, env);
-  const spec = `${providerId}:${model}`;
-  const baseURL = urlArg(args, 'base-url');
-  const timeout = numArg(args, 'timeout', 0.001) ?? 120;
-  const maxImageSide = intArg(args, 'max-side', 16);
-  const retries = intArg(args, 'retries', 0) ?? defaultRetryPolicy.maxRetries;
-  const concurrency = intArg(args, 'concurrency', 1) ?? 4;
-  const rpm = intArg(args, 'rpm', 1);
+export function resolveDefaultJudge(config: LoadedConfig | undefined): string {
+  if (config?.data.judge !== undefined) return config.data.judge;
+  throw new UsageError('Missing required option --judge (e.g. --judge openai:gpt-4o), or a `judge:` in quorum.config.yaml');
+}
+
+/**
+ * Reads the configuration file (`--config`, or one in the working directory) and picks
+ * the judge: `--judge`, else the file's default. A name from the file's `judges:` is an
+ * alias: the judge is still identified by provider:model and its settings.
+ */
+export async function chooseJudge(args: Args, env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<JudgeChoice> {
+  const config = await loadConfig({ explicit: pathArg(args, 'config', env), cwd });
+  const given = str(args, 'judge') ?? resolveDefaultJudge(config);
+  const entry = config?.data.judges?.[given];
+  const named = entry && config ? { name: given, entry, config } : undefined;
+  const specText = named ? named.entry.judge : given;
+  if (!named && !specText.includes(':')) {
+    const names = Object.keys(config?.data.judges ?? {});
+    const guess = nearest(specText, names);
+    throw new UsageError(
+      config
+        ? `Unknown judge \`${specText}\`: not provider:model and not among the judges of ${config.file}${guess ? ` (did you mean \`${guess}\`?)` : names.length ? ` (${names.join(', ')})` : ''}`
+        : `Expected \`--judge\` to look like provider:model (e.g. openai:gpt-4o), got \`${specText}\` (a judge name needs a quorum.config.yaml that defines it)`,
+    );
+  }
+  const parsed = parseJudgeSpec(specText);
+  // A model given as a path (llama:~/models/x.gguf) keeps no `~` a shell did not expand;
+  // a relative path in the config file is relative to the file.
+  const model = named && parsed.provider === 'llama' ? configPath(named.config, parsed.model, env) : expandHome(parsed.model, env);
+  return { spec: `${parsed.provider}:${model}`, named, config };
+}
+
+/** A path written in the config file: `~` expanded, relative to the file's folder. */
+export function configPath(config: LoadedConfig, path: string, env: NodeJS.ProcessEnv): string {
+  const expanded = expandHome(path, env);
+  return isAbsolute(expanded) ? expanded : resolve(config.dir, expanded);
+}
+
+/** A prompt from `--prompt`, else the named judge's (a file named in the config is relative to it). */
+export async function promptFrom(args: Args, choice: JudgeChoice, env: NodeJS.ProcessEnv): Promise<PromptTemplate | undefined> {
+  const flag = str(args, 'prompt');
+  if (flag) return resolveTemplate(flag);
+  const named = choice.named?.entry.prompt;
+  if (!named || !choice.named) return undefined;
+  return resolveTemplate(builtinTemplates.some((t) => t.id === named) ? named : configPath(choice.named.config, named, env));
+}
+
+/**
+ * Builds the judge from flags, the named judge's config entry and the environment (the
+ * only place keys are read), through the library's `openJudge`. A flag overrides the
+ * config value. Every option is checked, and `--db` / `--out` are checked writable,
+ * before a model is loaded or a judge called: a typo costs nothing.
+ */
+export async function setupJudge(args: Args, env: NodeJS.ProcessEnv, choice?: JudgeChoice): Promise<JudgeSetup> {
+  const { spec, named } = choice ?? (await chooseJudge(args, env));
+  const entry = named?.entry;
+  const colon = spec.indexOf(':');
+  const providerId = spec.slice(0, colon);
+  const model = spec.slice(colon + 1);
+  const baseURL = urlArg(args, 'base-url') ?? entry?.baseUrl ?? entry?.endpoints?.[0]?.url;
+  const timeout = numArg(args, 'timeout', 0.001) ?? entry?.timeout ?? 120;
+  const maxImageSide = intArg(args, 'max-side', 16) ?? entry?.maxSide;
+  const retries = intArg(args, 'retries', 0) ?? entry?.retries ?? defaultRetryPolicy.maxRetries;
+  const concurrency = intArg(args, 'concurrency', 1) ?? entry?.concurrency ?? 4;
+  const rpm = intArg(args, 'rpm', 1) ?? entry?.rpm;
   const maxCost = numArg(args, 'max-cost', 0);
   const engine: Record<string, string | number> = {};
-  const mmproj = pathArg(args, 'mmproj', env);
+  const fromConfig = entry?.options ?? {};
+  const mmproj = pathArg(args, 'mmproj', env) ?? (fromConfig.mmproj && named ? configPath(named.config, fromConfig.mmproj, env) : undefined);
   if (mmproj !== undefined) engine['mmproj'] = mmproj;
   if (str(args, 'gpu-layers') === 'auto') engine['gpuLayers'] = 'auto';
   else {
-    const gpuLayers = intArg(args, 'gpu-layers', 0);
+    const gpuLayers = intArg(args, 'gpu-layers', 0) ?? fromConfig.gpuLayers;
     if (gpuLayers !== undefined) engine['gpuLayers'] = gpuLayers;
   }
   for (const [flag, key, min] of [
@@ -74,24 +138,35 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     ['threads', 'threads', 1],
     ['batch-size', 'batchSize', 1],
   ] as const) {
-    const v = intArg(args, flag, min);
+    const v = intArg(args, flag, min) ?? fromConfig[key];
     if (v !== undefined) engine[key] = v;
   }
-  const seed = intArg(args, 'seed', 0);
+  const seed = seedOf(args, choice);
   await checkOutputs(args, env);
   const pricesFile = pathArg(args, 'prices', env) ?? (env['QUORUM_PRICES'] ? expandHome(env['QUORUM_PRICES'], env) : undefined);
-  const prices = pricesFile ? await loadPriceTable(pricesFile) : {};
+  // The config's price is for exactly this judge; a --prices file still overrides it.
+  const prices = { ...(entry?.price ? { [spec]: entry.price } : {}), ...(pricesFile ? await loadPriceTable(pricesFile) : {}) };
+  let apiKey: string | undefined;
+  if (named && entry?.apiKeyEnv) {
+    apiKey = env[entry.apiKeyEnv];
+    if (!apiKey) {
+      throw new ConfigError(
+        `${named.config.file}:${judgeLine(named, 'apiKeyEnv') ?? '?'}: judges.${named.name}.apiKeyEnv: ${entry.apiKeyEnv} is not set: export it to use the judge ${named.name}`,
+      );
+    }
+  }
   // Priced before any model is loaded, with the flags' names in the message.
   const local = providerRegistry[providerId]?.local?.({ model, ...(baseURL ? { baseURL } : {}) }) ?? false;
   if (maxCost !== undefined && !priceFor(defaultPrices, providerId, model, local, prices)) {
     throw new UsageError(
-      `--max-cost needs a price for ${spec}; add it with --prices FILE ({"${providerId}:${model}": {"input": USD per 1M tokens, "output": ...}})`,
+      `--max-cost needs a price for ${spec}; add it with --prices FILE ({"${providerId}:${model}": {"input": USD per 1M tokens, "output": ...}})${named ? ` or price: in judges.${named.name}` : ''}`,
     );
   }
-  return openJudge(
+  const opened = await openJudge(
     {
       judge: spec,
       baseURL,
+      apiKey,
       timeout,
       maxImageSide,
       engine,
@@ -105,6 +180,17 @@ export async function setupJudge(args: Args, env: NodeJS.ProcessEnv): Promise<Ju
     env,
     { mmproj: 'add --mmproj <projector.gguf>' },
   );
+  return { ...opened, named };
+}
+
+/** `--seed`, else the named judge's. */
+export function seedOf(args: Args, choice: JudgeChoice | undefined): number | undefined {
+  return intArg(args, 'seed', 0) ?? choice?.named?.entry.seed;
+}
+
+/** `--max-tokens` has no flag: the named judge's `options.maxTokens`, when set. */
+export function maxTokensOf(choice: JudgeChoice | undefined): number | undefined {
+  return choice?.named?.entry.options?.maxTokens;
 }
 
 /** Options of the pairwise commands (`compare`, `rank`), read by `pairSettingsFrom`. */
@@ -114,8 +200,8 @@ export const pairArgs = {
     valueHint: 'id|file',
     description: 'Pair template: compare-levels (log-probabilities, one call) or compare-sample (K reasoned verdicts); default by judge',
   },
-  samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample (1-1000)', default: '3' },
-  temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature with compare-sample', default: '1' },
+  samples: { type: 'string', valueHint: 'K', description: 'Verdicts per order with compare-sample (1-1000; default 3, or the config judge\'s samples)' },
+  temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature with compare-sample (default 1, or the config judge\'s options.temperature)' },
   'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of random orders, pair choice and bootstrap intervals', default: '0' },
 } as const satisfies ArgsDef;
 
@@ -123,12 +209,18 @@ export const pairArgs = {
  * The pairwise options (`compare`, `rank`) read and checked from flags, before any judge
  * is opened or asked anything; `planPairs` turns them into settings for the judge.
  */
-export async function pairOptionsFrom(args: Args): Promise<{ template: PromptTemplate | undefined; samples: number; temperature: number; seed: number | undefined }> {
+export async function pairOptionsFrom(
+  args: Args,
+  choice?: JudgeChoice,
+): Promise<{ template: PromptTemplate | undefined; samples: number; temperature: number; seed: number | undefined; maxTokens: number | undefined }> {
+  // A named judge's `prompt` and `method` are for scoring; pairs use their own templates.
   const promptArg = str(args, 'prompt');
+  const entry = choice?.named?.entry;
   return {
-    samples: intArg(args, 'samples', 1) ?? 3,
-    temperature: numArg(args, 'temperature', 0, 2) ?? 1,
-    seed: intArg(args, 'seed', 0),
+    samples: intArg(args, 'samples', 1) ?? entry?.samples ?? 3,
+    temperature: numArg(args, 'temperature', 0, 2) ?? entry?.options?.temperature ?? 1,
+    seed: seedOf(args, choice),
+    maxTokens: maxTokensOf(choice),
     template: promptArg ? await resolveTemplate(promptArg) : undefined,
   };
 }

@@ -1,3 +1,4 @@
+import { createRandom } from '../aggregate/random.js';
 import { sha256 } from '../core/hash.js';
 import type { CompletionRequest, ImagePart, Provider } from '../core/provider.js';
 import { collectInputs, readImageFile } from '../images/index.js';
@@ -195,13 +196,16 @@ function addPair(tally: Tally, provider: Provider, settings: PairSettings, first
 
 /** The plan of `quorum compare`: every matched pair, in both orders (or the one order `fixed`/`random` judge). */
 export async function dryRunCompare(
-  input: DryRunJudgeInput & { dirs: readonly [string, string]; reference?: string | undefined; settings: PairSettings; order: 'both' | 'random' | 'fixed'; coins: readonly boolean[]; probes: number },
+  input: DryRunJudgeInput & { dirs: readonly [string, string]; reference?: string | undefined; settings: PairSettings; order: 'both' | 'random' | 'fixed'; seed: number; probes: number },
 ): Promise<DryRunPlan> {
   const { store, provider, settings } = input;
   const folders = [...input.dirs, ...(input.reference ? [input.reference] : [])];
   const matched = await matchFolders(folders);
   const inputErrors = matched.errors.map((e) => e.message);
   const tally = new Tally(input);
+  // The run's coins for `--order random`: drawn up front, in key order, from the seed.
+  const random = createRandom(input.seed);
+  const coins = matched.keys.map(() => random.uniform() < 0.5);
   let orders = 0;
   for (const [position, key] of matched.keys.entries()) {
     let sides: PlannedImage[];
@@ -213,7 +217,7 @@ export async function dryRunCompare(
     }
     const [a, b, ref] = sides as [PlannedImage, PlannedImage, PlannedImage | undefined];
     const chosen: [PlannedImage, PlannedImage][] =
-      input.order === 'both' ? [[a, b], [b, a]] : input.order === 'fixed' || !input.coins[position] ? [[a, b]] : [[b, a]];
+      input.order === 'both' ? [[a, b], [b, a]] : input.order === 'fixed' || !coins[position] ? [[a, b]] : [[b, a]];
     for (const [first, second] of chosen) addPair(tally, provider, settings, first, second, ref);
     orders += chosen.length;
   }
