@@ -4,11 +4,14 @@ import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
 import { Store, type RetryFailed } from '../store/store.js';
+import { existsSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
+import { formatDryRun, type DryRunPlan } from '../dry-run/index.js';
 import { endpointLines } from '../judges/pool/report.js';
 import { poolOf, type EndpointPool } from '../judges/pool/pool.js';
-import { dbPath, str, type Args } from './args.js';
-import { pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
+import type { LevelsSupport } from '../judges/session/probe.js';
+import { dbPath, enumArg, str, type Args } from './args.js';
+import { chooseJudge, pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { CommandIO } from './main.js';
 import { writeOutput } from './outputs.js';
 import { Progress } from './progress.js';
@@ -20,6 +23,11 @@ export const runArgs = {
     valueHint: 'k/n',
     description:
       'Judge only shard k of n (0 <= k < n): a deterministic part of the items by content hash, for splitting a dataset across machines; `quorum merge` unites the databases (docs/scaling.md)',
+  },
+  'dry-run': {
+    type: 'boolean',
+    description:
+      'Print the planned calls (samples, requests, how many are cached), estimated tokens and cost, and exit: nothing is sent, no run is created',
   },
   new: { type: 'boolean', description: 'Start the --run afresh even if it exists (the old one is kept as NAME~ID)' },
   'retry-failed': {
@@ -138,6 +146,11 @@ export class RunTerminal {
     }
   }
 
+  /** Stops listening for Ctrl-C without drawing progress (a dry run ends here). */
+  release(): void {
+    this.#io.offInterrupt(this.#onSigint);
+  }
+
   /** Ends progress and interrupt handling; for an endpoint pool, one line per endpoint. */
   done(): void {
     this.#io.offInterrupt(this.#onSigint);
@@ -152,8 +165,46 @@ export class RunTerminal {
   }
 }
 
+/**
+ * The store a dry run reads: the database read-only when it exists, else an empty one in
+ * memory (a dry run creates no file).
+ */
+export function openForDryRun(args: Args, env: NodeJS.ProcessEnv): Store {
+  const file = dbPath(args, env);
+  return existsSync(file) ? Store.open(file, { readOnly: true }) : Store.open(':memory:');
+}
+
+/** Lines to say before a run about how its judge was set up. */
+export function judgeNotes(judge: JudgeSetup): string[] {
+  const endpoints = judge.named?.entry.endpoints;
+  return endpoints && endpoints.length > 1 && judge.named
+    ? [`note: judge ${judge.named.name} lists ${endpoints.length} endpoints; this version sends every request to the first (${endpoints[0]?.url})`]
+    : [];
+}
+
+/**
+ * Prints a dry run's plan (stdout, or `--out`), with a note when the judge's
+ * log-probability support was assumed rather than known.
+ */
+export async function printDryRun(plan: DryRunPlan, args: Args, io: CommandIO, assumed: LevelsSupport | undefined): Promise<number> {
+  if (assumed?.how === 'unprobed') {
+    plan.notes.push(
+      `whether the judge returns log-probabilities is not known yet: assumed ${assumed.readsLevels ? 'yes' : 'no'}; the real run asks first with one probe request (counted above)`,
+    );
+  }
+  const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
+  await writeOutput(args, io.env, io.stdout, formatDryRun(plan, format), { name: 'dry-run' });
+  return 0;
+}
+
 /** What a pairwise command (`compare`, `rank`) holds while it runs. */
 export interface PairCommand {
+  /** `--dry-run`: plan only (the store is read-only, or empty when the database does not exist). */
+  dryRun: boolean;
+  /** Probe requests the real run would send first (whether the judge returns log-probabilities is unknown). */
+  probes: number;
+  /** How log-probability support was settled when the template was chosen by it. */
+  levels: LevelsSupport | undefined;
   judge: JudgeSetup;
   settings: PairSettings;
   store: Store;
@@ -184,21 +235,27 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     throw new UsageError(`--shard is not available for \`${label}\` yet (score only); split the folders instead, and \`quorum merge\` the databases`);
   }
   // Options are checked first: a usage error costs no call, not even the probe.
-  const options = await pairOptionsFrom(args);
-  const judge = await setupJudge(args, io);
+  const choice = await chooseJudge(args, io);
+  const options = await pairOptionsFrom(args, choice);
+  const judge = await setupJudge(args, io, choice);
+  const dryRun = args['dry-run'] === true;
   let plan: Awaited<ReturnType<typeof planPairs>>;
   let store: Store | undefined;
   try {
-    store = Store.open(dbPath(args, io.env));
-    plan = await planPairs({ store, judge, ...options });
+    store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
+    plan = await planPairs({ store, judge, ...options, probe: !dryRun });
   } catch (error) {
     store?.close();
     await judge.provider.close?.();
     throw error;
   }
   const { settings, stored } = plan;
+  for (const line of judgeNotes(judge)) io.note(line);
   const terminal = new RunTerminal(label, io, args);
   return {
+    dryRun,
+    probes: plan.levels?.how === 'unprobed' ? 1 : 0,
+    levels: plan.levels,
     judge,
     settings,
     store,

@@ -1,5 +1,5 @@
 import { parseArgs, type ArgsDef } from 'citty';
-import { QuorumError, UsageError } from '../core/errors.js';
+import { ConfigFileError, QuorumError, UsageError } from '../core/errors.js';
 import { DEFAULT_DECODE_MEMORY, parseMemorySize, sharedDecodeBudget } from '../images/decode-budget.js';
 import { QUORUM_VERSION } from '../version.js';
 import { collectRepeated, type Args } from './args.js';
@@ -123,6 +123,11 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
     sharedDecodeBudget.capacity = decodeMemory ? parseMemorySize('QUORUM_DECODE_MEMORY', decodeMemory) : DEFAULT_DECODE_MEMORY;
     return await mod.run(args, { ...io, argv, note });
   } catch (error) {
+    // A config file error is one line naming file, line and key; command help would not help.
+    if (error instanceof ConfigFileError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
     const usage = error instanceof UsageError || (error as { code?: string }).code === 'EARG';
     if (usage) {
       // The reason and where to read more; the whole help would bury the one line that matters.

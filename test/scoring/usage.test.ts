@@ -40,7 +40,7 @@ it.each([
   ['an unknown option', ['--judge', 'openai:sim', '--colour', 'red'], 'error: Unknown option --colour'],
   ['a misspelt option', ['--judge', 'openai:sim', '--sample', '3'], 'error: Unknown option --sample (did you mean --samples?)'],
   ['an unknown method', ['--judge', 'openai:sim', '--method', 'vibes'], /^error: Expected `method` to be one of auto, sample, levels\b.*, got `vibes`$/],
-  ['a judge without a provider', ['--judge', 'gpt-4o'], 'error: Expected `--judge` to look like provider:model (e.g. openai:gpt-4o), got `gpt-4o`'],
+  ['a judge without a provider', ['--judge', 'gpt-4o'], 'error: Expected `--judge` to look like provider:model (e.g. openai:gpt-4o), got `gpt-4o` (a judge name needs a quorum.config.yaml that defines it)'],
 ] as [string, string[], string | RegExp][])('%s: exit 2, one line saying why and a pointer to --help', async (_what, extra, reason) => {
   const r = await runQuorum(['score', tmp.images, '--db', tmp.path('usage.db'), ...extra], { env: { QUORUM_MODELS: tmp.path('no-models') } });
   expectUsageError(r, reason);
@@ -99,7 +99,7 @@ it('an unknown command: exit 2, one line with the nearest command and a pointer 
 it('--help still prints the whole help, on stdout', async () => {
   const r = await runQuorum(['score', '--help']);
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^Usage: quorum score <image-or-folder>\.\.\. \[--judge provider:model\] \[options\]$/m);
+  expect(r.stdout).toMatch(/^Usage: quorum score <image-or-folder>\.\.\. \[--judge provider:model\|name\] \[--dry-run\] \[options\]$/m);
   expect(r.stdout).toMatch(/--samples <K> +Samples per image/);
 });
 

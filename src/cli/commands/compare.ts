@@ -6,9 +6,10 @@ import { formatCompare } from '../../report/pairs.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { openPairCommand, runArgs } from '../judge-run.js';
+import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-run.js';
+import { dryRunCompare } from '../../dry-run/index.js';
 
-export const usage = 'compare <dirA> <dirB> [--judge provider:model] [--ref <dir>] [options]';
+export const usage = 'compare <dirA> <dirB> [--judge provider:model|name] [--ref <dir>] [--dry-run] [options]';
 
 export const command = defineCommand({
   meta: {
@@ -47,6 +48,23 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const cmd = await openPairCommand('compare', args, io);
   try {
     const ref = str(args, 'ref');
+    if (cmd.dryRun) {
+      cmd.terminal.release();
+      const plan = await dryRunCompare({
+        store: cmd.store,
+        provider: cmd.judge.provider,
+        price: cmd.judge.price,
+        retryFailed: retryFailedOf(args),
+        name: cmd.judge.named?.name,
+        dirs: [dirs[0] as string, dirs[1] as string],
+        reference: ref,
+        settings: cmd.settings,
+        order,
+        seed,
+        probes: cmd.probes,
+      });
+      return await printDryRun(plan, args, io, cmd.levels);
+    }
     const planned = compareRunOptions(cmd.stored, dirs, order, ref);
     const { runOptions } = planned;
     const runName = str(args, 'run') ?? planned.runName;

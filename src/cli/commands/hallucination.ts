@@ -30,10 +30,10 @@ export const command = defineCommand({
     tiles: { type: 'string', valueHint: 'auto|N|off', description: 'auto: tiles the judge sees at native resolution (one tile when the image fits --max-side); N: tiles of N x N SR pixels; off: the whole image once', default: 'auto' },
     samples: { type: 'string', valueHint: 'K', description: 'Answers per tile; the score is their mean and the spread is kept (1-1000)', default: '1' },
     temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature', default: '1' },
-    'dry-run': { type: 'boolean', description: 'Check the triplets and print the planned calls; send nothing, store nothing' },
     'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of the bootstrap intervals', default: '0' },
     ...judgeArgs,
     ...runArgs,
+    'dry-run': { type: 'boolean', description: 'Check the triplets and print the planned calls; send nothing, store nothing' },
   },
 });
 

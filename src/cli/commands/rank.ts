@@ -6,9 +6,10 @@ import { formatRanking } from '../../report/ranking.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { openPairCommand, runArgs } from '../judge-run.js';
+import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-run.js';
+import { dryRunRank } from '../../dry-run/index.js';
 
-export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model] [options]';
+export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model|name] [--dry-run] [options]';
 
 export const command = defineCommand({
   meta: {
@@ -46,6 +47,22 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
   const cmd = await openPairCommand('rank', args, io);
   try {
+    if (cmd.dryRun) {
+      cmd.terminal.release();
+      const plan = await dryRunRank({
+        store: cmd.store,
+        provider: cmd.judge.provider,
+        price: cmd.judge.price,
+        retryFailed: retryFailedOf(args),
+        name: cmd.judge.named?.name,
+        target: items ? { items } : { systems },
+        settings: cmd.settings,
+        strategy,
+        budget,
+        probes: cmd.probes,
+      });
+      return await printDryRun(plan, args, io, cmd.levels);
+    }
     const planned = rankRunOptions(cmd.stored, items ? { items } : { systems }, strategy, budget, seed);
     const { runOptions } = planned;
     const runName = str(args, 'run') ?? planned.runName;

@@ -5,17 +5,17 @@ import { parseShard, shardLabel } from '../../judges/shard.js';
 import { loadAnchors } from '../../judges/anchors.js';
 import { planScore } from '../../judges/plans.js';
 import { builtinTemplates } from '../../prompts/builtin.js';
-import { resolveTemplate } from '../../prompts/load.js';
 import { scoreChunks } from '../../report/format.js';
 import { Store } from '../../store/store.js';
 import { calibratedChunks } from '../../evaluation/calibrated-output.js';
 import { storedCalibration, type StoredCalibration } from '../../evaluation/stored-calibration.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
-import { judgeArgs, setupJudge } from '../judge-options.js';
-import { retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
+import { chooseJudge, judgeArgs, maxTokensOf, promptFrom, seedOf, setupJudge } from '../judge-options.js';
+import { judgeNotes, openForDryRun, printDryRun, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
+import { dryRunScore } from '../../dry-run/index.js';
 import type { CommandIO } from '../main.js';
 
-export const usage = 'score <image-or-folder>... [--judge provider:model] [options]';
+export const usage = 'score <image-or-folder>... [--judge provider:model|name] [--dry-run] [options]';
 
 export const command = defineCommand({
   meta: {
@@ -30,12 +30,11 @@ export const command = defineCommand({
     method: {
       type: 'string', valueHint: 'sample|levels|anchors|auto',
       description:
-        'sample: K reasoned scores per image (mean, spread); levels: one call, the distribution over excellent..bad from log-probabilities; anchors: compare with anchor images of known quality (needs --anchors); auto: levels where the judge returns log-probabilities',
-      default: 'auto',
+        'sample: K reasoned scores per image (mean, spread); levels: one call, the distribution over excellent..bad from log-probabilities; anchors: compare with anchor images of known quality (needs --anchors); auto: levels where the judge returns log-probabilities (default auto, or the config judge\'s method)',
     },
     anchors: { type: 'string', valueHint: 'file.csv', description: 'CSV with `path,score` columns: anchor images of known quality for --method anchors' },
-    samples: { type: 'string', valueHint: 'K', description: 'Samples per image for the sample method (1-1000)', default: '5' },
-    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature for the sample method', default: '1' },
+    samples: { type: 'string', valueHint: 'K', description: 'Samples per image for the sample method (1-1000; default 5, or the config judge\'s samples)' },
+    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature for the sample method (default 1, or the config judge\'s options.temperature)' },
     calibration: { type: 'string', valueHint: 'name', description: 'Also print each image\'s predicted human score with a conformal interval, from a stored `quorum calibrate`' },
     coverage: { type: 'string', valueHint: 'p', description: 'Coverage of the --calibration interval, in (0, 1)', default: '0.9' },
     ...judgeArgs,
@@ -52,6 +51,7 @@ export const examples = `Examples:
   quorum score img.png --judge openai:gpt-4o --prompt quality-report     # distortions + reasoning
   quorum score photos/ --judge llama:./qwen2-vl-2b.gguf --mmproj ./mmproj.gguf
   quorum score photos/ --judge openai:gpt-4o-mini --method anchors --anchors anchors.csv   # Compare2Score
+  quorum score photos/ --judge fast --dry-run      # a judge named in quorum.config.yaml; plan, calls, cost, nothing sent
 
 Rerunning the same command makes no new calls; raising --samples only asks for the new ones.
 Exit codes: 0 every image scored, 1 some failed (listed on stderr), 2 usage error, 130 interrupted.`;
@@ -60,29 +60,35 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const inputs = (args['_'] as string[] | undefined) ?? [];
   if (inputs.length === 0) throw new UsageError('Give at least one image or folder to score');
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
-  const requested = enumArg(args, 'method', ['auto', 'sample', 'levels', 'anchors'] as const, 'auto');
+  // Flags first, then the named judge's settings from the config file, then defaults.
+  const choice = await chooseJudge(args, io);
+  const entry = choice.named?.entry;
+  const requested = enumArg(args, 'method', ['auto', 'sample', 'levels', 'anchors'] as const, entry?.method ?? 'auto');
   const anchorsFile = str(args, 'anchors');
   if (requested === 'anchors' && !anchorsFile) throw new UsageError('--method anchors needs --anchors <file.csv> (columns path,score)');
   if (anchorsFile && requested !== 'anchors') throw new UsageError('--anchors is only used with --method anchors');
-  const samples = intArg(args, 'samples', 1) ?? 5;
-  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
-  const promptArg = str(args, 'prompt');
-  const template = promptArg ? await resolveTemplate(promptArg) : undefined;
+  const dryRun = args['dry-run'] === true;
+  if (dryRun && requested === 'anchors') throw new UsageError('--dry-run does not plan --method anchors yet');
+  const samples = intArg(args, 'samples', 1) ?? entry?.samples ?? 5;
+  const temperature = numArg(args, 'temperature', 0, 2) ?? entry?.options?.temperature ?? 1;
+  const template = await promptFrom(args, choice, io.env);
+
   const shardArg = str(args, 'shard');
   const shard = shardArg !== undefined ? parseShard(shardArg) : undefined;
-
   const calibrationName = str(args, 'calibration');
   const coverage = numArg(args, 'coverage', 0.01, 0.999) ?? 0.9;
-  const judge = await setupJudge(args, io);
+
+  const judge = await setupJudge(args, io, choice);
   let store: Store;
   let calibration: StoredCalibration | undefined;
   try {
-    store = Store.open(dbPath(args, io.env));
+    store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
     calibration = calibrationName ? storedCalibration(store, calibrationName, String(judge.stored['judge'])) : undefined;
   } catch (error) {
     await judge.provider.close?.();
     throw error;
   }
+  for (const line of judgeNotes(judge)) io.note(line);
   const terminal = new RunTerminal('score', io, args);
   try {
     const plan = await planScore({
@@ -93,10 +99,26 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       template,
       samples,
       temperature,
-      seed: intArg(args, 'seed', 0),
+      seed: seedOf(args, choice),
+      maxTokens: maxTokensOf(choice),
       anchors: anchorsFile ? await loadAnchors(anchorsFile) : undefined,
+      probe: !dryRun,
     });
     const { method, settings, runOptions, levels } = plan;
+    if (dryRun) {
+      terminal.release();
+      const planned = await dryRunScore({
+        store,
+        provider: judge.provider,
+        price: judge.price,
+        retryFailed: retryFailedOf(args),
+        name: judge.named?.name,
+        inputs,
+        settings,
+        probes: levels?.how === 'unprobed' ? 1 : 0,
+      });
+      return await printDryRun(planned, args, io, levels);
+    }
     if (requested === 'auto' && !template) {
       const how = levels?.how === 'probed' ? ', checked with one probe' : levels?.how === 'remembered' ? ', as probed before' : '';
       io.note(`method: ${method} (${method === 'levels' ? 'the judge returns log-probabilities' : 'no log-probabilities from this judge'}${how})`);
