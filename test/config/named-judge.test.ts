@@ -95,9 +95,11 @@ describe('named judges', () => {
     const r = await p.quorum(['score', 'images', '--judge', 'smi', '--db', 'e.db'], { env });
     expect(r.code).toBe(2);
     expect(lines(r.stderr)[0]).toBe('error: Unknown judge `smi`: not provider:model and not among the judges of quorum.config.yaml (did you mean `sim`?)');
-    const none = await p.quorum(['score', 'images', '--config', 'empty.yaml', '--db', 'e.db'], { env });
+    // Neither --judge nor a config `judge:`: the catalogue's local default, which off a
+    // terminal and not on disk stops with the command that pulls it.
+    const none = await p.quorum(['score', 'images', '--config', 'empty.yaml', '--db', 'e.db'], { env: { ...env, QUORUM_MODELS: p.path('no-models') } });
     expect(none.code).toBe(2);
-    expect(lines(none.stderr)[0]).toMatch(/^error: Missing required option --judge/);
+    expect(lines(none.stderr)[0]).toMatch(/^error: No --judge given; the default local judge .* Run `quorum pull qwen2\.5-vl-7b` first/);
   });
 
   it('compare takes a named judge too', async () => {
