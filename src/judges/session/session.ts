@@ -44,6 +44,20 @@ export interface SessionOptions {
   /** How often a call claimed by another process is looked for, ms. @default 250 */
   claimPollMs?: number;
   onEvent?: (event: SessionEvent) => void;
+  /**
+   * Batch mode (`--batch`): requests are handed here, built exactly as they would be
+   * sent, instead of being sent; nothing is recorded for them. Their answers come back
+   * through `recordAnswer` / `recordError` once the provider's batch has ended.
+   */
+  defer?: ((item: DeferredRequest) => void) | undefined;
+}
+
+/** A request that batch mode collected instead of sending (see `SessionOptions.defer`). */
+export interface DeferredRequest {
+  group: CallGroup;
+  /** The samples the request answers, in choice order (`request.n` = their count when > 1). */
+  slots: SampleSlot[];
+  request: CompletionRequest;
 }
 
 export type SessionEvent =
@@ -136,6 +150,9 @@ interface RequestOutcome {
 }
 const NOTHING: RequestOutcome = { made: [], leftover: [] };
 
+/** The fields every call row of one request shares. */
+type CallBase = Omit<NewCall, 'cacheKey' | 'sampleIndex' | 'choiceIndex' | 'status' | 'finishedAt'>;
+
 /** Thrown inside the session when a call is abandoned because the run stopped on a fatal error. */
 class StoppedError extends Error {}
 /** Thrown before sending a request that asks more choices than the judge was meanwhile found to take. */
@@ -166,6 +183,8 @@ export class JudgeSession {
    */
   readonly #waiting = new Set<() => void>();
   #stopping = false;
+  /** Why the session was held (`hold`): samples not in the store are not asked, and say this. */
+  #held: string | undefined;
   #budgetHit = false;
   #fatal: string | undefined;
   #spent = 0;
@@ -229,6 +248,7 @@ export class JudgeSession {
 
   /** Why an item the session never asked for was not asked, in words for its `errors`. */
   notRunReason(): string {
+    if (this.#held !== undefined) return this.#held;
     if (this.#fatal !== undefined) return `the run stopped: ${this.#fatal}`;
     if (this.#budgetHit) return '--max-cost reached';
     return this.#stopping ? 'interrupted' : 'not reached';
@@ -241,6 +261,20 @@ export class JudgeSession {
     for (const release of this.#waiting) release();
     this.#waiting.clear();
     for (const wake of this.#released.splice(0)) wake();
+  }
+
+  /**
+   * Serves only what the store holds: samples not there are not asked, and items missing
+   * them report `reason` (batch mode, while a batch is out). Not an interruption.
+   */
+  hold(reason: string): void {
+    this.#held = reason;
+    this.stop();
+  }
+
+  /** Why the session was held, when it was (see `hold`). */
+  get held(): string | undefined {
+    return this.#held;
   }
 
   /** Abandon requests in flight too (a second Ctrl-C). Nothing partial is recorded. */
@@ -507,10 +541,9 @@ export class JudgeSession {
     this.#o.store.putJudgeFact(this.#o.judgeId, CHOICES_FACT, { max: this.#maxChoices }, { detail: `n = ${n} answered in full` });
   }
 
-  async #run(group: CallGroup, slots: SampleSlot[]): Promise<RequestOutcome> {
-    if (this.#stopping) return NOTHING;
-    const startedAt = new Date().toISOString();
-    const base: Omit<NewCall, 'cacheKey' | 'sampleIndex' | 'choiceIndex' | 'status' | 'finishedAt'> = {
+  /** What every call row of one group shares before its answer is known. */
+  #base(group: CallGroup, startedAt: string): CallBase {
+    return {
       runId: this.#o.runId,
       judgeId: this.#o.judgeId,
       promptHash: group.promptHash,
@@ -530,8 +563,17 @@ export class JudgeSession {
       meta: null,
       startedAt,
     };
+  }
+
+  async #run(group: CallGroup, slots: SampleSlot[]): Promise<RequestOutcome> {
+    if (this.#stopping) return NOTHING;
+    const base = this.#base(group, new Date().toISOString());
     const multi = slots.length > 1;
     const request: CompletionRequest = { ...group.request, ...(multi ? { n: slots.length } : {}) };
+    if (this.#o.defer) {
+      this.#o.defer({ group, slots, request });
+      return NOTHING;
+    }
     let response;
     try {
       response = await this.#call(request, { retryHttp: !multi || this.#choicesProven });
@@ -561,6 +603,32 @@ export class JudgeSession {
     // limit, and ask the rest as further requests.
     const answered = Math.min(n, completion.choices.length);
     if (multi && answered === n) this.#proveChoices(n);
+    const made = await this.#record(group, request, base, slots, completion, { attempts, latencyMs, price: this.#o.price });
+    if (answered < n) {
+      if (answered === 0) {
+        // Nothing came back at all: a broken answer, not a limit on `n`.
+        return { made: [...made, ...this.#recordFailure(base, slots, new Error('the server answered with no choices'))], leftover: [] };
+      }
+      this.#learnChoices(answered, `asked n = ${n}, the server answered ${completion.choices.length} choice(s)`);
+    }
+    return { made, leftover: slots.slice(answered) };
+  }
+
+  /**
+   * Records the answered choices of one request as calls: one row per sample, parsed,
+   * re-asked once where the answer does not parse (unless the group says no), tokens and
+   * cost split over the samples. The one place a completion becomes stored calls.
+   */
+  async #record(
+    group: CallGroup,
+    request: CompletionRequest,
+    base: CallBase,
+    slots: readonly SampleSlot[],
+    completion: Completion,
+    how: { attempts: number; latencyMs: number | null; price: Price | undefined; meta?: Record<string, unknown> },
+  ): Promise<CallRecord[]> {
+    const { attempts, latencyMs, price } = how;
+    const answered = Math.min(slots.length, completion.choices.length);
     const rows: NewCall[] = [];
     for (let i = 0; i < answered; i++) {
       const slot = slots[i] as SampleSlot;
@@ -580,10 +648,10 @@ export class JudgeSession {
         status: 'ok',
         inputTokens,
         outputTokens,
-        costUsd: costOf(this.#o.price, inputTokens, outputTokens),
+        costUsd: costOf(price, inputTokens, outputTokens),
         latencyMs,
         attempts,
-        meta: { ...(completion.meta ?? {}), ...(answered > 1 ? { choicesPerRequest: answered } : {}), model: completion.model },
+        meta: { ...(completion.meta ?? {}), ...(how.meta ?? {}), ...(answered > 1 ? { choicesPerRequest: answered } : {}), model: completion.model },
         finishedAt: new Date().toISOString(),
       };
       const parsed = group.parse(choice);
@@ -603,21 +671,45 @@ export class JudgeSession {
     if (rows.length) {
       this.#o.onEvent?.({ type: 'calls', ok, failed: rows.length - ok, costUsd: rows.reduce((s, r) => s + (r.costUsd ?? 0), 0) });
     }
-    const made = rows.map((r, i) => ({ ...r, id: ids[i] as number }));
-    if (answered < n) {
-      if (answered === 0) {
-        // Nothing came back at all: a broken answer, not a limit on `n`.
-        return { made: [...made, ...this.#recordFailure(base, slots, new Error('the server answered with no choices'))], leftover: [] };
-      }
-      this.#learnChoices(answered, `asked n = ${n}, the server answered ${completion.choices.length} choice(s)`);
-    }
-    return { made, leftover: slots.slice(answered) };
+    return rows.map((r, i) => ({ ...r, id: ids[i] as number }));
+  }
+
+  /**
+   * Records the answer to a request this session deferred (batch mode) exactly as a live
+   * answer is recorded: same cache keys, parsing, failure kinds, tokens; the cost at
+   * `price` (the batch price). An answer that does not parse is not re-asked (a re-ask
+   * would be another batch round): it is stored as a parse failure, which
+   * `--retry-failed` asks again. Samples the answer has no choice for are recorded as
+   * errors, never dropped silently.
+   */
+  async recordAnswer(
+    deferred: Omit<DeferredRequest, 'request'>,
+    completion: Completion,
+    options: { price: Price | undefined; startedAt: string; meta?: Record<string, unknown> },
+  ): Promise<CallRecord[]> {
+    const group = { ...deferred.group, reask: false };
+    const base = this.#base(group, options.startedAt);
+    const made = await this.#record(group, group.request, base, deferred.slots, completion, {
+      attempts: 1,
+      latencyMs: null,
+      price: options.price,
+      ...(options.meta ? { meta: options.meta } : {}),
+    });
+    const short = deferred.slots.slice(made.length);
+    if (short.length === 0) return made;
+    const error = new Error(`asked ${deferred.slots.length} choice(s), the batch answered ${completion.choices.length}`);
+    return [...made, ...this.#recordFailure(base, short, error)];
+  }
+
+  /** Records a deferred request that failed inside the batch as `error` calls, as a failed live request is. */
+  recordError(deferred: Omit<DeferredRequest, 'request'>, error: unknown, startedAt: string): CallRecord[] {
+    return this.#recordFailure(this.#base(deferred.group, startedAt), deferred.slots, error);
   }
 
   /** Records a failed request's samples as `error` calls (kept for inspection, never served from cache). */
   #recordFailure(
-    base: Omit<NewCall, 'cacheKey' | 'sampleIndex' | 'choiceIndex' | 'status' | 'finishedAt'>,
-    slots: SampleSlot[],
+    base: CallBase,
+    slots: readonly SampleSlot[],
     error: unknown,
   ): CallRecord[] {
     if (slots.length === 0) return [];
