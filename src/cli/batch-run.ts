@@ -123,6 +123,15 @@ export function batchLine(summary: BatchSummary | undefined): string | undefined
   if (summary.errored) parts.push(`${summary.errored} failed`);
   if (summary.expired) parts.push(`${summary.expired} expired or canceled`);
   if (summary.pending.length) parts.push(`waiting in ${summary.pending.join(', ')}`);
-  const cost = summary.succeeded ? `; ${money(summary.costUsd)} at batch prices (live: ${money(summary.liveCostUsd)})` : '';
+  const cost = summary.succeeded && summary.costUsd !== null ? `; ${money(summary.costUsd)} at batch prices (live: ${money(summary.liveCostUsd)})` : '';
   return `batch: ${summary.requests} request(s): ${parts.join(', ')}${cost}`;
+}
+
+/**
+ * The exit code once the batch is counted: requests that failed or expired in the batch
+ * leave items without answers (a rerun submits them again), so a clean run becomes 1.
+ * A batch still processing (`--no-wait`) is not a failure.
+ */
+export function batchExit(code: number, summary: BatchSummary | undefined): number {
+  return code === 0 && summary && summary.errored + summary.expired > 0 ? 1 : code;
 }

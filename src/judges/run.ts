@@ -107,7 +107,7 @@ export async function finishJudgeRun(store: Store, judgeRun: JudgeRun): Promise<
   await session.idle();
   session.close();
   const fatal = session.fatal;
-  const interrupted = fatal === undefined && session.stopping && !session.budgetExceeded && session.held === undefined;
+  const interrupted = fatal === undefined && session.stopping && !session.budgetExceeded;
   store.setRunStatus(judgeRun.run.id, fatal !== undefined ? 'failed' : interrupted ? 'interrupted' : 'done');
   return { interrupted, fatal };
 }

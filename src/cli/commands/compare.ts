@@ -7,7 +7,7 @@ import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, runArgs } from '../judge-run.js';
-import { batchArgs, batchLine, judgedRun } from '../batch-run.js';
+import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 
 export const usage = 'compare <dirA> <dirB> --judge provider:model [--ref <dir>] [options]';
 
@@ -81,7 +81,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     await cmd.terminal.output(args, formatCompare(result.pairs, result.summary, result.unmatched, format), result.run);
     const failed = result.pairs.filter((p) => p.status === 'failed');
     for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);
-    return cmd.finish({ ...result, failedPairs: failed.length });
+    return batchExit(cmd.finish({ ...result, failedPairs: failed.length }), batch);
   } finally {
     await cmd.close();
   }

@@ -7,7 +7,7 @@ import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, runArgs } from '../judge-run.js';
-import { batchArgs, batchLine, judgedRun } from '../batch-run.js';
+import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 
 export const usage = 'rank <system-dir>... | --items <dir>  --judge provider:model [options]';
 
@@ -80,7 +80,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     cmd.terminal.done();
     if (line) io.note(line);
     await cmd.terminal.output(args, formatRanking(result, format), result.run);
-    return cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length });
+    return batchExit(cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length }), batch);
   } finally {
     await cmd.close();
   }

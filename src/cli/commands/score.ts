@@ -10,7 +10,7 @@ import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge } from '../judge-options.js';
 import { retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
-import { batchArgs, batchLine, judgedRun } from '../batch-run.js';
+import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'score <image-or-folder>... --judge provider:model [options]';
@@ -146,7 +146,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       io.note(`${stored.answer} stored answer(s) did not parse; --retry-failed asks them again`);
     }
     if (result.interrupted) return 130;
-    return failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded || result.fatal ? 1 : 0;
+    return batchExit(failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded || result.fatal ? 1 : 0, batch);
   } finally {
     store.close();
     await judge.provider.close?.();

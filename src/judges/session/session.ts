@@ -264,12 +264,12 @@ export class JudgeSession {
   }
 
   /**
-   * Serves only what the store holds: samples not there are not asked, and items missing
-   * them report `reason` (batch mode, while a batch is out). Not an interruption.
+   * Serves only what the store holds: samples not there are not asked (`execute` returns
+   * nothing for them), and items missing them report `reason` (batch mode, while a batch
+   * is out). Not an interruption: strategies go through every item.
    */
   hold(reason: string): void {
     this.#held = reason;
-    this.stop();
   }
 
   /** Why the session was held, when it was (see `hold`). */
@@ -321,6 +321,7 @@ export class JudgeSession {
    * ran out are absent.
    */
   async execute(group: CallGroup): Promise<CallRecord[]> {
+    if (this.#held !== undefined) return [];
     const out: CallRecord[] = [];
     let pending = [...group.slots];
     let announced = false;
