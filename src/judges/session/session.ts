@@ -604,14 +604,14 @@ export class JudgeSession {
     // limit, and ask the rest as further requests.
     const answered = Math.min(n, completion.choices.length);
     if (multi && answered === n) this.#proveChoices(n);
-    const made = await this.#record(group, request, base, slots, completion, { attempts, latencyMs, price: this.#o.price });
-    if (answered < n) {
-      if (answered === 0) {
-        // Nothing came back at all: a broken answer, not a limit on `n`.
-        return { made: [...made, ...this.#recordFailure(base, slots, new Error('the server answered with no choices'))], leftover: [] };
-      }
-      this.#learnChoices(answered, `asked n = ${n}, the server answered ${completion.choices.length} choice(s)`);
+    if (answered === 0) {
+      // Nothing came back at all: a broken answer, not a limit on `n`.
+      return { made: this.#recordFailure(base, slots, new Error('the server answered with no choices')), leftover: [] };
     }
+    // Learnt before the answer is recorded (which may wait for a re-ask): requests waiting
+    // at the gate must see the lowered limit when they wake.
+    if (answered < n) this.#learnChoices(answered, `asked n = ${n}, the server answered ${completion.choices.length} choice(s)`);
+    const made = await this.#record(group, request, base, slots, completion, { attempts, latencyMs, price: this.#o.price });
     return { made, leftover: slots.slice(answered) };
   }
 
