@@ -177,6 +177,28 @@ describe('Anthropic Message Batches', () => {
   });
 });
 
+describe('rank --strategy round-robin --batch', () => {
+  it('ranks from batch answers exactly as from live answers, under the same cache keys', async () => {
+    server = await startOpenAIServer({ seed: 5, noiseSd: 0.2 });
+    await writeImages(tmp.images, spread(5, 'item'));
+    const rankArgs = (db: string) =>
+      ['rank', '--items', tmp.images, '--judge', 'openai:sim', '--base-url', server.url, '--strategy', 'round-robin', '--prompt', 'compare-sample',
+        '--samples', '1', '--db', db, '--format', 'json', '--quiet'];
+    const batched = await runQuorum([...rankArgs(tmp.path('batch.db')), '--batch', '--batch-poll', '0.02'], { cwd: tmp.dir });
+    expect(batched.code, batched.stderr).toBe(0);
+    expect(completions(server)).toHaveLength(0);
+    expect(batchRows(tmp.path('batch.db'))).toMatchObject([{ status: 'collected', requests: 20, succeeded: 20 }]); // 10 pairs, both orders
+
+    server.resetCounts(); // the simulated judge answers a repeated question afresh: start it over
+    const live = await runQuorum(rankArgs(tmp.path('live.db')), { cwd: tmp.dir });
+    expect(live.code, live.stderr).toBe(0);
+    expect(completions(server)).toHaveLength(20);
+    const ranking = (stdout: string) => (JSON.parse(stdout) as { ranking: { name: string; score: number }[] }).ranking;
+    expect(ranking(batched.stdout)).toEqual(ranking(live.stdout));
+    expect(okKeys(tmp.path('batch.db'))).toEqual(okKeys(tmp.path('live.db')));
+  });
+});
+
 describe('usage', () => {
   it('refuses --batch with the active rank strategy, and --no-wait without --batch', async () => {
     await writeImages(tmp.images, spread(3));
