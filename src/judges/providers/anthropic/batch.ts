@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageBatchIndividualResponse } from '@anthropic-ai/sdk/resources/messages/batches';
+import { rethrowing } from '../../session/retry.js';
 import type { BatchClient, BatchOutcome, BatchState } from '../../../core/provider.js';
 import { anthropicError, messagesBody, readMessage, type MessagesWire } from './_wire.js';
 
@@ -10,13 +11,7 @@ import { anthropicError, messagesBody, readMessage, type MessagesWire } from './
  * `params` is `messagesBody`, the live body.
  */
 export function anthropicBatchClient(client: Anthropic, wire: MessagesWire): BatchClient {
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw anthropicError(wire, error);
-    }
-  };
+  const call = <T>(fn: () => Promise<T>): Promise<T> => rethrowing(fn, (error) => anthropicError(wire, error));
   return {
     line: ({ customId, request }) => JSON.stringify({ custom_id: customId, params: messagesBody(wire, request) }),
     async submit(lines) {

@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import { toFile } from 'openai';
+import { rethrowing } from '../../session/retry.js';
 import type { BatchClient, BatchOutcome, BatchState } from '../../../core/provider.js';
 import { chatBody, openaiError, readChatCompletion, type ChatWire } from './_wire.js';
 
@@ -11,13 +12,7 @@ const ENDPOINT = '/v1/chat/completions';
  * error files are read once it has ended. Each line's body is `chatBody`, the live body.
  */
 export function openaiBatchClient(client: OpenAI, wire: ChatWire): BatchClient {
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw openaiError(wire, error);
-    }
-  };
+  const call = <T>(fn: () => Promise<T>): Promise<T> => rethrowing(fn, (error) => openaiError(wire, error));
   const fileLines = async (fileId: string | null | undefined): Promise<string[]> => {
     if (!fileId) return [];
     const text = await call(async () => (await client.files.content(fileId)).text());
