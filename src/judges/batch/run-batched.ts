@@ -199,7 +199,9 @@ async function batched<R extends { run: RunRecord }>(
       const p = planned.get(outcome.customId);
       if (!p) continue; // another command's request: it stays waiting for that command
       const meta = { batch: batch.remoteId };
-      if (outcome.type === 'succeeded') {
+      if (outcome.type !== 'expired' && outcome.type !== 'canceled' && store.cachedCall(p.item.slots[0]!.cacheKey, 'none')) {
+        // Another process collected this batch first: its answer is stored already, once.
+      } else if (outcome.type === 'succeeded') {
         const calls = await (session as JudgeSession).recordAnswer(p.item, outcome.completion, { price: batchPrice, startedAt, meta });
         const { inputTokens, outputTokens } = outcome.completion.usage;
         const c = calls.reduce((s, call) => s + (call.costUsd ?? 0), 0);
@@ -213,6 +215,13 @@ async function batched<R extends { run: RunRecord }>(
       } else summary.expired++;
       states.set(outcome.customId, outcome.type);
       planned.delete(outcome.customId);
+    }
+    // A request of ours the results do not mention was never run: asked again next time.
+    for (const item of ledger.items(batch.id)) {
+      if (item.state !== 'submitted' || states.has(item.customId) || !planned.has(item.customId)) continue;
+      states.set(item.customId, 'expired');
+      planned.delete(item.customId);
+      summary.expired++;
     }
     ledger.settle(batch.id, states, cost);
     const after = ledger.get(batch.id) as BatchRecord;
