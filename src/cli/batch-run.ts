@@ -49,7 +49,8 @@ export async function judgedRun<R extends { run: RunRecord }>(input: {
   if (args['max-cost'] !== undefined) {
     throw new UsageError('--max-cost is not enforced with --batch (a batch is priced when it ends); leave it out, the summary shows the cost at batch prices');
   }
-  const base = terminal.runOptions(judge);
+  // Ctrl-C is handled here, not by the terminal: it stops collecting or waiting, once.
+  let current: { stop(): void } | undefined;
   const handle = runBatched({
     store,
     provider: judge.provider,
@@ -67,7 +68,7 @@ export async function judgedRun<R extends { run: RunRecord }>(input: {
         // `--new` starts the run afresh once; the serving pass resumes that run.
         fresh: hooks.collecting && args['new'] === true,
         onSession: (s) => {
-          base.onSession?.(s);
+          current = s;
           hooks.onSession(s);
         },
         ...(hooks.collecting ? { onEvent: () => {} } : {}),
@@ -75,7 +76,8 @@ export async function judgedRun<R extends { run: RunRecord }>(input: {
   });
   const stop = () => {
     terminal.progress.clear();
-    io.note('interrupted: the batch stays with the provider and in the database; rerun the command to collect it');
+    io.note('interrupted: batches already submitted stay with the provider and in the database; rerun the command to collect them');
+    current?.stop();
     handle.stop();
   };
   io.onInterrupt(stop);
@@ -130,8 +132,9 @@ export function batchLine(summary: BatchSummary | undefined): string | undefined
 /**
  * The exit code once the batch is counted: requests that failed or expired in the batch
  * leave items without answers (a rerun submits them again), so a clean run becomes 1.
- * A batch still processing (`--no-wait`) is not a failure.
+ * A batch still processing (`--no-wait`) is not a failure; Ctrl-C exits 130.
  */
 export function batchExit(code: number, summary: BatchSummary | undefined): number {
+  if (summary?.interrupted) return 130;
   return code === 0 && summary && summary.errored + summary.expired > 0 ? 1 : code;
 }

@@ -94,6 +94,27 @@ describe('OpenAI Batch API', () => {
     expect(okKeys(db)).toHaveLength(images * samples);
   });
 
+  it('Ctrl-C while waiting exits 130 and keeps the batch; the rerun collects it', async () => {
+    server = await startOpenAIServer({ batch: { pollsBeforeEnd: Number.POSITIVE_INFINITY } });
+    await writeImages(tmp.images, spread(2));
+    const db = tmp.path('q.db');
+    const args = [...scoreArgs(db, server.url), '--batch', '--batch-poll', '0.05'];
+    const proc = spawnQuorum(args, { cwd: tmp.dir });
+    await waitUntil(() => batchRequests(server, 'GET', /^\/v1\/batches\//).length >= 1, { what: 'the CLI polling its batch' });
+    proc.kill('SIGINT');
+    const stopped = await proc.exited;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toContain('rerun the command to collect them');
+    expect(parseScores(stopped.stdout).map((s) => s.status)).toEqual(['not-run', 'not-run']);
+    expect(batchRows(db)).toMatchObject([{ status: 'in_progress', requests: 2 }]);
+
+    server.setOptions({ batch: { pollsBeforeEnd: 0 } });
+    const rerun = await runQuorum(args, { cwd: tmp.dir });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(server.batches.created).toBe(1);
+    expect(parseScores(rerun.stdout).map((s) => s.status)).toEqual(['ok', 'ok']);
+  });
+
   it('--no-wait returns with the batch stored; `quorum batches --collect` stores its answers at batch prices', async () => {
     server = await startOpenAIServer({ batch: { pollsBeforeEnd: Number.POSITIVE_INFINITY } });
     await writeImages(tmp.images, spread(3));

@@ -60,6 +60,8 @@ export interface BatchSummary {
   liveCostUsd: number | null;
   /** Why samples are missing from the results, when some are. */
   reason: string | undefined;
+  /** Stopped (Ctrl-C) while collecting, submitting or waiting. */
+  interrupted: boolean;
 }
 
 /** The hooks one pass of the strategy runs with. */
@@ -145,6 +147,7 @@ async function batched<R extends { run: RunRecord }>(
     costUsd: batchPrice ? 0 : null,
     liveCostUsd: input.price ? 0 : null,
     reason: undefined,
+    interrupted: false,
   };
   if (planned.size === 0) return { result: first, batch: summary };
   const runId = first.run.id;
@@ -254,6 +257,7 @@ async function batched<R extends { run: RunRecord }>(
     emit({ type: 'progress', done, failed, total, batches: watched.size });
     await sleep(options.pollMs ?? 30_000);
   }
+  summary.interrupted = stopped();
   summary.pending = [...watched].map((id) => (ledger.get(id) as BatchRecord).remoteId);
 
   // 4. Serve the run from the store.
