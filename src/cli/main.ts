@@ -44,6 +44,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
   merge: { summary: 'Merge databases (shards judged on several machines) into one; conflicts reported', load: () => import('./commands/merge.js') },
   report: { summary: 'Write an HTML or Markdown report of runs from the database (no calls)', load: () => import('./commands/report.js') },
+  batches: { summary: 'Provider batches submitted with --batch; --collect stores the answers of ended ones', load: () => import('./commands/batches.js') },
   judges: { summary: 'Judges in the database with call counts and parse-failure rates', load: () => import('./commands/judges.js') },
   models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
   doctor: { summary: 'Check this machine for local judging: engines, GPU backend, memory, models, keys', load: () => import('./commands/doctor.js') },

@@ -145,6 +145,8 @@ export interface Provider {
    */
   identity(): Record<string, unknown>;
   complete(request: CompletionRequest, options?: CompleteOptions): Promise<Completion>;
+  /** The provider's batch API, where it has one (`--batch`): same bodies, batch prices. */
+  readonly batch?: BatchClient | undefined;
   /**
    * Checks and prepares everything a run needs (local model files, engines) so that a
    * problem is reported before any work starts. Optional; `complete` opens lazily.
@@ -164,4 +166,43 @@ export interface ProviderConfig {
   maxImageSide?: number | undefined;
   /** Provider-specific options (e.g. `mmproj`, `gpuLayers` for local models). */
   options?: Record<string, unknown> | undefined;
+}
+
+/** One request of a provider batch: the id that maps its answer back, and the request. */
+export interface BatchRequest {
+  /** `^[a-zA-Z0-9_-]{1,64}$` (Anthropic's rule, the stricter one); unique within a batch. */
+  customId: string;
+  request: CompletionRequest;
+}
+
+/** Where a submitted batch stands. */
+export interface BatchState {
+  /** `ended`: results can be downloaded; `failed`: the provider rejected the whole batch. */
+  status: 'in_progress' | 'ended' | 'failed';
+  /** Requests the provider reports done, failed and in all (while it runs); absent where not reported. */
+  counts: { total?: number | undefined; done?: number | undefined; failed?: number | undefined };
+  /** Why the whole batch failed, when it did. */
+  error?: string | undefined;
+}
+
+/** The outcome of one batch request. */
+export type BatchOutcome =
+  | { customId: string; type: 'succeeded'; completion: Completion }
+  /** The request was run and failed (an HTTP error inside the batch): recorded like a failed live call. */
+  | { customId: string; type: 'errored'; error: string; status?: number | undefined }
+  /** The request was never run (the batch expired or was canceled): asked again in a later batch. */
+  | { customId: string; type: 'expired' | 'canceled' };
+
+/**
+ * A provider's batch API (OpenAI Batch API, Anthropic Message Batches): the same request
+ * bodies as `complete`, answered within a day at a lower price.
+ */
+export interface BatchClient {
+  /** Serialises one request as the provider's batch line (one JSON object, no newline). */
+  line(item: BatchRequest): string;
+  /** Submits lines made by `line`; resolves to the provider's batch id. */
+  submit(lines: readonly string[]): Promise<string>;
+  state(remoteId: string): Promise<BatchState>;
+  /** Every request's outcome, once the batch has ended. */
+  results(remoteId: string): Promise<BatchOutcome[]>;
 }

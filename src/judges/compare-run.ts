@@ -212,7 +212,8 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
           coin: () => coins[position] as boolean,
         });
         const asked = result.orders.some((o) => o.ok + o.failed > 0);
-        const status = result.verdict !== null ? 'ok' : asked || !session.stopping ? 'failed' : 'not-run';
+        // Nothing asked because the run stopped, or because its answers wait in a batch (held): not run.
+        const status = result.verdict !== null ? 'ok' : asked || (!session.stopping && session.held === undefined) ? 'failed' : 'not-run';
         const pair: ComparedPair = {
           key,
           ...result,

@@ -39,6 +39,40 @@ export const defaultPrices: PriceTable = {
   'anthropic:claude-3-7-sonnet': { input: 3, output: 15 },
 };
 
+/**
+ * What a provider's batch API charges, as a fraction of its list price: OpenAI's Batch
+ * API and Anthropic's Message Batches both bill 50% of the standard input and output
+ * prices (their pricing pages). A provider absent here has no batch discount.
+ */
+export const batchPriceFactor: Readonly<Record<string, number>> = {
+  openai: 0.5,
+  anthropic: 0.5,
+};
+
+/** The price of a judge's requests sent through its provider's batch API (`--batch`). */
+export function batchPriceOf(provider: string, price: Price | undefined): Price | undefined {
+  if (!price) return undefined;
+  const factor = batchPriceFactor[provider] ?? 1;
+  return { input: price.input * factor, output: price.output * factor };
+}
+
+/**
+ * Live and batch cost of the same tokens, for `--dry-run` to show side by side; `null`
+ * where the judge has no price.
+ *
+ * @example
+ * liveAndBatchCost('openai', { input: 2.5, output: 10 }, 1_000_000, 100_000)
+ * // => { live: 3.5, batch: 1.75 }
+ */
+export function liveAndBatchCost(
+  provider: string,
+  price: Price | undefined,
+  inputTokens: number,
+  outputTokens: number,
+): { live: number | null; batch: number | null } {
+  return { live: costOf(price, inputTokens, outputTokens), batch: costOf(batchPriceOf(provider, price), inputTokens, outputTokens) };
+}
+
 export async function loadPriceTable(file: string): Promise<PriceTable> {
   let text: string;
   try {

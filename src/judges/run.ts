@@ -6,7 +6,7 @@ import { QUORUM_VERSION } from '../version.js';
 import type { Price } from './prices.js';
 import type { RetryPolicy } from './session/retry.js';
 import type { BreakerOptions } from './session/circuit-breaker.js';
-import { JudgeSession, type SessionEvent } from './session/session.js';
+import { JudgeSession, type SessionEvent, type SessionOptions } from './session/session.js';
 
 /** What every judging run (score, compare, rank) needs to start. */
 export interface JudgeRunOptions {
@@ -32,6 +32,10 @@ export interface JudgeRunOptions {
   fresh?: boolean | undefined;
   breaker?: Partial<BreakerOptions> | undefined;
   onEvent?: ((event: SessionEvent) => void) | undefined;
+  /** Batch mode: requests are collected here instead of sent (see `SessionOptions.defer`). */
+  defer?: SessionOptions['defer'];
+  /** Batch mode: serve only stored samples; the others are not run, for this reason (see `JudgeSession.hold`). */
+  hold?: string | undefined;
   /** Receives the session once it exists, so a caller can stop it (Ctrl-C). */
   onSession?: ((session: JudgeSession) => void) | undefined;
 }
@@ -86,7 +90,9 @@ export function startJudgeRun(options: JudgeRunOptions): JudgeRun {
     ...(options.retryFailed ? { retryFailed: options.retryFailed } : {}),
     ...(options.breaker ? { breaker: options.breaker } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.defer ? { defer: options.defer } : {}),
   });
+  if (options.hold !== undefined) session.hold(options.hold);
   options.onSession?.(session);
   return { run, resumed, renamed, judgeId, session };
 }

@@ -156,4 +156,33 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (run_id, item_key, idx)
   ) WITHOUT ROWID;
   `,
+  /* provider batches (--batch): each submitted batch at once, and which planned calls each request answers */ `
+  CREATE TABLE batches (
+    id            INTEGER PRIMARY KEY,
+    provider      TEXT NOT NULL,
+    judge_id      TEXT NOT NULL,
+    run_id        INTEGER REFERENCES runs(id),
+    remote_id     TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('in_progress', 'ended', 'failed', 'collected')),
+    requests      INTEGER NOT NULL,
+    succeeded     INTEGER NOT NULL DEFAULT 0,
+    errored       INTEGER NOT NULL DEFAULT 0,
+    expired       INTEGER NOT NULL DEFAULT 0,
+    canceled      INTEGER NOT NULL DEFAULT 0,
+    cost_usd      REAL,
+    error         TEXT,
+    cwd           TEXT,
+    submitted_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    finished_at   TEXT
+  );
+  CREATE INDEX batches_status ON batches(status);
+  CREATE TABLE batch_items (
+    batch_id    INTEGER NOT NULL REFERENCES batches(id),
+    custom_id   TEXT NOT NULL,
+    cache_keys  TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'submitted' CHECK (state IN ('submitted', 'succeeded', 'errored', 'expired', 'canceled', 'missing')),
+    PRIMARY KEY (batch_id, custom_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX batch_items_custom ON batch_items(custom_id);
+  `,
 ];

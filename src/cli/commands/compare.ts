@@ -8,6 +8,7 @@ import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-run.js';
 import { dryRunCompare } from '../../dry-run/index.js';
+import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 
 export const usage = 'compare <dirA> <dirB> [--judge provider:model|name] [--ref <dir>] [--dry-run] [options]';
 
@@ -23,6 +24,7 @@ export const command = defineCommand({
     ...pairArgs,
     ...judgeArgs,
     ...runArgs,
+    ...batchArgs,
   },
 });
 
@@ -68,25 +70,36 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const planned = compareRunOptions(cmd.stored, dirs, order, ref);
     const { runOptions } = planned;
     const runName = str(args, 'run') ?? planned.runName;
-    const result = await runCompare({
+    const { result, batch } = await judgedRun({
+      args,
+      io,
+      terminal: cmd.terminal,
+      judge: cmd.judge,
       store: cmd.store,
-      provider: cmd.judge.provider,
-      dirA: dirs[0] as string,
-      dirB: dirs[1] as string,
-      reference: ref,
-      settings: cmd.settings,
-      order,
-      seed,
-      runName,
-      runOptions,
-      ...cmd.terminal.runOptions(cmd.judge),
-      onEvent: cmd.onEvent,
+      pass: (overrides) =>
+        runCompare({
+          store: cmd.store,
+          provider: cmd.judge.provider,
+          dirA: dirs[0] as string,
+          dirB: dirs[1] as string,
+          reference: ref,
+          settings: cmd.settings,
+          order,
+          seed,
+          runName,
+          runOptions,
+          ...cmd.terminal.runOptions(cmd.judge),
+          onEvent: cmd.onEvent,
+          ...overrides,
+        }),
     });
+    const line = batchLine(batch);
     cmd.terminal.done();
+    if (line) io.note(line);
     await cmd.terminal.output(args, formatCompare(result.pairs, result.summary, result.unmatched, format), result.run);
     const failed = result.pairs.filter((p) => p.status === 'failed');
     for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);
-    return cmd.finish({ ...result, failedPairs: failed.length });
+    return batchExit(cmd.finish({ ...result, failedPairs: failed.length }), batch);
   } finally {
     await cmd.close();
   }

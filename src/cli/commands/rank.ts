@@ -8,6 +8,7 @@ import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-run.js';
 import { dryRunRank } from '../../dry-run/index.js';
+import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 
 export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model|name] [--dry-run] [options]';
 
@@ -28,6 +29,7 @@ export const command = defineCommand({
     ...pairArgs,
     ...judgeArgs,
     ...runArgs,
+    ...batchArgs,
   },
 });
 
@@ -45,6 +47,9 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const strategy = enumArg(args, 'strategy', ['active', 'round-robin', 'random'] as const, 'active');
   const budget = intArg(args, 'budget', 2);
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
+  if (args['batch'] === true && strategy === 'active') {
+    throw new UsageError('--batch needs a strategy that does not depend on earlier answers: --strategy round-robin or random (active chooses each pair from the last answers)');
+  }
   const cmd = await openPairCommand('rank', args, io);
   try {
     if (cmd.dryRun) {
@@ -66,22 +71,33 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const planned = rankRunOptions(cmd.stored, items ? { items } : { systems }, strategy, budget, seed);
     const { runOptions } = planned;
     const runName = str(args, 'run') ?? planned.runName;
-    const result = await runRank({
+    const { result, batch } = await judgedRun({
+      args,
+      io,
+      terminal: cmd.terminal,
+      judge: cmd.judge,
       store: cmd.store,
-      provider: cmd.judge.provider,
-      ...(items ? { items } : { systems }),
-      settings: cmd.settings,
-      strategy,
-      budget,
-      seed,
-      runName,
-      runOptions,
-      ...cmd.terminal.runOptions(cmd.judge),
-      onEvent: cmd.onEvent,
+      pass: (overrides) =>
+        runRank({
+          store: cmd.store,
+          provider: cmd.judge.provider,
+          ...(items ? { items } : { systems }),
+          settings: cmd.settings,
+          strategy,
+          budget,
+          seed,
+          runName,
+          runOptions,
+          ...cmd.terminal.runOptions(cmd.judge),
+          onEvent: cmd.onEvent,
+          ...overrides,
+        }),
     });
+    const line = batchLine(batch);
     cmd.terminal.done();
+    if (line) io.note(line);
     await cmd.terminal.output(args, formatRanking(result, format), result.run);
-    return cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length });
+    return batchExit(cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length }), batch);
   } finally {
     await cmd.close();
   }

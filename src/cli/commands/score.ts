@@ -13,6 +13,7 @@ import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { chooseJudge, judgeArgs, maxTokensOf, promptFrom, seedOf, setupJudge } from '../judge-options.js';
 import { judgeNotes, openForDryRun, printDryRun, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
 import { dryRunScore } from '../../dry-run/index.js';
+import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'score <image-or-folder>... [--judge provider:model|name] [--dry-run] [options]';
@@ -39,6 +40,7 @@ export const command = defineCommand({
     coverage: { type: 'string', valueHint: 'p', description: 'Coverage of the --calibration interval, in (0, 1)', default: '0.9' },
     ...judgeArgs,
     ...runArgs,
+    ...batchArgs,
   },
 });
 
@@ -125,19 +127,28 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     }
     const runName = str(args, 'run') ?? plan.runName;
 
-    const result = await runScore({
+    const { result, batch } = await judgedRun({
+      args,
+      io,
+      terminal,
+      judge,
       store,
-      provider: judge.provider,
-      inputs,
-      settings,
-      shard,
-      runName,
-      runOptions,
-      ...terminal.runOptions(judge),
-      onEvent: (e) => {
-        // A duplicate shares its first copy's calls: they were counted (and unplanned) once.
-        if (!terminal.event(e) && e.type === 'image' && !e.result.duplicateOf) terminal.progress.cached(e.result.cachedCalls);
-      },
+      pass: (overrides) =>
+        runScore({
+          store,
+          provider: judge.provider,
+          inputs,
+          settings,
+          shard,
+          runName,
+          runOptions,
+          ...terminal.runOptions(judge),
+          onEvent: (e) => {
+            // A duplicate shares its first copy's calls: they were counted (and unplanned) once.
+            if (!terminal.event(e) && e.type === 'image' && !e.result.duplicateOf) terminal.progress.cached(e.result.cachedCalls);
+          },
+          ...overrides,
+        }),
     });
     terminal.done();
     if (calibration && (calibration.method !== method || calibration.prompt !== `${settings.template.id}@${settings.template.version}`)) {
@@ -160,22 +171,26 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       if (fatal === undefined || !r.errors.every((e) => e.includes(fatal))) io.note(`failed: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
     }
     for (const r of by('partial')) io.note(`partial: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
-    if (!result.fatal && !result.interrupted && !result.budgetExceeded) for (const r of notRun) io.note(`not run: ${r.path}`);
+    // A batch still out leaves every image it holds not run, for one reason said once.
+    if (batch?.reason && notRun.length) io.note(`${notRun.length} image(s) not run: ${batch.reason}`);
+    else if (!result.fatal && !result.interrupted && !result.budgetExceeded) for (const r of notRun) io.note(`not run: ${r.path}`);
     if (shard) io.note(`shard ${shardLabel(shard)}: ${result.planned} images here, ${result.otherShards} left to the other shards`);
     if (result.renamed) io.note(`the earlier run named ${result.run.name} is kept as ${result.renamed}`);
     const c = result.counts;
     const scored = result.results.filter((r) => r.status === 'ok' || r.status === 'partial').length;
     io.note(
       `run ${result.run.name}${result.resumed ? ' (resumed)' : ''}: ${scored}/${result.planned} images scored` +
-        `${notRun.length ? `, ${notRun.length} not run (${result.fatal ? 'the run stopped' : result.budgetExceeded ? '--max-cost' : 'interrupted'})` : ''}, ` +
+        `${notRun.length ? `, ${notRun.length} not run (${result.fatal ? 'the run stopped' : result.budgetExceeded ? '--max-cost' : batch?.reason ? 'batch' : 'interrupted'})` : ''}, ` +
         `${c.requests} requests${c.rejected ? `, ${c.rejected} rejected` : ''}, ${c.cached} cached samples${c.costUsd > 0 ? `, $${c.costUsd.toFixed(4)}` : ''}; db ${store.file}`,
     );
+    const line = batchLine(batch);
+    if (line) io.note(line);
     const stored = store.storedFailures(result.run.id);
     if (stored.answer > 0 && retryFailedOf(args) !== 'all') {
       io.note(`${stored.answer} stored answer(s) did not parse; --retry-failed asks them again`);
     }
     if (result.interrupted) return 130;
-    return failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded || result.fatal ? 1 : 0;
+    return batchExit(failed.length > 0 || result.inputErrors.length > 0 || result.budgetExceeded || result.fatal ? 1 : 0, batch);
   } finally {
     store.close();
     await judge.provider.close?.();

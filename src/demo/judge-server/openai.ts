@@ -18,6 +18,7 @@ import {
   type Usage,
   type WireProtocol,
 } from './server.js';
+import { openaiBatchWire } from './batches.js';
 
 const DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
 
@@ -223,6 +224,7 @@ function statusError(status: number, message?: string): HttpError {
 }
 
 export const openaiProtocol: WireProtocol = {
+  batchWire: (book) => openaiBatchWire(book),
   name: 'openai',
   basePath: '/v1',
   requestIdHeader: 'x-request-id',

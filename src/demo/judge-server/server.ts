@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { BatchBook, type BatchServerOptions, type BatchWire } from './batches.js';
 import { decodeImage, type DecodedImage } from './quality.js';
 import { createRng } from './random.js';
 import {
@@ -92,6 +93,8 @@ export interface JudgeServerOptions extends Partial<JudgeOptions> {
    * @default true
    */
   logprobs?: boolean;
+  /** How batches behave (protocols with a batch API: OpenAI Files/Batches, Anthropic Message Batches). */
+  batch?: BatchServerOptions | undefined;
 }
 
 export interface RecordedImage {
@@ -109,7 +112,7 @@ export interface RecordedRequest {
   index: number;
   method: string;
   path: string;
-  endpoint: 'complete' | 'models' | 'unknown';
+  endpoint: 'complete' | 'models' | 'batch' | 'unknown';
   headers: IncomingHttpHeaders;
   /** Parsed JSON body, `undefined` when there was none or it was not JSON. */
   body: unknown;
@@ -135,6 +138,8 @@ export interface JudgeServer {
   readonly apiKey: string | undefined;
   /** Completion requests answered with a 2xx status and a whole answer (content faults and `slow` included; `cut-body`, `not-json` and `no-choices` not). */
   readonly calls: number;
+  /** Batches created through the batch API (submissions), and batch requests the judge answered (not in `calls`). */
+  readonly batches: { readonly created: number; readonly answered: number };
   /** Completion requests that took a fault (any kind), whether or not they were answered. */
   readonly faults: number;
   /** Every request received, in arrival order. */
@@ -212,13 +217,15 @@ export interface WireProtocol {
   /** Default error type/code for a bare status (fault answers). */
   statusError(status: number, message?: string): HttpError;
   modelsBody(models: string[]): unknown;
+  /** The protocol's batch API, when the server offers one. */
+  batchWire?(book: BatchBook, origin: () => string): BatchWire;
   /** An answer body with the answer taken out (`no-choices` fault): OpenAI without `choices`, Anthropic without `content`. */
   withoutAnswer(body: unknown, empty: boolean): unknown;
 }
 
 export type ResolvedOptions = JudgeOptions &
   Required<Pick<JudgeServerOptions, 'latencyMs' | 'maxChoices' | 'faultRate' | 'faultKinds' | 'choicesMode' | 'logprobs'>> &
-  Pick<JudgeServerOptions, 'apiKey' | 'qualityOf' | 'models'>;
+  Pick<JudgeServerOptions, 'apiKey' | 'qualityOf' | 'models' | 'batch'>;
 
 /** Usage estimate for text: ceil(characters / 4). */
 export const textTokens = (chars: number): number => Math.ceil(chars / 4);
@@ -242,6 +249,9 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
   const sockets = new Set<Socket>();
   const waits = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
   let closed = false;
+  const book = new BatchBook();
+  let origin = '';
+  const batchWire = protocol.batchWire?.(book, () => origin);
 
   const sleep = (ms: number) =>
     ms <= 0
@@ -320,11 +330,12 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     const route = protocol.route(req.method ?? 'GET', path);
+    const batchRoute = !route && batchWire?.handles(req.method ?? 'GET', path) === true;
     const record: RecordedRequest = {
       index: arrivals++,
       method: req.method ?? 'GET',
       path,
-      endpoint: route ?? 'unknown',
+      endpoint: route ?? (batchRoute ? 'batch' : 'unknown'),
       headers: req.headers,
       body: undefined,
       requestId: protocol.newRequestId(),
@@ -333,6 +344,12 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
     requests.push(record);
     const raw = await readBody(req);
     if (raw === undefined) return sendError(res, record, new HttpError(413, 'Request body too large', { type: 'invalid_request_error' }));
+    if (batchRoute && batchWire) {
+      if (settings.apiKey !== undefined && !protocol.authorized(req.headers, settings.apiKey)) {
+        return sendError(res, record, protocol.authError(req.headers));
+      }
+      return replyBatch(res, record, await batchWire.handle(record.method, path, raw, req.headers, batchContext));
+    }
     if (raw.length > 0) {
       try {
         record.body = JSON.parse(raw.toString('utf8'));
@@ -366,29 +383,8 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
     }
 
     try {
-      const parsed = protocol.parse(record.body, req.headers, settings);
-      if (settings.models && !settings.models.includes(parsed.model)) {
-        throw new HttpError(404, `The model \`${parsed.model}\` does not exist or you do not have access to it.`, {
-          type: 'not_found_error',
-          code: 'model_not_found',
-        });
-      }
-      const images = await Promise.all(parsed.images.map((image) => resolveImage(image)));
+      const body = await complete(record.body, req.headers, record, fault);
       if (closed || res.destroyed) return;
-      const request: JudgeRequest = { ...parsed, images: images.map((i) => i.judged) };
-      const key = contentKey(request);
-      const occurrence = occurrences.get(key) ?? 0;
-      occurrences.set(key, occurrence + 1);
-      const contentFault = fault && !TRANSPORT_FAULTS.has(fault.kind) ? (fault.kind as ContentFault) : undefined;
-      const result = fault?.kind === 'say' ? saying(answer(request, settings, { occurrence }), fault.text) : answer(request, settings, { occurrence, fault: contentFault });
-      record.task = result.task.kind;
-      record.subject = result.task.subject.kind;
-      record.images = request.images.map(({ sha256, width, height, label, quality }) => ({ sha256, width, height, label, quality }));
-      const usage: Usage = {
-        inputTokens: textTokens(parsed.textChars) + images.reduce((s, i) => s + protocol.imageTokens(i.tokenShape), 0),
-        outputTokens: result.choices.reduce((s, c) => s + c.tokens.length, 0),
-      };
-      const body = protocol.respond(parsed, result, usage, record.requestId);
       if (fault?.kind === 'cut-body') return cutBody(res, record, body);
       if (fault?.kind === 'not-json') return sendText(res, record, fault.contentType ?? 'text/html');
       send(res, record, 200, fault?.kind === 'no-choices' ? protocol.withoutAnswer(body, fault.empty === true) : body);
@@ -398,6 +394,64 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
       sendError(res, record, new HttpError(500, `Test server failure: ${message}`, { type: 'api_error' }));
     }
   }
+
+  /**
+   * Answers one completion body as the simulated judge: parse, decode the images, answer,
+   * and the protocol's answer body. Shared by live requests and batch requests. Throws
+   * `HttpError` for a request the API would refuse.
+   */
+  async function complete(body: unknown, headers: IncomingHttpHeaders, record: RecordedRequest, fault?: Fault): Promise<unknown> {
+    const parsed = protocol.parse(body, headers, settings);
+    if (settings.models && !settings.models.includes(parsed.model)) {
+      throw new HttpError(404, `The model \`${parsed.model}\` does not exist or you do not have access to it.`, {
+        type: 'not_found_error',
+        code: 'model_not_found',
+      });
+    }
+    const images = await Promise.all(parsed.images.map((image) => resolveImage(image)));
+    const request: JudgeRequest = { ...parsed, images: images.map((i) => i.judged) };
+    const key = contentKey(request);
+    const occurrence = occurrences.get(key) ?? 0;
+    occurrences.set(key, occurrence + 1);
+    const contentFault = fault && !TRANSPORT_FAULTS.has(fault.kind) ? (fault.kind as ContentFault) : undefined;
+    const result = fault?.kind === 'say' ? saying(answer(request, settings, { occurrence }), fault.text) : answer(request, settings, { occurrence, fault: contentFault });
+    record.task = result.task.kind;
+    record.subject = result.task.subject.kind;
+    record.images = request.images.map(({ sha256, width, height, label, quality }) => ({ sha256, width, height, label, quality }));
+    const usage: Usage = {
+      inputTokens: textTokens(parsed.textChars) + images.reduce((s, i) => s + protocol.imageTokens(i.tokenShape), 0),
+      outputTokens: result.choices.reduce((s, c) => s + c.tokens.length, 0),
+    };
+    return protocol.respond(parsed, result, usage, record.requestId);
+  }
+
+  /** Batch requests are answered by `complete`, each with a request id of its own. */
+  const batchContext = {
+    options: () => settings.batch ?? {},
+    async complete(body: unknown, headers: IncomingHttpHeaders) {
+      const requestId = protocol.newRequestId();
+      const line: RecordedRequest = { index: -1, method: 'POST', path: '(batch)', endpoint: 'complete', headers, body, requestId, startedAt: Date.now() };
+      try {
+        return { status: 200, body: await complete(body, headers, line), requestId };
+      } catch (error) {
+        const e = error instanceof HttpError ? error : new HttpError(500, String(error), { type: 'api_error' });
+        return { status: e.status, body: { message: e.message, type: e.type ?? 'api_error' }, requestId };
+      }
+    },
+  };
+
+  const replyBatch = (res: ServerResponse, record: RecordedRequest, reply: { status: number; body: unknown; contentType?: string }) => {
+    if (!Buffer.isBuffer(reply.body)) return send(res, record, reply.status, reply.body);
+    if (res.destroyed || res.headersSent) return;
+    res.writeHead(reply.status, {
+      'content-type': reply.contentType ?? 'application/octet-stream',
+      'content-length': reply.body.length,
+      [protocol.requestIdHeader]: record.requestId,
+    });
+    res.end(reply.body);
+    record.status = reply.status;
+    record.durationMs = Date.now() - record.startedAt;
+  };
 
   async function resolveImage(image: RawImage): Promise<{ judged: JudgeImage; tokenShape: { width: number; height: number; detail?: string | undefined } }> {
     let pixels: DecodedImage;
@@ -436,6 +490,7 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
     server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
   });
   const port = (server.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${port}`;
 
   return {
     protocol: protocol.name,
@@ -449,6 +504,9 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
     },
     get faults() {
       return faultCount;
+    },
+    get batches() {
+      return { created: book.created, answered: book.answered };
     },
     get requests() {
       return requests;
@@ -505,6 +563,7 @@ function resolve(options: JudgeServerOptions): ResolvedOptions {
     faultKinds: options.faultKinds ?? [{ kind: 'status', status: 500 }],
     choicesMode: options.choicesMode ?? 'honour',
     logprobs: options.logprobs ?? true,
+    batch: options.batch,
   };
 }
 

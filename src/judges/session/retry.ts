@@ -206,3 +206,12 @@ export async function withRetry<T>(
     }
   }
 }
+
+/** Runs `fn`, rethrowing its failure as `map` turns it (an SDK error into Quorum's provider error). */
+export async function rethrowing<T>(fn: () => Promise<T>, map: (error: unknown) => unknown): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw map(error);
+  }
+}

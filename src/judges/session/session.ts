@@ -44,6 +44,20 @@ export interface SessionOptions {
   /** How often a call claimed by another process is looked for, ms. @default 250 */
   claimPollMs?: number;
   onEvent?: (event: SessionEvent) => void;
+  /**
+   * Batch mode (`--batch`): requests are handed here, built exactly as they would be
+   * sent, instead of being sent; nothing is recorded for them. Their answers come back
+   * through `recordAnswer` / `recordError` once the provider's batch has ended.
+   */
+  defer?: ((item: DeferredRequest) => void) | undefined;
+}
+
+/** A request that batch mode collected instead of sending (see `SessionOptions.defer`). */
+export interface DeferredRequest {
+  group: CallGroup;
+  /** The samples the request answers, in choice order (`request.n` = their count when > 1). */
+  slots: SampleSlot[];
+  request: CompletionRequest;
 }
 
 export type SessionEvent =
@@ -150,6 +164,9 @@ interface RequestOutcome {
 }
 const NOTHING: RequestOutcome = { made: [], leftover: [] };
 
+/** The fields every call row of one request shares. */
+type CallBase = Omit<NewCall, 'cacheKey' | 'sampleIndex' | 'choiceIndex' | 'status' | 'finishedAt'>;
+
 /** Thrown inside the session when a call is abandoned because the run stopped on a fatal error. */
 class StoppedError extends Error {}
 /** Thrown before sending a request that asks more choices than the judge was meanwhile found to take. */
@@ -180,6 +197,8 @@ export class JudgeSession {
    */
   readonly #waiting = new Set<() => void>();
   #stopping = false;
+  /** Why the session was held (`hold`): samples not in the store are not asked, and say this. */
+  #held: string | undefined;
   #budgetHit = false;
   #fatal: string | undefined;
   #spent = 0;
@@ -242,6 +261,7 @@ export class JudgeSession {
 
   /** Why an item the session never asked for was not asked, in words for its `errors`. */
   notRunReason(): string {
+    if (this.#held !== undefined) return this.#held;
     if (this.#fatal !== undefined) return `the run stopped: ${this.#fatal}`;
     if (this.#budgetHit) return '--max-cost reached';
     return this.#stopping ? 'interrupted' : 'not reached';
@@ -254,6 +274,20 @@ export class JudgeSession {
     for (const release of this.#waiting) release();
     this.#waiting.clear();
     for (const wake of this.#released.splice(0)) wake();
+  }
+
+  /**
+   * Serves only what the store holds: samples not there are not asked (`execute` returns
+   * nothing for them), and items missing them report `reason` (batch mode, while a batch
+   * is out). Not an interruption: strategies go through every item.
+   */
+  hold(reason: string): void {
+    this.#held = reason;
+  }
+
+  /** Why the session was held, when it was (see `hold`). */
+  get held(): string | undefined {
+    return this.#held;
   }
 
   /** Abandon requests in flight too (a second Ctrl-C). Nothing partial is recorded. */
@@ -300,6 +334,7 @@ export class JudgeSession {
    * ran out are absent.
    */
   async execute(group: CallGroup): Promise<CallRecord[]> {
+    if (this.#held !== undefined) return [];
     const out: CallRecord[] = [];
     let pending = [...group.slots];
     let announced = false;
@@ -520,10 +555,9 @@ export class JudgeSession {
     this.#o.store.putJudgeFact(this.#o.judgeId, CHOICES_FACT, { max: this.#maxChoices }, { detail: `n = ${n} answered in full` });
   }
 
-  async #run(group: CallGroup, slots: SampleSlot[]): Promise<RequestOutcome> {
-    if (this.#stopping) return NOTHING;
-    const startedAt = new Date().toISOString();
-    const base: Omit<NewCall, 'cacheKey' | 'sampleIndex' | 'choiceIndex' | 'status' | 'finishedAt'> = {
+  /** What every call row of one group shares before its answer is known. */
+  #base(group: CallGroup, startedAt: string): CallBase {
+    return {
       runId: this.#o.runId,
       judgeId: this.#o.judgeId,
       promptHash: group.promptHash,
@@ -543,8 +577,17 @@ export class JudgeSession {
       meta: null,
       startedAt,
     };
+  }
+
+  async #run(group: CallGroup, slots: SampleSlot[]): Promise<RequestOutcome> {
+    if (this.#stopping) return NOTHING;
+    const base = this.#base(group, new Date().toISOString());
     const multi = slots.length > 1;
     const request: CompletionRequest = { ...group.request, ...(multi ? { n: slots.length } : {}) };
+    if (this.#o.defer) {
+      this.#o.defer({ group, slots, request });
+      return NOTHING;
+    }
     let response;
     try {
       response = await this.#call(request, { retryHttp: !multi || this.#choicesProven });
@@ -574,6 +617,32 @@ export class JudgeSession {
     // limit, and ask the rest as further requests.
     const answered = Math.min(n, completion.choices.length);
     if (multi && answered === n) this.#proveChoices(n);
+    if (answered === 0) {
+      // Nothing came back at all: a broken answer, not a limit on `n`.
+      return { made: this.#recordFailure(base, slots, new Error('the server answered with no choices')), leftover: [] };
+    }
+    // Learnt before the answer is recorded (which may wait for a re-ask): requests waiting
+    // at the gate must see the lowered limit when they wake.
+    if (answered < n) this.#learnChoices(answered, `asked n = ${n}, the server answered ${completion.choices.length} choice(s)`);
+    const made = await this.#record(group, request, base, slots, completion, { attempts, latencyMs, price: this.#o.price });
+    return { made, leftover: slots.slice(answered) };
+  }
+
+  /**
+   * Records the answered choices of one request as calls: one row per sample, parsed,
+   * re-asked once where the answer does not parse (unless the group says no), tokens and
+   * cost split over the samples. The one place a completion becomes stored calls.
+   */
+  async #record(
+    group: CallGroup,
+    request: CompletionRequest,
+    base: CallBase,
+    slots: readonly SampleSlot[],
+    completion: Completion,
+    how: { attempts: number; latencyMs: number | null; price: Price | undefined; meta?: Record<string, unknown> },
+  ): Promise<CallRecord[]> {
+    const { attempts, latencyMs, price } = how;
+    const answered = Math.min(slots.length, completion.choices.length);
     const rows: NewCall[] = [];
     for (let i = 0; i < answered; i++) {
       const slot = slots[i] as SampleSlot;
@@ -593,10 +662,10 @@ export class JudgeSession {
         status: 'ok',
         inputTokens,
         outputTokens,
-        costUsd: costOf(this.#o.price, inputTokens, outputTokens),
+        costUsd: costOf(price, inputTokens, outputTokens),
         latencyMs,
         attempts,
-        meta: { ...(completion.meta ?? {}), ...(answered > 1 ? { choicesPerRequest: answered } : {}), model: completion.model },
+        meta: { ...(completion.meta ?? {}), ...(how.meta ?? {}), ...(answered > 1 ? { choicesPerRequest: answered } : {}), model: completion.model },
         finishedAt: new Date().toISOString(),
         ...(completion.endpoint !== undefined ? { endpoint: completion.endpoint } : {}),
       };
@@ -617,21 +686,45 @@ export class JudgeSession {
     if (rows.length) {
       this.#o.onEvent?.({ type: 'calls', ok, failed: rows.length - ok, costUsd: rows.reduce((s, r) => s + (r.costUsd ?? 0), 0) });
     }
-    const made = rows.map((r, i) => ({ ...r, id: ids[i] as number }));
-    if (answered < n) {
-      if (answered === 0) {
-        // Nothing came back at all: a broken answer, not a limit on `n`.
-        return { made: [...made, ...this.#recordFailure(base, slots, new Error('the server answered with no choices'))], leftover: [] };
-      }
-      this.#learnChoices(answered, `asked n = ${n}, the server answered ${completion.choices.length} choice(s)`);
-    }
-    return { made, leftover: slots.slice(answered) };
+    return rows.map((r, i) => ({ ...r, id: ids[i] as number }));
+  }
+
+  /**
+   * Records the answer to a request this session deferred (batch mode) exactly as a live
+   * answer is recorded: same cache keys, parsing, failure kinds, tokens; the cost at
+   * `price` (the batch price). An answer that does not parse is not re-asked (a re-ask
+   * would be another batch round): it is stored as a parse failure, which
+   * `--retry-failed` asks again. Samples the answer has no choice for are recorded as
+   * errors, never dropped silently.
+   */
+  async recordAnswer(
+    deferred: Omit<DeferredRequest, 'request'>,
+    completion: Completion,
+    options: { price: Price | undefined; startedAt: string; meta?: Record<string, unknown> },
+  ): Promise<CallRecord[]> {
+    const group = { ...deferred.group, reask: false };
+    const base = this.#base(group, options.startedAt);
+    const made = await this.#record(group, group.request, base, deferred.slots, completion, {
+      attempts: 1,
+      latencyMs: null,
+      price: options.price,
+      ...(options.meta ? { meta: options.meta } : {}),
+    });
+    const short = deferred.slots.slice(made.length);
+    if (short.length === 0) return made;
+    const error = new Error(`asked ${deferred.slots.length} choice(s), the batch answered ${completion.choices.length}`);
+    return [...made, ...this.#recordFailure(base, short, error)];
+  }
+
+  /** Records a deferred request that failed inside the batch as `error` calls, as a failed live request is. */
+  recordError(deferred: Omit<DeferredRequest, 'request'>, error: unknown, startedAt: string): CallRecord[] {
+    return this.#recordFailure(this.#base(deferred.group, startedAt), deferred.slots, error);
   }
 
   /** Records a failed request's samples as `error` calls (kept for inspection, never served from cache). */
   #recordFailure(
-    base: Omit<NewCall, 'cacheKey' | 'sampleIndex' | 'choiceIndex' | 'status' | 'finishedAt'>,
-    slots: SampleSlot[],
+    base: CallBase,
+    slots: readonly SampleSlot[],
     error: unknown,
   ): CallRecord[] {
     if (slots.length === 0) return [];

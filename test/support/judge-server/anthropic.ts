@@ -10,6 +10,7 @@
  * Usage: input_tokens = ceil(text characters / 4) + per image ceil(width * height / 750);
  * output_tokens = simulated tokens of the answer.
  */
+import { anthropicBatchWire } from '../../../src/demo/judge-server/batches.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { JudgeAnswer, StructuredMode } from '../../../src/demo/judge-server/simulated-judge.js';
 import {
@@ -241,6 +242,7 @@ const MESSAGES: Record<string, string> = {
 };
 
 export const anthropicProtocol: WireProtocol = {
+  batchWire: (book, origin) => anthropicBatchWire(book, origin),
   name: 'anthropic',
   basePath: '',
   requestIdHeader: 'request-id',

@@ -72,11 +72,21 @@
  *   connection dropped mid-body), not-json (200, an HTML page), no-choices (200, JSON
  *   without `choices` / `content`). Faults are taken by completion
  *   requests that passed authentication, one each, in arrival order.
+ *
+ * BATCHES  both servers take batches (batches.ts): OpenAI `POST /v1/files` (multipart,
+ *   purpose batch), `POST /v1/batches`, `GET /v1/batches/{id}`, `GET /v1/files/{id}/content`
+ *   (output and error files); Anthropic `POST /v1/messages/batches`, `GET .../{id}`,
+ *   `GET .../{id}/results` (JSONL). Each request is answered by the judge above when the
+ *   batch ends: after `batch.pollsBeforeEnd` status checks (0; Infinity holds it until
+ *   `setOptions` changes it). `batch.outcome(customId, index)` makes a request fail
+ *   (`errored`) or never run (`expired`, `canceled`). `server.batches` counts batches
+ *   created and requests answered; batch requests are not in `calls`.
  */
 export { startOpenAIServer, openaiProtocol } from '../../../src/demo/judge-server/openai.js';
 export { startAnthropicServer, anthropicProtocol } from './anthropic.js';
 export { startJudgeServer, textTokens, sniffMediaType, HttpError } from '../../../src/demo/judge-server/server.js';
 export type { Fault, JudgeServer, JudgeServerOptions, RecordedRequest, RecordedImage, WireProtocol } from '../../../src/demo/judge-server/server.js';
+export type { BatchServerOptions } from '../../../src/demo/judge-server/batches.js';
 export { measureQuality, roughness, qualityFromRoughness, roughnessForQuality, decodeImage } from '../../../src/demo/judge-server/quality.js';
 export type { DecodedImage } from '../../../src/demo/judge-server/quality.js';
 export {
