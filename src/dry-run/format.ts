@@ -14,7 +14,7 @@ export function formatDryRun(plan: DryRunPlan, format: string): string {
       `  ${ceiling}${n(j.items)} ${plan.command === 'score' ? 'image(s)' : 'order(s) of pairs'} x ${j.samplesPerItem} sample(s) = ${n(j.samples)} sample(s), ${n(j.cached)} cached, ${n(toAsk)} to ask`,
       `  ${ceiling}${n(j.requests)} request(s) (up to ${j.choicesPerRequest} sample(s) each${j.probes ? `, including ${j.probes} log-probability probe` : ''})`,
       `  about ${n(j.inputTokens)} input tokens, at most ${n(j.outputTokensAtMost)} output tokens` +
-        (j.costUsdAtMost === null ? ', cost unknown (no price for this judge; --prices FILE adds one)' : `, at most $${j.costUsdAtMost.toFixed(4)}`),
+        (j.costUsdAtMost === null ? ', cost unknown (no price for this judge; --prices FILE adds one)' : `, at most $${j.costUsdAtMost.toFixed(4)}${j.batchCostUsdAtMost === null ? '' : ` (with --batch: $${j.batchCostUsdAtMost.toFixed(4)})`}`),
     );
   }
   for (const e of plan.inputErrors) lines.push(`error: ${e} (not asked)`);

@@ -5,7 +5,7 @@ import { collectInputs, readImageFile } from '../images/index.js';
 import { activeBudget } from '../judges/active.js';
 import { pairParams, pairRequest, type PairSettings } from '../judges/compare.js';
 import { matchFolders } from '../judges/match.js';
-import { costOf, type Price } from '../judges/prices.js';
+import { batchPriceFactor, batchPriceOf, costOf, type Price } from '../judges/prices.js';
 import { judgeIdOf } from '../judges/run.js';
 import { scoreGroupSpec, scoreParams, type ScoreSettings } from '../judges/score.js';
 import { choicesPerRequest, estimateInputTokens, sampleSlots } from '../judges/session/session.js';
@@ -44,6 +44,8 @@ export interface DryRunJudge {
   outputTokensAtMost: number;
   /** USD for those tokens at the judge's price (an upper bound through the output); null without a price. */
   costUsdAtMost: number | null;
+  /** The same at the provider's batch price (`--batch`); null without a price or for a provider without a batch API. */
+  batchCostUsdAtMost: number | null;
   /** True when the real count depends on answers (the active strategy stops when the order is settled): the figures are a ceiling. */
   upperBound: boolean;
 }
@@ -139,10 +141,19 @@ class Tally {
       choicesPerRequest: this.#maxChoices,
       inputTokens: Math.round(this.inputTokens),
       outputTokensAtMost: this.outputTokens,
-      costUsdAtMost: costOf(price, this.inputTokens, this.outputTokens),
+      ...costs(provider.id, price, this.inputTokens, this.outputTokens),
       upperBound: fields.upperBound ?? false,
     };
   }
+}
+
+/** Cost at the live price and, where the provider has a batch API, at its batch price. */
+function costs(provider: string, price: Price | undefined, inputTokens: number, outputTokens: number): Pick<DryRunJudge, 'costUsdAtMost' | 'batchCostUsdAtMost'> {
+  const batchPrice = batchPriceOf(provider, price);
+  return {
+    costUsdAtMost: costOf(price, inputTokens, outputTokens),
+    batchCostUsdAtMost: batchPrice && batchPriceFactor[provider] !== undefined ? costOf(batchPrice, inputTokens, outputTokens) : null,
+  };
 }
 
 /** The plan of `quorum score` (sample, report and levels methods). */
@@ -309,7 +320,7 @@ export async function dryRunRank(
       requests: budget * requestsPerOrder + input.probes,
       inputTokens: Math.round(inputTokens),
       outputTokensAtMost: outputTokens,
-      costUsdAtMost: costOf(input.price, inputTokens, outputTokens),
+      ...costs(input.provider.id, input.price, inputTokens, outputTokens),
     });
     notes.push(
       `${input.strategy} chooses pairs as the run goes: at most ${budget} of ${all} orders${input.strategy === 'active' ? ' (it stops early once the order is settled)' : ''}; samples already stored are not subtracted`,

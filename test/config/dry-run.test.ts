@@ -15,7 +15,7 @@ import { project, type Project } from './_support.js';
 interface Plan {
   command: string;
   dryRun: true;
-  judges: { judge: string; name?: string; samples: number; cached: number; requests: number; probes: number; inputTokens: number; outputTokensAtMost: number; costUsdAtMost: number | null }[];
+  judges: { judge: string; name?: string; samples: number; cached: number; requests: number; probes: number; inputTokens: number; outputTokensAtMost: number; costUsdAtMost: number | null; batchCostUsdAtMost: number | null }[];
 }
 
 let p: Project;
@@ -100,6 +100,9 @@ describe('--dry-run', () => {
     expect(r.stdout).toContain('dry run of score: nothing was sent and no run was created');
     expect(r.stdout).toContain('judge openai:sim (priced): method sample, prompt quality-score');
     expect(r.stdout).toMatch(/4 image\(s\) x 2 sample\(s\) = 8 sample\(s\), 0 cached, 8 to ask/);
-    expect(r.stdout).toMatch(/at most \$0\.0\d+/);
+    // Beside the live cost, the same tokens at the batch API's price (half, for OpenAI).
+    const [, live, batch] = /at most \$(\d+\.\d+) \(with --batch: \$(\d+\.\d+)\)/.exec(r.stdout) ?? [];
+    expect(Number(batch)).toBeCloseTo(Number(live) / 2, 3);
+    expect(Number(live)).toBeGreaterThan(0);
   });
 });
