@@ -19,7 +19,7 @@
  */
 import { argsort } from './_argsort.js';
 import { choleskyInPlace, choleskySolve } from './_linalg.js';
-import { logistic4, type Logistic4Params } from './logistic4.js';
+import type { Logistic4Params } from './logistic4.js';
 
 /** One variable's fixed order, its runs of ties and its dense ranks. */
 interface Sorted {
@@ -126,7 +126,9 @@ export class ResampledAgreement {
   readonly #sy: Sorted;
   readonly #rx: Float64Array;
   readonly #ry: Float64Array;
-  readonly #tree: Float64Array;
+  readonly #tree: Int32Array;
+  /** Drawn weight inserted at each dense y rank, beside the tree: one prefix query per item. */
+  readonly #atRank: Int32Array;
   readonly #params: Logistic4Params;
   /** At the full fit: each point's prediction, residual and Jacobian row (4 per point). */
   readonly #fitted: Float64Array;
@@ -143,7 +145,8 @@ export class ResampledAgreement {
     this.#sy = sortOnce(y);
     this.#rx = new Float64Array(n);
     this.#ry = new Float64Array(n);
-    this.#tree = new Float64Array(this.#sy.distinct + 1);
+    this.#tree = new Int32Array(this.#sy.distinct + 1);
+    this.#atRank = new Int32Array(this.#sy.distinct);
     this.#params = params;
     this.#fitted = new Float64Array(n);
     this.#residual = new Float64Array(n);
@@ -207,14 +210,17 @@ export class ResampledAgreement {
     this.#predicted.set(this.#fitted);
     if (!choleskyInPlace(a, 4)) return sse;
     const d = choleskySolve(a, 4, g);
-    const p = this.#params.map((v, u) => v + (d[u] as number)) as unknown as Logistic4Params;
-    if (!p.every(Number.isFinite) || p[3] === 0) return sse;
+    const [b1, b2, b3, b4] = this.#params.map((v, u) => v + (d[u] as number)) as [number, number, number, number];
+    const s = Math.abs(b4);
+    if (!Number.isFinite(b1 + b2 + b3 + b4) || s === 0) return sse;
     let stepped = 0;
     const trial = this.#trial;
     for (let i = 0; i < n; i++) {
       const wi = w[i] as number;
       if (wi === 0) continue;
-      const f = logistic4(this.#x[i] as number, p);
+      const z = ((this.#x[i] as number) - b3) / s;
+      const e = Math.exp(-Math.abs(z));
+      const f = b2 + ((b1 - b2) * (z >= 0 ? 1 : e)) / (1 + e);
       trial[i] = f;
       const ri = (this.#y[i] as number) - f;
       stepped += wi * ri * ri;
@@ -234,8 +240,10 @@ export class ResampledAgreement {
     const { order, runEnd } = this.#sx;
     const dense = this.#sy.dense;
     const tree = this.#tree;
+    const atRank = this.#atRank;
     const m = tree.length - 1;
     tree.fill(0);
+    atRank.fill(0);
     let inserted = 0;
     let s = 0;
     let tiedX = 0;
@@ -251,15 +259,16 @@ export class ResampledAgreement {
         const r = dense[i] as number;
         let below = 0; // drawn weight with y rank < r
         for (let j = r; j > 0; j -= j & -j) below += tree[j] as number;
-        let upTo = 0; // drawn weight with y rank <= r
-        for (let j = r + 1; j > 0; j -= j & -j) upTo += tree[j] as number;
-        s += wi * (below - (inserted - upTo));
+        const above = inserted - below - (atRank[r] as number);
+        s += wi * (below - above);
       }
       for (let t = k; t < end; t++) {
         const i = order[t] as number;
         const wi = w[i] as number;
         if (wi === 0) continue;
-        for (let j = (dense[i] as number) + 1; j <= m; j += j & -j) tree[j] = (tree[j] as number) + wi;
+        const r = dense[i] as number;
+        atRank[r] = (atRank[r] as number) + wi;
+        for (let j = r + 1; j <= m; j += j & -j) tree[j] = (tree[j] as number) + wi;
       }
       inserted += run;
       tiedX += (run * (run - 1)) / 2;
