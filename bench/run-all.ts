@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['score', 'stats', 'rank', 'report', 'llama'];
+const benches = ['score', 'stats', 'rank', 'report', 'eval', 'llama'];
 let failed = 0;
 for (const name of benches) {
   const file = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));

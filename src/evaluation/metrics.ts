@@ -7,7 +7,8 @@
 import { bootstrapCI } from '../aggregate/bootstrap.js';
 import { expectedCalibrationError } from '../aggregate/calibration.js';
 import { krcc, plcc, rmse, srcc } from '../aggregate/correlation.js';
-import { fitLogistic4, type Logistic4Params } from '../aggregate/logistic4.js';
+import { ResampledAgreement } from '../aggregate/resampled-agreement.js';
+import { fitLogistic4 } from '../aggregate/logistic4.js';
 import { wilsonInterval } from '../aggregate/proportion.js';
 import { softLabels } from '../aggregate/soft-labels.js';
 
@@ -40,38 +41,44 @@ export interface BootstrapSettings {
 
 const interval = (b: { estimate: number; lower: number; upper: number }): Interval => ({ estimate: b.estimate, lower: b.lower, upper: b.upper });
 
-/** PLCC and RMSE after a logistic fit started at `start` (the full-data fit: resamples converge in a few steps). */
-function afterFit(x: readonly number[], y: readonly number[], start?: Logistic4Params): { plcc: number; rmse: number; params: number[] } {
-  // Resamples start at the full-data fit and stop after 100 steps: on data with no trend
-  // the curve never converges and the default 1000 steps per resample dominated the eval.
-  const fit = fitLogistic4(x, y, start ? { start, maxIterations: 100 } : {});
-  const predicted = x.map((v) => fit.predict(v));
-  return { plcc: plcc(predicted, y), rmse: rmse(predicted, y), params: fit.params };
-}
-
 /**
  * Agreement of judge scores `x` with human scores `y` (paired, finite, n >= 4). Each
  * interval resamples images with replacement (the same resamples for every statistic,
  * from `seed`); resamples where a statistic is undefined (constant column) are left out.
+ * A resample's logistic refit is one step from the fit on all images (the one-step
+ * bootstrap of `ResampledAgreement`): full refits made `quorum eval` on 10,000 images
+ * take minutes.
  * @example agreement([1, 2, 3, 4, 5], [1.2, 1.9, 3.5, 3.9, 5.1]).srcc.estimate // => 1
  */
 export function agreement(x: readonly number[], y: readonly number[], settings: BootstrapSettings = {}): Agreement {
-  const pairs = x.map((v, i) => [v, y[i] as number] as const);
-  const full = afterFit(x, y);
-  const start = full.params as unknown as Logistic4Params;
+  const full = fitLogistic4(x, y);
+  const predicted = x.map((v) => full.predict(v));
+  const fullPlcc = plcc(predicted, y);
+  const fullRmse = rmse(predicted, y);
+  const resampled = new ResampledAgreement(x, y, full.params);
+  const n = x.length;
+  const counts = new Int32Array(n);
   const options = { rounds: settings.rounds ?? 1000, seed: settings.seed ?? 0 };
+  // The units are image indices; a resample of them becomes its draw counts.
   const stats = bootstrapCI(
-    (sample) => {
-      const sx = sample.map((p) => p[0]);
-      const sy = sample.map((p) => p[1]);
-      const fitted = afterFit(sx, sy, start);
-      return [srcc(sx, sy), krcc(sx, sy), plcc(sx, sy), fitted.plcc, fitted.rmse];
+    (sample: readonly number[]) => {
+      counts.fill(0);
+      for (const i of sample) counts[i] = (counts[i] as number) + 1;
+      return resampled.statistics(counts, n);
     },
-    pairs,
+    Array.from({ length: n }, (_, i) => i),
     options,
   );
   const at = (c: number): Interval => ({ estimate: stats.estimate[c] as number, lower: stats.lower[c] as number, upper: stats.upper[c] as number });
-  return { n: x.length, srcc: at(0), krcc: at(1), plcc: at(2), plccFitted: { ...at(3), estimate: full.plcc }, rmse: { ...at(4), estimate: full.rmse }, logistic: full.params };
+  return {
+    n,
+    srcc: { ...at(0), estimate: srcc(x, y) },
+    krcc: { ...at(1), estimate: krcc(x, y) },
+    plcc: { ...at(2), estimate: plcc(x, y) },
+    plccFitted: { ...at(3), estimate: fullPlcc },
+    rmse: { ...at(4), estimate: fullRmse },
+    logistic: full.params,
+  };
 }
 
 export interface LadderPoint {

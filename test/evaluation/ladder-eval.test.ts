@@ -112,8 +112,9 @@ describe('quorum ladder + quorum eval on a ladder', () => {
     expect(first.report.agreement.plcc.estimate).toBe(plcc(x, y));
     const pairs = x.map((v, i) => [v, y[i] as number] as const);
     const ci = bootstrapCI((s) => srcc(s.map((p) => p[0]), s.map((p) => p[1])), pairs, { rounds: 200, seed: 0 });
-    expect(first.report.agreement.srcc.lower).toBe(ci.lower);
-    expect(first.report.agreement.srcc.upper).toBe(ci.upper);
+    // The same resamples; eval computes them as weighted statistics, equal up to rounding.
+    expect(first.report.agreement.srcc.lower).toBeCloseTo(ci.lower, 12);
+    expect(first.report.agreement.srcc.upper).toBeCloseTo(ci.upper, 12);
 
     const again = await evalLadder(server, db, ['--name', 'sharp-again']);
     await server.close();

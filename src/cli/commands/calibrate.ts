@@ -7,6 +7,9 @@ import { datasetArgs, scoreDataset } from './eval.js';
 
 export const usage = 'calibrate --dataset <kind>:<path> --judge provider:model --name NAME [options]';
 
+// Calibrate prints two summary lines and stores the model: no --format or --out.
+const { format: _format, out: _out, ...calibrateArgs } = datasetArgs;
+
 export const command = defineCommand({
   meta: {
     name: 'calibrate',
@@ -14,7 +17,7 @@ export const command = defineCommand({
       "Fit, on a calibration split, the monotone map from a judge's score to the human scale (4-parameter logistic) and a split conformal interval for its residuals; `quorum score --calibration NAME` then prints predicted human scores with intervals.",
   },
   args: {
-    ...datasetArgs,
+    ...calibrateArgs,
     split: { type: 'string', valueHint: 'train|val|test', description: "Calibration split: the dataset's official one, else the seeded half", default: 'train' },
     name: { type: 'string', valueHint: 'name', description: 'Store the calibration under this name', required: true },
     scaled: { type: 'boolean', description: "Scale the interval by the judge's own spread per image (wider where the judge is unsure)" },

@@ -16,6 +16,7 @@ import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge, type JudgeSetup } from '../judge-options.js';
 import { runArgs, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
+import { writeOutput } from '../outputs.js';
 
 export const usage = 'eval --dataset <kind>:<path> --judge provider:model [options] | eval --compare <evaluation>...';
 
@@ -37,7 +38,9 @@ export const datasetArgs = {
   temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature for the sample method', default: '1' },
   ...judgeArgs,
   judge: { ...judgeArgs.judge, required: false },
-  ...runArgs,
+  // Not --shard: an evaluation needs every item of its subset (--sample, --limit take parts).
+  new: runArgs.new,
+  'retry-failed': runArgs['retry-failed'],
 } as const;
 
 export const command = defineCommand({
@@ -169,7 +172,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     });
     for (const i of items) if (i.score === null) io.note(`${i.status}: ${i.path}: ${i.errors.slice(0, 2).join('; ')}`);
     const text = format === 'json' ? `${JSON.stringify({ name, judge, prompt: s.prompt, method: s.method, ...report, items }, null, 2)}\n` : formatReport(name, judge, s.method, report);
-    io.stdout.write(text);
+    await writeOutput(args, io.env, io.stdout, text, { name }, `quorum eval --dataset ${str(args, 'dataset')} ... (the same options: every score is cached)`);
     io.note(`evaluation ${name} stored in ${s.store.file}`);
     return s.failed > 0 ? 1 : 0;
   } finally {
