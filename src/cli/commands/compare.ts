@@ -61,6 +61,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       seed,
       runName,
       runOptions,
+      shard: cmd.shard,
       ...cmd.terminal.runOptions(cmd.judge),
       onEvent: cmd.onEvent,
     });
@@ -68,7 +69,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     await cmd.terminal.output(args, formatCompare(result.pairs, result.summary, result.unmatched, format), result.run);
     const failed = result.pairs.filter((p) => p.status === 'failed');
     for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);
-    return cmd.finish({ ...result, failedPairs: failed.length });
+    return cmd.finish({ ...result, failedPairs: failed.length, pairsHere: result.pairs.length });
   } finally {
     await cmd.close();
   }

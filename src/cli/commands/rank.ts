@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { rankRunOptions } from '../../judges/plans.js';
-import { runRank } from '../../judges/rank-run.js';
+import { checkShardStrategy, runRank } from '../../judges/rank-run.js';
 import { formatRanking } from '../../report/ranking.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
@@ -44,6 +44,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const strategy = enumArg(args, 'strategy', ['active', 'round-robin', 'random'] as const, 'active');
   const budget = intArg(args, 'budget', 2);
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
+  checkShardStrategy(strategy, str(args, 'shard') !== undefined);
   const cmd = await openPairCommand('rank', args, io);
   try {
     const planned = rankRunOptions(cmd.stored, items ? { items } : { systems }, strategy, budget, seed);
@@ -59,12 +60,13 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       seed,
       runName,
       runOptions,
+      shard: cmd.shard,
       ...cmd.terminal.runOptions(cmd.judge),
       onEvent: cmd.onEvent,
     });
     cmd.terminal.done();
     await cmd.terminal.output(args, formatRanking(result, format), result.run);
-    return cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length });
+    return cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length, pairsHere: result.pairs.length });
   } finally {
     await cmd.close();
   }
