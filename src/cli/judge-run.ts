@@ -9,6 +9,7 @@ import { UsageError } from '../core/errors.js';
 import { formatDryRun, type DryRunPlan } from '../dry-run/index.js';
 import { endpointLines } from '../judges/pool/report.js';
 import { poolOf, type EndpointPool } from '../judges/pool/pool.js';
+import { parseShard, shardLabel, type Shard } from '../judges/shard.js';
 import type { LevelsSupport } from '../judges/session/probe.js';
 import { dbPath, enumArg, str, type Args } from './args.js';
 import { chooseJudge, pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
@@ -22,7 +23,7 @@ export const runArgs = {
     type: 'string',
     valueHint: 'k/n',
     description:
-      'Judge only shard k of n (0 <= k < n): a deterministic part of the items by content hash, for splitting a dataset across machines; `quorum merge` unites the databases (docs/scaling.md)',
+      'Judge only shard k of n (0 <= k < n): a deterministic part of the items (score: images by content hash; compare: matched pairs by relative path; rank round-robin/random: planned pairs by their images\' content hashes), for splitting a dataset across machines; `quorum merge` unites the databases (docs/scaling.md)',
   },
   'dry-run': {
     type: 'boolean',
@@ -211,6 +212,8 @@ export interface PairCommand {
   terminal: RunTerminal;
   /** Run options every pairwise run stores (the command adds its own). */
   stored: Record<string, unknown>;
+  /** `--shard k/n`: the part of the pairs this process judges. */
+  shard: Shard | undefined;
   /** Handles the run's events: shared ones, then the cached samples of each judged pair. */
   onEvent(e: RunEvent | { type: 'pair'; pair: PairResult }): void;
   /** Notes for unmatched files, bad inputs and the run; returns the exit code. */
@@ -225,16 +228,18 @@ export interface PairCommand {
     fatal?: string | undefined;
     interrupted: boolean;
     budgetExceeded: boolean;
+    /** With `--shard`: pairs judged here and left to the other shards. */
+    pairsHere: number;
+    otherShards: number;
   }): number;
   close(): Promise<void>;
 }
 
 /** Sets up the judge, the pair template and settings, the store and the terminal. */
 export async function openPairCommand(label: string, args: Args, io: CommandIO): Promise<PairCommand> {
-  if (str(args, 'shard') !== undefined) {
-    throw new UsageError(`--shard is not available for \`${label}\` yet (score only); split the folders instead, and \`quorum merge\` the databases`);
-  }
   // Options are checked first: a usage error costs no call, not even the probe.
+  const shardArg = str(args, 'shard');
+  const shard = shardArg !== undefined ? parseShard(shardArg) : undefined;
   const choice = await chooseJudge(args, io);
   const options = await pairOptionsFrom(args, choice);
   const judge = await setupJudge(args, io, choice);
@@ -261,6 +266,7 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     store,
     terminal,
     stored,
+    shard,
     onEvent: (e) => {
       if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
     },
@@ -269,6 +275,13 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
       for (const e of r.inputErrors) io.note(`error: ${e.message}`);
       if (r.failedPairs) io.note(`${r.failedPairs} pair(s) failed: \`quorum show ${r.run.name} --calls\` has the details`);
       if (r.renamed) io.note(`the earlier run named ${r.run.name} is kept as ${r.renamed}`);
+      if (shard) {
+        io.note(
+          `shard ${shardLabel(shard)}: ${r.pairsHere} pairs here, ${r.otherShards} left to the other shards; ` +
+            `the ${label === 'rank' ? 'ranking' : 'summary'} above is over this shard's pairs only and is not stored ` +
+            '(`quorum merge` the shards, then run the command unsharded on the merged database: served from the cache)',
+        );
+      }
       io.note(
         `run ${r.run.name}${r.resumed ? ' (resumed)' : ''}: ${r.counts.requests} requests` +
           `${r.counts.rejected ? `, ${r.counts.rejected} rejected` : ''}, ${r.counts.cached} cached; db ${store.file}`,

@@ -105,6 +105,14 @@ export class AuthError extends ProviderError {
 export class TimeoutError extends ProviderError {
   override readonly name: string = 'TimeoutError';
 }
+/**
+ * The judge's server, or every endpoint of a pool, cannot be reached, after probing: no
+ * request was answered, so none is recorded against its item; the run stops with this
+ * one line and the items it did not finish are not run. Always `fatal` and `connection`.
+ */
+export class UnreachableError extends ProviderError {
+  override readonly name: string = 'UnreachableError';
+}
 /** The provider or model cannot do what was asked (no log-probabilities, no images). */
 export class CapabilityError extends QuorumError {
   override readonly name: string = 'CapabilityError';

@@ -9,6 +9,7 @@ import { byKey, FEW_PAIRS, lowCoverage, positionArtefacts } from './pair-checks.
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import { matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
+import { inShard, type Shard } from './shard.js';
 import type { JudgeSession, SessionEvent } from './session/session.js';
 
 export interface ComparedPair extends PairResult {
@@ -80,6 +81,12 @@ export interface CompareRunOptions extends Omit<JudgeRunOptions, 'templates' | '
   order: OrderPolicy;
   /** Seed of the random orders (`order: 'random'`). @default 0 */
   seed?: number;
+  /**
+   * Judge only the matched pairs whose key (relative path) falls in this shard. The pairs
+   * and the summary returned are over this part; a shard stores its pairs but no summary
+   * (merged with the other shards, the unsharded command summarises the whole from the cache).
+   */
+  shard?: Shard | undefined;
   onEvent?: (event: SessionEvent | { type: 'plan'; calls: number } | { type: 'pair'; pair: ComparedPair }) => void;
 }
 
@@ -96,6 +103,8 @@ export interface CompareRunResult {
   counts: JudgeSession['counts'];
   interrupted: boolean;
   budgetExceeded: boolean;
+  /** With `shard`: matched pairs left to the other shards (absent from `pairs`). */
+  otherShards: number;
 }
 
 /**
@@ -176,7 +185,10 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'compare' });
   const { run, resumed, renamed, judgeId, session } = judgeRun;
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
-  options.onEvent?.({ type: 'plan', calls: matched.keys.length * perOrder * (options.order === 'both' ? 2 : 1) });
+  // Positions (and the coins of `--order random`) are over every matched pair, the same on every shard.
+  const shard = options.shard;
+  const here = matched.keys.flatMap((key, position) => (!shard || inShard(key, shard) ? [position] : []));
+  options.onEvent?.({ type: 'plan', calls: here.length * perOrder * (options.order === 'both' ? 2 : 1) });
 
   const images = new ImageRegistry(store, provider.maxImageSide);
   const inputErrors: InputError[] = [...matched.errors];
@@ -187,9 +199,10 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
   const pairs: (ComparedPair | undefined)[] = new Array(matched.keys.length);
   const pipeline = new PQueue({ concurrency: Math.max(8, (options.concurrency ?? 4) * 2) });
   await Promise.all(
-    matched.keys.map((key, position) =>
+    here.map((position) =>
       pipeline.add(async () => {
         if (session.stopping) return;
+        const key = matched.keys[position] as string;
         let sides: RegisteredImage[];
         try {
           sides = await Promise.all(folders.map((_, f) => images.register(matched.paths[f]?.get(key) as string)));
@@ -231,18 +244,22 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
   );
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
   // Every matched pair is accounted for: unreadable ones as errors, unreached ones as not run.
-  const done = matched.keys.map(
-    (key, position) => pairs[position] ?? unjudged(key, pathsOf(key), 'not-run', `not run: ${session.notRunReason()}`),
-  );
+  const done = here.map((position) => {
+    const key = matched.keys[position] as string;
+    return pairs[position] ?? unjudged(key, pathsOf(key), 'not-run', `not run: ${session.notRunReason()}`);
+  });
   store.putResults(
-    done.flatMap((p, position) =>
+    done.flatMap((p, k) =>
       p.status === 'error' || p.status === 'not-run'
-        ? [{ runId: run.id, kind: 'pair', itemKey: p.key, position, status: p.status, score: null, value: p }]
+        ? [{ runId: run.id, kind: 'pair', itemKey: p.key, position: here[k] as number, status: p.status, score: null, value: p }]
         : [],
     ),
   );
   const summary = summariseCompare(names, done);
-  store.putResults([{ runId: run.id, kind: 'summary', itemKey: 'compare', position: 0, status: 'ok', score: summary.winRateB?.estimate ?? null, value: summary }]);
+  // A shard's summary is over its part: printed, never stored as the run's (merged shards would disagree on it).
+  if (!shard) {
+    store.putResults([{ runId: run.id, kind: 'summary', itemKey: 'compare', position: 0, status: 'ok', score: summary.winRateB?.estimate ?? null, value: summary }]);
+  }
   return {
     run,
     resumed,
@@ -255,5 +272,6 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
     counts: session.counts,
     interrupted,
     budgetExceeded: session.budgetExceeded,
+    otherShards: matched.keys.length - here.length,
   };
 }

@@ -10,6 +10,7 @@ import { canonicalPairs, FEW_PAIRS, lowCoverage, positionArtefacts } from './pai
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import { contentKey, matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
+import { inShard, type Shard } from './shard.js';
 import type { JudgeSession, SessionEvent } from './session/session.js';
 
 export type RankStrategy = 'active' | 'round-robin' | 'random';
@@ -68,6 +69,12 @@ export interface RankRunOptions extends Omit<JudgeRunOptions, 'templates' | 'com
   seed?: number;
   /** Bootstrap rounds for the intervals. @default 200 */
   rounds?: number;
+  /**
+   * Judge only the planned pairs whose two images' content hashes fall in this shard
+   * (round-robin and random only: their pairs are planned before any answer). The ranking
+   * returned is over this part; a shard stores its pairs but no ranking or summary.
+   */
+  shard?: Shard | undefined;
   onEvent?: (event: SessionEvent | { type: 'plan'; calls: number } | { type: 'pair'; pair: RankedPair }) => void;
 }
 
@@ -99,6 +106,8 @@ export interface RankRunResult {
   counts: JudgeSession['counts'];
   interrupted: boolean;
   budgetExceeded: boolean;
+  /** With `shard`: planned pairs left to the other shards (absent from `pairs`). */
+  otherShards: number;
 }
 
 /** The ranking summary stored with a run (what `quorum show` prints again). */
@@ -169,6 +178,13 @@ export function rankItems(
   return [...ranked, ...unranked];
 }
 
+/** Sharding needs pairs planned before any answer: refused for the active strategy. */
+export function checkShardStrategy(strategy: RankStrategy, sharded: boolean): void {
+  if (sharded && strategy === 'active') {
+    throw new UsageError('--shard needs --strategy round-robin or random: active chooses each pair from the answers before it, so its pairs cannot be split in advance');
+  }
+}
+
 /**
  * `quorum rank` without the terminal. Items are systems (folders matched by relative
  * path; a comparison is two systems' outputs for one content) or images. Pairs are
@@ -180,6 +196,8 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   if (!options.systems?.length === !options.items) {
     throw new UsageError('Give either system folders or --items <folder>');
   }
+  const shard = options.shard;
+  checkShardStrategy(options.strategy, shard !== undefined);
   // ---- items and candidate pairs ----------------------------------------------------------
   let names: string[];
   const candidates: Candidate[] = [];
@@ -252,13 +270,15 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'rank' });
   const { run, resumed, renamed, judgeId, session } = judgeRun;
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
-  options.onEvent?.({ type: 'plan', calls: budget * perOrder });
   const random = createRandom(options.seed ?? 0);
   const pairs: RankedPair[] = [];
   const ranker = new ActiveRanker(itemCount);
   let judgedOrders = 0;
   let settled = false;
 
+  /** A pair's identity for sharding: its two images' content hashes, in sorted order. */
+  const pairShardKey = (c: Candidate) =>
+    [pathOf(c, 'a'), pathOf(c, 'b')].map((p) => (registered.get(p) as RegisteredImage).sha256).sort().join(':');
   const judgeBatch = async (batch: Candidate[]) => {
     await Promise.all(
       batch.map(async (c) => {
@@ -294,17 +314,26 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
     return batch;
   };
   const batchSize = Math.max(4, (options.concurrency ?? 4) * 2);
-  if (options.strategy === 'round-robin') {
-    await judgeBatch(takeRandom(Math.floor(budget / 2)));
+  let otherShards = 0;
+  if (options.strategy !== 'active') {
+    // Round-robin and random plan every pair before any answer, from the seed alone: every
+    // shard draws the same plan and keeps its own part.
+    const planned = takeRandom(Math.floor(budget / 2));
+    const mine = shard ? planned.filter((c) => inShard(pairShardKey(c), shard)) : planned;
+    otherShards = planned.length - mine.length;
+    options.onEvent?.({ type: 'plan', calls: mine.length * 2 * perOrder });
+    if (options.strategy === 'round-robin') await judgeBatch(mine);
+    else for (let k = 0; k < mine.length && !session.stopping; k += batchSize) await judgeBatch(mine.slice(k, k + batchSize));
   } else {
+    options.onEvent?.({ type: 'plan', calls: budget * perOrder });
     while (!session.stopping && pool.size > 0 && judgedOrders + 2 <= budget) {
       const room = Math.min(batchSize, Math.floor((budget - judgedOrders) / 2));
       let batch: Candidate[];
-      if (options.strategy === 'random' || pairs.length === 0) {
+      if (pairs.length === 0) {
         // The first batch has no estimates to go on: a random spread of pairs.
         batch = takeRandom(room);
       } else {
-        if (options.strategy === 'active' && pairs.length >= itemCount - 1 && ranker.settled()) {
+        if (pairs.length >= itemCount - 1 && ranker.settled()) {
           settled = true;
           break;
         }
@@ -315,7 +344,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
       await judgeBatch(batch);
       // The scores steering the choice follow each batch (a few warm-started sweeps), in a
       // canonical order so that completion order does not change them.
-      if (options.strategy === 'active') ranker.add(comparisonsOf(pairs.slice(before)));
+      ranker.add(comparisonsOf(pairs.slice(before)));
     }
   }
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
@@ -331,7 +360,9 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
       ? 'its images could not be read'
       : attempted.has(i)
         ? 'every pair it was in failed'
-        : 'not compared (budget reached or run stopped first)',
+        : shard
+          ? 'not compared in this shard (its pairs fell in other shards, or the run stopped first)'
+          : 'not compared (budget reached or run stopped first)',
   );
   const items = names.map((_, i) => i);
   const bias = positionBias(judged);
@@ -345,7 +376,8 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
     });
     return { key, winRates };
   });
-  store.putResults([
+  // A shard's ranking is over its part: returned, never stored as the run's (merged shards would disagree on it).
+  if (!shard) store.putResults([
     ...ranking.map((r, k) => ({ runId: run.id, kind: 'rank', itemKey: r.name, position: k, status: r.status === 'ranked' ? 'ok' : 'not-ranked', score: r.score, value: r })),
     {
       runId: run.id,
@@ -391,5 +423,6 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
     counts: session.counts,
     interrupted,
     budgetExceeded: session.budgetExceeded,
+    otherShards,
   };
 }

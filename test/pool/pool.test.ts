@@ -117,21 +117,51 @@ it('weights and per-endpoint concurrency shape the split', async () => {
   }
 }, 150_000);
 
-it('every endpoint down: the run stops once with one line naming each', async () => {
+/** Lines of stderr that carry an error. */
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => /^(error|failed):/.test(l));
+
+it('every endpoint down: the run stops once with one line naming each; every image not run, nothing recorded', async () => {
   const [p1, p2] = [await freePort(), await freePort()];
   const r = await runQuorum(
     ['score', tmp.images, '--judge', 'openai:sim', '--base-url', `http://127.0.0.1:${p1}/v1`, '--base-url', `http://127.0.0.1:${p2}/v1`,
       '--method', 'sample', '--samples', '1', '--db', tmp.path('dead.db'), '--format', 'json'],
   );
   expect(r.code).toBe(1);
-  const errors = r.stderr.split('\n').filter((l) => /^(error|failed):/.test(l));
-  expect(errors).toEqual([expect.stringMatching(new RegExp(`^error: all 2 endpoints of openai:sim are down \\(127\\.0\\.0\\.1:${p1} .*127\\.0\\.0\\.1:${p2} `))]);
-  // The request that met the last probe's verdict fails with it; every other image is not run.
-  const statuses = parseScores(r.stdout).map((s) => s.status);
-  expect(statuses.filter((s) => s === 'not-run').length).toBeGreaterThanOrEqual(IMAGES - 9);
-  expect(statuses.every((s) => s === 'not-run' || s === 'failed')).toBe(true);
-  expect(withDb(tmp.path('dead.db'), (db) => db.prepare("SELECT count(*) AS n FROM calls WHERE status != 'error'").get())).toEqual({ n: 0 });
+  expect(errorLines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: all 2 endpoints of openai:sim are down \\(127\\.0\\.0\\.1:${p1} .*127\\.0\\.0\\.1:${p2} .*the run stopped`))]);
+  // As with one server and its circuit breaker: the requests waiting for an endpoint were
+  // never answered, so no image failed; every one is not run, with the reason.
+  const scores = parseScores(r.stdout);
+  expect(scores.map((s) => s.status)).toEqual(Array(IMAGES).fill('not-run'));
+  for (const s of scores) expect(s.errors).toEqual([expect.stringMatching(/^not run: the run stopped: all 2 endpoints of openai:sim are down/)]);
+  expect(r.stderr).toMatch(new RegExp(`0/${IMAGES} images scored, ${IMAGES} not run \\(the run stopped\\)`));
+  expect(withDb(tmp.path('dead.db'), (db) => db.prepare('SELECT count(*) AS n FROM calls').get())).toEqual({ n: 0 });
+  expect(withDb(tmp.path('dead.db'), (db) => db.prepare('SELECT status FROM runs').get())).toEqual({ status: 'failed' });
 }, 60_000);
+
+it('every endpoint dies mid-run: what was answered is kept, the requests in flight are not failures, the rest is not run', async () => {
+  const servers = [await startOpenAIServer({ latencyMs: 80 }), await startOpenAIServer({ latencyMs: 80 })];
+  const db = tmp.path('died.db');
+  try {
+    const proc = spawnQuorum(
+      ['score', tmp.images, '--judge', 'openai:sim', ...servers.flatMap((x) => ['--base-url', x.url]), '--method', 'sample',
+        '--samples', '1', '--concurrency', '6', '--db', db, '--format', 'json'],
+      { timeoutMs: 60_000 },
+    );
+    await waitUntil(() => servers[0]!.calls + servers[1]!.calls >= 20, { what: 'some answers' });
+    await Promise.all(servers.map((x) => x.close()));
+    const r = await proc.exited;
+    expect(r.code).toBe(1);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^error: all 2 endpoints of openai:sim are down .*the run stopped/)]);
+    const statuses = parseScores(r.stdout).map((s) => s.status);
+    const ok = statuses.filter((s) => s === 'ok').length;
+    expect(ok).toBeGreaterThanOrEqual(10);
+    expect(statuses.filter((s) => s === 'not-run')).toHaveLength(IMAGES - ok);
+    // Stored: exactly the answers, no error rows for the requests the dying servers held.
+    expect(withDb(db, (d) => d.prepare('SELECT status, count(*) AS n FROM calls GROUP BY status').all())).toEqual([{ status: 'ok', n: ok }]);
+  } finally {
+    await Promise.all(servers.map((x) => x.close()));
+  }
+}, 90_000);
 
 it('--base-url syntax: repeated values, #weight and #concurrency, one-line refusals', async () => {
   expect(collectRepeated(['--base-url', 'a', '--x', '1', '--base-url=b'], new Set(['base-url', 'x']))).toEqual({ 'base-url': ['a', 'b'] });

@@ -88,6 +88,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
           seed,
           runName,
           runOptions,
+          shard: cmd.shard,
           ...cmd.terminal.runOptions(cmd.judge),
           onEvent: cmd.onEvent,
           ...overrides,
@@ -99,7 +100,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     await cmd.terminal.output(args, formatCompare(result.pairs, result.summary, result.unmatched, format), result.run);
     const failed = result.pairs.filter((p) => p.status === 'failed');
     for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);
-    return batchExit(cmd.finish({ ...result, failedPairs: failed.length }), batch);
+    return batchExit(cmd.finish({ ...result, failedPairs: failed.length, pairsHere: result.pairs.length }), batch);
   } finally {
     await cmd.close();
   }

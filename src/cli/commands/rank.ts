@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { rankRunOptions } from '../../judges/plans.js';
-import { runRank } from '../../judges/rank-run.js';
+import { checkShardStrategy, runRank } from '../../judges/rank-run.js';
 import { formatRanking } from '../../report/ranking.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
@@ -50,6 +50,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   if (args['batch'] === true && strategy === 'active') {
     throw new UsageError('--batch needs a strategy that does not depend on earlier answers: --strategy round-robin or random (active chooses each pair from the last answers)');
   }
+  checkShardStrategy(strategy, str(args, 'shard') !== undefined);
   const cmd = await openPairCommand('rank', args, io);
   try {
     if (cmd.dryRun) {
@@ -88,6 +89,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
           seed,
           runName,
           runOptions,
+          shard: cmd.shard,
           ...cmd.terminal.runOptions(cmd.judge),
           onEvent: cmd.onEvent,
           ...overrides,
@@ -97,7 +99,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     cmd.terminal.done();
     if (line) io.note(line);
     await cmd.terminal.output(args, formatRanking(result, format), result.run);
-    return batchExit(cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length }), batch);
+    return batchExit(cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length, pairsHere: result.pairs.length }), batch);
   } finally {
     await cmd.close();
   }

@@ -58,10 +58,10 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const stored = readStoredRun(store, found);
     if (stored.command === 'compare') {
       if (stored.summary) io.stdout.write(formatCompare(stored.pairs, stored.summary, [], format));
-      else io.note('this compare run has no summary yet (interrupted before it finished); rerun its command to complete it');
+      else io.note('this compare run has no summary yet (interrupted before it finished, or judged as --shard parts); rerun its command unsharded to complete it (served from the cache)');
     } else if (stored.command === 'rank') {
       if (stored.view) io.stdout.write(formatRanking(stored.view, format));
-      else io.note('this rank run has no ranking yet (interrupted before it finished); rerun its command to complete it');
+      else io.note('this rank run has no ranking yet (interrupted before it finished, or judged as --shard parts); rerun its command unsharded to complete it (served from the cache)');
     } else {
       for (const chunk of scoreChunks(stored.images, format)) {
         if (!io.stdout.write(chunk)) await new Promise((resolve) => io.stdout.once('drain', resolve));

@@ -1,4 +1,4 @@
-import { describeError, ProviderError, TimeoutError } from '../../core/errors.js';
+import { describeError, ProviderError, TimeoutError, UnreachableError } from '../../core/errors.js';
 import type { Completion, CompleteOptions, CompletionRequest, Provider } from '../../core/provider.js';
 import { AbortedError } from '../session/retry.js';
 import type { EndpointSpec } from './endpoints.js';
@@ -19,7 +19,9 @@ import type { EndpointSpec } from './endpoints.js';
  *   may be refusing this one request). An endpoint taken out is probed (`GET /models`)
  *   after a back-off that doubles while it stays down, and returns when it answers.
  * - Only when every endpoint is down and has failed `probes` probes in a row does the
- *   pool give up, with one fatal error naming each endpoint and why.
+ *   pool give up, with one `UnreachableError` naming each endpoint and why: the session
+ *   treats it as the single-server circuit breaker's (the run stops with one line, the
+ *   requests waiting for an endpoint are not recorded against their items).
  */
 export interface PoolOptions {
   /** Consecutive 5xx answers that take an endpoint out (a connection failure takes it out at once). @default 2 */
@@ -95,7 +97,8 @@ export class EndpointPool {
   readonly #label: string;
   /** Requests waiting for a free endpoint; woken whenever one may have become free. */
   #waiters: (() => void)[] = [];
-  #failure: ProviderError | undefined;
+  /** Set when every endpoint stayed down: the error every waiting and later request gets. */
+  #failure: UnreachableError | undefined;
   #closed = false;
   /** Round-robin start for ties, so equal endpoints share a burst instead of the first taking it. */
   #cursor = 0;
@@ -250,7 +253,7 @@ export class EndpointPool {
 
   #giveUp(): void {
     const why = this.#endpoints.map((x) => `${x.host} ${x.stats.lastError ?? 'down'}`).join('; ');
-    this.#failure = new ProviderError(
+    this.#failure = new UnreachableError(
       `all ${this.#endpoints.length} endpoints of ${this.#label} are down (${why}) after ${this.#options.probes} probes each (are the servers running?)`,
       { provider: this.#endpoints[0]?.provider.id ?? 'openai', retryable: false, fatal: true, connection: true },
     );

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { ProviderError } from '../../core/errors.js';
+import { ProviderError, UnreachableError } from '../../core/errors.js';
 
 /**
  * A circuit breaker for a server that cannot be reached. Each request's retries alone
@@ -28,7 +28,7 @@ export class CircuitBreaker {
   #consecutive = 0;
   #lastError: ProviderError | undefined;
   #probing: Promise<void> | undefined;
-  #failed: ProviderError | undefined;
+  #failed: UnreachableError | undefined;
 
   /** `endpoint`: the server's base URL; without one (in-process engines) the breaker never opens. */
   constructor(endpoint: string | undefined, source: string, options: Partial<BreakerOptions> = {}) {
@@ -46,7 +46,7 @@ export class CircuitBreaker {
   }
 
   /** The error the breaker gave up with, once it has. */
-  get failure(): ProviderError | undefined {
+  get failure(): UnreachableError | undefined {
     return this.#failed;
   }
 
@@ -88,7 +88,7 @@ export class CircuitBreaker {
       reason = outcome;
     }
     const last = this.#lastError;
-    this.#failed = new ProviderError(
+    this.#failed = new UnreachableError(
       `cannot reach ${this.#source}: ${reason} after ${this.#consecutive} failed attempts and ${this.#options.probes} probes (is the server running?)`,
       { provider: last?.provider ?? 'unknown', retryable: false, fatal: true, connection: true, errno: reason },
       { cause: last },

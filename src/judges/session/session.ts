@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { BudgetError, describeError, ProviderError } from '../../core/errors.js';
+import { BudgetError, describeError, ProviderError, UnreachableError } from '../../core/errors.js';
 import { hashObject, sha256, stableStringify } from '../../core/hash.js';
 import type { Choice, Completion, CompletionRequest, Message, Provider } from '../../core/provider.js';
 import type { Result } from '../../core/result.js';
@@ -488,6 +488,12 @@ export class JudgeSession {
             this.#breaker.succeeded();
             return completion;
           } catch (error) {
+            // The server (or every endpoint of a pool) is gone: as when the breaker gives up,
+            // the run stops with one line and this unanswered request is not a failure of its item.
+            if (error instanceof UnreachableError) {
+              this.#stopFatal(error);
+              throw new StoppedError();
+            }
             if (error instanceof ProviderError) {
               this.counts.rejected++;
               this.#breaker.failed(error);
