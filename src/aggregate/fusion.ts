@@ -137,7 +137,7 @@ interface Moments {
  *   [[4.1, 3.9], [2.0, 2.2], [3.0, 3.1]],   // a fair neuron
  *   [[5.0, 4.9], [3.1, 2.9], [4.0, 4.2]],   // a lenient one (+1)
  * ], { rounds: 0 });
- * f.scores.map((s) => s.toFixed(2)) // => ['4.01', '2.55', '3.18'] (order kept: 0 > 2 > 1)
+ * f.scores.map((s) => s.toFixed(2)) // => ['4.49', '2.57', '3.53']
  */
 export function thurstoneFusion(samples: NeuronSamples, options: ThurstoneFusionOptions = {}): ThurstoneFusion {
   if (!Array.isArray(samples) || samples.length === 0) fail('samples', 'a non-empty neurons x items array', samples);
@@ -335,7 +335,7 @@ export interface PanelAgreement {
 /**
  * Agreement inside a panel: `scores[r][i]` is neuron r's score of item i (null when it
  * failed). Alpha needs two neurons on one item at least, else NaN.
- * @example panelAgreement([[1, 2, 3], [1, 2, 4]]).alpha // => 0.8888888888888888
+ * @example panelAgreement([[1, 2, 3], [1, 2, 4]]).alpha // => 0.8780487804878049
  */
 export function panelAgreement(scores: readonly (readonly (number | null)[])[]): PanelAgreement {
   if (!Array.isArray(scores) || scores.length === 0) fail('scores', 'a non-empty neurons x items array', scores);
