@@ -20,6 +20,28 @@ export class ConfigError extends QuorumError {
   override readonly name: string = 'ConfigError';
 }
 
+/**
+ * A problem in a configuration file, located: `quorum.config.yaml:12: judges.fast.judge:
+ * unknown provider "opnai" (known: openai, anthropic, llama)`. A usage error (exit 2),
+ * printed as that one line.
+ */
+export class ConfigFileError extends UsageError {
+  override readonly name: string = 'ConfigFileError';
+  readonly file: string;
+  /** 1-based; the line of the key, or of the nearest enclosing key when it is missing. */
+  readonly line: number | undefined;
+  /** Dotted key path, `judges.fast.judge`, `panels.p.neurons[2].judge`; empty for the whole file. */
+  readonly keyPath: string;
+  readonly reason: string;
+  constructor(file: string, line: number | undefined, keyPath: string, reason: string, options?: { cause?: unknown }) {
+    super(`${file}${line !== undefined ? `:${line}` : ''}: ${keyPath ? `${keyPath}: ` : ''}${reason}`, options);
+    this.file = file;
+    this.line = line;
+    this.keyPath = keyPath;
+    this.reason = reason;
+  }
+}
+
 /** A problem with one input file. The run goes on with the other inputs. */
 export class InputError extends QuorumError {
   override readonly name: string = 'InputError';

@@ -91,7 +91,8 @@ interface OrderParsed {
   reasoning: string | null;
 }
 
-function pairParams(provider: Provider, settings: PairSettings): Record<string, unknown> {
+/** Stored parameters of a pair order (part of its cache key). */
+export function pairParams(provider: Provider, settings: PairSettings): Record<string, unknown> {
   if (pairMethod(settings.template, provider) === 'levels') return levelParams(provider, 'pair-levels', settings.maxTokens ?? 24);
   return {
     method: 'pair-sample',
@@ -101,7 +102,8 @@ function pairParams(provider: Provider, settings: PairSettings): Record<string, 
   };
 }
 
-function pairRequest(
+/** The request and parser of one order of a pair. */
+export function pairRequest(
   provider: Provider,
   settings: PairSettings,
   parts: { reference?: ImagePart | undefined; first: ImagePart; second: ImagePart },

@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import type { Anchor } from './anchors.js';
 import { pairMethod, type PairSettings } from './compare.js';
 import { canReadLevels } from './levels.js';
-import { levelsSupport, type LevelsSupport } from './session/probe.js';
+import { knownLevelsSupport, levelsSupport, type LevelsSupport } from './session/probe.js';
 import { judgeIdOf } from './run.js';
 import type { RetryPolicy } from './session/retry.js';
 import { resolveMethod, type ScoreMethod, type ScoreSettings } from './score.js';
@@ -35,6 +35,10 @@ export interface ScorePlanInput {
   temperature: number;
   seed?: number | undefined;
   anchors?: Anchor[] | undefined;
+  /** Most output tokens per answer. @default the method's (1024 sample/report, 16 levels) */
+  maxTokens?: number | undefined;
+  /** Whether the one log-probability probe may be sent when unknown; `false` for `--dry-run`. @default true */
+  probe?: boolean | undefined;
 }
 
 export interface ScorePlan {
@@ -55,21 +59,21 @@ export async function planScore(input: ScorePlanInput): Promise<ScorePlan> {
   const { judge, template, requested, samples, temperature, seed, anchors } = input;
   const { provider } = judge;
   const wantsLevels = template ? template.kind === 'levels' : requested !== 'sample';
-  const levels = wantsLevels
-    ? await levelsSupport({ store: input.store, provider, judgeId: judgeIdOf(provider), retry: judge.retry })
-    : undefined;
+  const levels = wantsLevels ? await levelsOf(input.store, judge, input.probe) : undefined;
   const readsLevels = levels?.readsLevels ?? canReadLevels(provider);
   const method = resolveMethod(requested, provider, template, readsLevels);
   const chosen = template ?? defaultScoreTemplate(method, readsLevels);
   if (method === 'anchors') pairMethod(chosen, provider);
   const withSeed = seed !== undefined ? { seed } : {};
+  const withMaxTokens = input.maxTokens !== undefined ? { maxTokens: input.maxTokens } : {};
   const settings: ScoreSettings = {
     template: chosen,
     method,
     samples,
     temperature,
     ...withSeed,
-    ...(anchors ? { anchors: { list: anchors, pair: { template: chosen, samples, temperature, ...withSeed } } } : {}),
+    ...withMaxTokens,
+    ...(anchors ? { anchors: { list: anchors, pair: { template: chosen, samples, temperature, ...withSeed, ...withMaxTokens } } } : {}),
   };
   const runOptions = {
     inputs: [...input.inputs],
@@ -78,6 +82,7 @@ export async function planScore(input: ScorePlanInput): Promise<ScorePlan> {
     method,
     samples: method === 'levels' ? 1 : samples,
     temperature,
+    ...withMaxTokens,
     ...(anchors ? { anchors } : {}),
   };
   return { method, settings, runOptions, runName: `score-${hashObject(runOptions).slice(0, 10)}`, levels };
@@ -109,26 +114,45 @@ export interface PairPlanInput {
   samples: number;
   temperature: number;
   seed?: number | undefined;
+  /** Most output tokens per verdict. @default 1024 compare-sample, 24 compare-levels */
+  maxTokens?: number | undefined;
+  /** Whether the one log-probability probe may be sent when unknown; `false` for `--dry-run`. @default true */
+  probe?: boolean | undefined;
+}
+
+/**
+ * Whether the judge reads level probabilities: known, else probed once (see
+ * `levelsSupport`), or with `probe: false` assumed from what the provider claims.
+ */
+async function levelsOf(store: Store, judge: PlanJudge, probe = true): Promise<LevelsSupport> {
+  const { provider } = judge;
+  const judgeId = judgeIdOf(provider);
+  if (!probe) return knownLevelsSupport(store, provider, judgeId) ?? { readsLevels: canReadLevels(provider), how: 'unprobed' };
+  return levelsSupport({ store, provider, judgeId, retry: judge.retry });
 }
 
 /** Template and settings of pairwise judging (`compare`, `rank`), and the configuration every pairwise run stores. */
-export async function planPairs(input: PairPlanInput): Promise<{ settings: PairSettings; stored: Record<string, unknown> }> {
+export async function planPairs(input: PairPlanInput): Promise<{ settings: PairSettings; stored: Record<string, unknown>; levels: LevelsSupport | undefined }> {
   const { judge, samples, temperature, seed } = input;
   const { provider } = judge;
   let template = input.template;
+  let levels: LevelsSupport | undefined;
   if (!template) {
-    const levels = await levelsSupport({ store: input.store, provider, judgeId: judgeIdOf(provider), retry: judge.retry });
+    levels = await levelsOf(input.store, judge, input.probe);
     template = levels.readsLevels ? compareLevels : compareSample;
   }
   pairMethod(template, provider);
+  const withMaxTokens = input.maxTokens !== undefined ? { maxTokens: input.maxTokens } : {};
   return {
-    settings: { template, samples, temperature, ...(seed !== undefined ? { seed } : {}) },
+    settings: { template, samples, temperature, ...(seed !== undefined ? { seed } : {}), ...withMaxTokens },
     stored: {
       ...judge.stored,
       prompt: { id: template.id, version: template.version, hash: template.hash },
       samples: template.kind === 'levels' ? 1 : samples,
       temperature,
+      ...withMaxTokens,
     },
+    levels,
   };
 }
 

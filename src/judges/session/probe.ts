@@ -9,8 +9,19 @@ export const LOGPROBS_FACT = 'logprobs';
 export interface LevelsSupport {
   /** Whether the level methods can run: exact candidate probabilities, or proven log-probabilities. */
   readsLevels: boolean;
-  /** How that was known, for the note a user sees. */
-  how: 'engine' | 'no-logprobs' | 'remembered' | 'probed';
+  /**
+   * How that was known, for the note a user sees. `unprobed`: a dry run that may not ask,
+   * assuming what the provider claims (the real run probes first).
+   */
+  how: 'engine' | 'no-logprobs' | 'remembered' | 'probed' | 'unprobed';
+}
+
+/** What is known without asking: the engine says, or an earlier probe was remembered; `undefined` when only a probe can tell. */
+export function knownLevelsSupport(store: Store, provider: Provider, judgeId: string): LevelsSupport | undefined {
+  if (provider.capabilities.candidateProbabilities) return { readsLevels: true, how: 'engine' };
+  if (!provider.capabilities.logprobs) return { readsLevels: false, how: 'no-logprobs' };
+  const known = store.judgeFact<boolean>(judgeId, LOGPROBS_FACT);
+  return known === undefined ? undefined : { readsLevels: known, how: 'remembered' };
 }
 
 /**
@@ -28,10 +39,8 @@ export async function levelsSupport(input: {
   retry?: RetryPolicy | undefined;
 }): Promise<LevelsSupport> {
   const { store, provider, judgeId } = input;
-  if (provider.capabilities.candidateProbabilities) return { readsLevels: true, how: 'engine' };
-  if (!provider.capabilities.logprobs) return { readsLevels: false, how: 'no-logprobs' };
-  const known = store.judgeFact<boolean>(judgeId, LOGPROBS_FACT);
-  if (known !== undefined) return { readsLevels: known, how: 'remembered' };
+  const known = knownLevelsSupport(store, provider, judgeId);
+  if (known) return known;
   let readsLevels: boolean;
   let evidence: Record<string, unknown>;
   try {

@@ -105,8 +105,12 @@ export function sampleSlots(input: {
   return Array.from({ length: count }, (_, sampleIndex) => ({ sampleIndex, cacheKey: sha256(`${head}${sampleIndex}}`) }));
 }
 
-/** Rough input-token estimate for budgeting before any call has been measured. */
-function estimateInputTokens(messages: readonly Message[]): number {
+/**
+ * Rough input-token estimate for budgeting before any call has been measured (and for
+ * `--dry-run`): four characters of text per token; an image costs its pixels / 750,
+ * at most 1600, plus 85 (the shape of OpenAI's and Anthropic's published image costs).
+ */
+export function estimateInputTokens(messages: readonly Message[]): number {
   let tokens = 0;
   for (const m of messages) {
     if (typeof m.content === 'string') tokens += m.content.length / 4;
@@ -116,6 +120,16 @@ function estimateInputTokens(messages: readonly Message[]): number {
       }
   }
   return Math.ceil(tokens);
+}
+
+/**
+ * The most samples one request asks for (OpenAI `n`): the provider's limit, lowered to
+ * what this judge was found to honour (remembered in the store), and whether that is proven.
+ */
+export function choicesPerRequest(store: Store, provider: Provider, judgeId: string, limit = 16): { max: number; proven: boolean } {
+  const known = store.judgeFact<{ max: number }>(judgeId, CHOICES_FACT);
+  const cap = provider.capabilities.multipleChoices ? limit : 1;
+  return { max: Math.min(cap, known?.max ?? cap), proven: known !== undefined };
 }
 
 /** The judge as users name it in messages: `openai:gpt-4o-mini at 127.0.0.1:8080`. */
@@ -197,10 +211,9 @@ export class JudgeSession {
       ...(options.rpm ? { intervalCap: options.rpm, interval: 60_000 } : {}),
     });
     this.#breaker = new CircuitBreaker(options.provider.endpoint, judgeLabel(options.provider), options.breaker);
-    const known = options.store.judgeFact<{ max: number }>(options.judgeId, CHOICES_FACT);
-    const limit = options.provider.capabilities.multipleChoices ? (options.maxChoicesPerRequest ?? 16) : 1;
-    this.#maxChoices = Math.min(limit, known?.max ?? limit);
-    this.#choicesProven = known !== undefined;
+    const choices = choicesPerRequest(options.store, options.provider, options.judgeId, options.maxChoicesPerRequest);
+    this.#maxChoices = choices.max;
+    this.#choicesProven = choices.proven;
     this.#heartbeat = setInterval(() => {
       try {
         options.store.heartbeat();

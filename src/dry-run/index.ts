@@ -1,0 +1,2 @@
+export { dryRunCompare, dryRunRank, dryRunScore, type DryRunJudge, type DryRunPlan } from './plan.js';
+export { formatDryRun } from './format.js';
