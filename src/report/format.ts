@@ -4,7 +4,7 @@ export type OutputFormat = 'table' | 'json' | 'jsonl' | 'csv';
 
 const fixed = (v: number | null, digits = 2): string => (v === null ? '-' : v.toFixed(digits));
 
-function csvCell(value: unknown): string {
+export function csvCell(value: unknown): string {
   const s = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -22,7 +22,7 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-function oneLine(text: string | null, max: number): string {
+export function oneLine(text: string | null, max: number): string {
   if (!text) return '';
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;

@@ -9,10 +9,12 @@ import { scoreChunks } from '../../report/format.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge } from '../judge-options.js';
+import { choosePanel } from '../panels/options.js';
+import { runPanelScore } from '../panels/score.js';
 import { retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 
-export const usage = 'score <image-or-folder>... --judge provider:model [options]';
+export const usage = 'score <image-or-folder>... --judge provider:model|panel:NAME [options]';
 
 export const command = defineCommand({
   meta: {
@@ -34,6 +36,7 @@ export const command = defineCommand({
     samples: { type: 'string', valueHint: 'K', description: 'Samples per image for the sample method (1-1000)', default: '5' },
     temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature for the sample method', default: '1' },
     ...judgeArgs,
+    config: { type: 'string', valueHint: 'file', description: 'Configuration file (default: quorum.config.yaml, .yml or .json in the working directory); its panels: are judges here (--judge panel:NAME, docs/panels.md)' },
     ...runArgs,
   },
 });
@@ -45,6 +48,7 @@ export const examples = `Examples:
   quorum score img.png --judge openai:gpt-4o --prompt quality-report     # distortions + reasoning
   quorum score photos/ --judge llama:./qwen2-vl-2b.gguf --mmproj ./mmproj.gguf
   quorum score photos/ --judge openai:gpt-4o-mini --method anchors --anchors anchors.csv   # Compare2Score
+  quorum score photos/ --judge panel:wide      # the panel \`wide\` of quorum.config.yaml (docs/panels.md)
 
 Rerunning the same command makes no new calls; raising --samples only asks for the new ones.
 Exit codes: 0 every image scored, 1 some failed (listed on stderr), 2 usage error, 130 interrupted.`;
@@ -52,6 +56,8 @@ Exit codes: 0 every image scored, 1 some failed (listed on stderr), 2 usage erro
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const inputs = (args['_'] as string[] | undefined) ?? [];
   if (inputs.length === 0) throw new UsageError('Give at least one image or folder to score');
+  const panel = await choosePanel(args, io.env);
+  if (panel) return runPanelScore(args, io, panel, inputs);
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   const requested = enumArg(args, 'method', ['auto', 'sample', 'levels', 'anchors'] as const, 'auto');
   const anchorsFile = str(args, 'anchors');

@@ -12,21 +12,26 @@ import type { Provider } from '../../core/provider.js';
 import { collectInputs } from '../../images/index.js';
 import { fuseValues, panelAgreement, thurstoneFusion } from '../../aggregate/fusion.js';
 import { templateText, type PromptTemplate } from '../../prompts/template.js';
-import type { CallRecord, RunRecord, Store } from '../../store/store.js';
+import type { CallRecord, RetryFailed, RunRecord, Store } from '../../store/store.js';
 import { PanelStore, type PanelAgreementRecord, type PanelReviewRecord } from '../../store/panels.js';
 import { QUORUM_VERSION } from '../../version.js';
 import { ImageRegistry, type RegisteredImage } from '../image-registry.js';
 import type { Price } from '../prices.js';
+import type { RetryPolicy } from '../session/retry.js';
 import { judgeIdOf } from '../run.js';
 import { aggregateImage, scoreGroupSpec, scoreParams, unscored, type ImageScore, type ScoreSettings } from '../score.js';
 import { JudgeSession, sampleSlots, type SessionEvent } from '../session/session.js';
 import { neuronTemplate, type ShownReview } from './_prompts.js';
 import { roleOf, type PanelDefinition } from './schema.js';
 
-/** A neuron's judge, opened by the caller. */
+/** A neuron's judge, opened by the caller (an `OpenedJudge` is one). */
 export interface PanelMember {
   provider: Provider;
   price: Price | undefined;
+  retry?: RetryPolicy | undefined;
+  /** Requests in flight for this judge; the run's `concurrency` when absent. */
+  concurrency?: number | undefined;
+  rpm?: number | undefined;
 }
 
 export interface PanelRunOptions {
@@ -45,7 +50,12 @@ export interface PanelRunOptions {
   /** Requests in flight per judge. @default 4 */
   concurrency?: number | undefined;
   fresh?: boolean | undefined;
-  onEvent?: ((event: SessionEvent | { type: 'image'; result: PanelImageResult }) => void) | undefined;
+  /** Which stored parse failures are asked again (see `SessionOptions.retryFailed`). */
+  retryFailed?: RetryFailed | undefined;
+  /** Each judge's events, with the judge's label (`provider:model`); then one per image. */
+  onEvent?: ((event: SessionEvent | { type: 'image'; result: PanelImageResult }, judge?: string) => void) | undefined;
+  /** Every judge's session as it opens: an interrupt stops them all. */
+  onSession?: ((session: JudgeSession) => void) | undefined;
 }
 
 /** One neuron's review of one image in one layer. */
@@ -59,6 +69,8 @@ export interface NeuronReview {
   std: number | null;
   samples: number[];
   errors: string[];
+  /** Calls of this review: answered, failed, served from the store. */
+  calls: { ok: number; failed: number; cached: number };
 }
 
 export interface PanelImageResult extends ImageScore {
@@ -128,17 +140,23 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       baseURL: typeof identity['baseURL'] === 'string' ? identity['baseURL'] : undefined,
       identity,
     });
+    const label = `${m.provider.id}:${m.provider.model}`;
+    const onEvent = options.onEvent;
     const session = new JudgeSession({
       store,
       runId: run.id,
       provider: m.provider,
       judgeId,
       price: m.price,
-      concurrency: options.concurrency ?? 4,
+      concurrency: m.concurrency ?? options.concurrency ?? 4,
+      rpm: m.rpm,
       maxCost: share,
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(m.retry ? { retry: m.retry } : {}),
+      ...(options.retryFailed ? { retryFailed: options.retryFailed } : {}),
+      ...(onEvent ? { onEvent: (e: SessionEvent) => onEvent(e, label) } : {}),
     });
-    return { label: `${m.provider.id}:${m.provider.model}`, provider: m.provider, judgeId, session };
+    options.onSession?.(session);
+    return { label, provider: m.provider, judgeId, session };
   };
   const neurons = options.members.map(open);
   const cheap = options.escalation ? open(options.escalation) : undefined;
@@ -181,7 +199,17 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       score: s.score,
       used: false,
     });
-    return { ...where, judge: judge.label, status: s.status, score: s.score, std: s.std, samples: s.samples, errors: s.errors, reasoning: s.reasoning };
+    return {
+      ...where,
+      judge: judge.label,
+      status: s.status,
+      score: s.score,
+      std: s.std,
+      samples: s.samples,
+      errors: s.errors,
+      calls: { ok: s.okCalls, failed: s.failedCalls, cached: s.cachedCalls },
+      reasoning: s.reasoning,
+    };
   };
 
   type Item = { path: string; sha256: string; cheap?: NeuronReview & { reasoning: string | null }; layers: (NeuronReview & { reasoning: string | null })[][] };
@@ -372,8 +400,12 @@ function panelResult(
   fields: Partial<ImageScore> & Partial<PanelImageResult['panel']>,
 ): PanelImageResult {
   const { escalated, neuronsUsed, lower, upper, spread, reviews, failedNeurons, ...score } = fields;
+  const sum = (key: keyof NeuronReview['calls']) => (reviews ?? []).reduce((n, r) => n + r.calls[key], 0);
   return {
     ...base,
+    okCalls: sum('ok'),
+    failedCalls: sum('failed'),
+    cachedCalls: sum('cached'),
     ...score,
     panel: {
       name: panel.name,

@@ -4,19 +4,16 @@
  */
 import { z } from 'zod';
 
-/** A judge: `provider:model` (or a judge name the config file defines), with its base URL. */
-export const PanelJudge = z.object({
-  judge: z.string().min(1),
-  baseURL: z.string().url().optional(),
-});
-export type PanelJudge = z.infer<typeof PanelJudge>;
+/** How a panel names a judge: any non-empty text, unless the config file checks it against its `judges`. */
+type JudgeRef = z.ZodType<string>;
+const anyJudge: JudgeRef = z.string().min(1);
 
-/** A layer-1 neuron: a judge and the angle it judges from. */
-export const PanelNeuron = PanelJudge.extend({
-  /** Angle of view, e.g. `sharpness`; absent: taken from `roles` in neuron order. */
-  role: z.string().min(1).optional(),
+/** A judge: `provider:model` (or a judge name the config file defines), with its base URL. */
+const judgeShape = (ref: JudgeRef) => ({
+  judge: ref,
+  /** OpenAI-compatible server of a judge given as provider:model. */
+  baseUrl: z.string().url().optional(),
 });
-export type PanelNeuron = z.infer<typeof PanelNeuron>;
 
 /** The fixed list of angles (WideDeep's roles for images). */
 export const DEFAULT_ROLES = [
@@ -31,10 +28,21 @@ export const DEFAULT_ROLES = [
 export const PanelFusion = z.enum(['mean', 'median', 'trimmed-mean', 'thurstone']);
 export type PanelFusion = z.infer<typeof PanelFusion>;
 
-export const PanelDefinition = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'panel names are lowercase letters, digits, ".", "_" and "-"'),
-    neurons: z.array(PanelNeuron).min(1),
+/**
+ * The fields of a panel, every object strict (an unknown key is an error, not ignored);
+ * `ref` validates each judge reference (the config file's names or provider:model).
+ */
+function panelShape(ref: JudgeRef) {
+  return {
+    neurons: z
+      .array(
+        z.strictObject({
+          ...judgeShape(ref),
+          /** Angle of view, e.g. `sharpness`; absent: taken from `roles` in neuron order. */
+          role: z.string().min(1).optional(),
+        }),
+      )
+      .min(1),
     /** Roles for neurons that name none, in order (cycled). @default DEFAULT_ROLES */
     roles: z.array(z.string().min(1)).min(1).optional(),
     /** Layers: 1 is a wide panel; each further layer re-judges seeing earlier reviews. @default 1 */
@@ -54,25 +62,45 @@ export const PanelDefinition = z
      * Cascade: a cheap judge scores every item first; the panel is called only where its
      * samples spread (standard deviation) exceeds `maxSpread`, or it failed.
      */
-    escalation: PanelJudge.extend({
-      maxSpread: z.number().min(0),
-      samples: z.number().int().min(2).max(64).default(5),
-    }).optional(),
+    escalation: z
+      .strictObject({
+        ...judgeShape(ref),
+        maxSpread: z.number().min(0),
+        samples: z.number().int().min(2).max(64).default(5),
+      })
+      .optional(),
     /** Bootstrap rounds of the Thurstone intervals. @default 200 */
     rounds: z.number().int().min(0).default(200),
     seed: z.number().int().min(0).default(0),
-  })
-  .superRefine((p, ctx) => {
-    if (p.minNeurons > p.neurons.length) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['minNeurons'],
-        message: `Expected \`minNeurons\` to be at most the ${p.neurons.length} neurons, got \`${p.minNeurons}\``,
-      });
-    }
-  });
+  };
+}
+
+const checkMinNeurons = (p: { minNeurons: number; neurons: readonly unknown[] }, ctx: z.RefinementCtx) => {
+  if (p.minNeurons > p.neurons.length) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minNeurons'],
+      message: `Expected \`minNeurons\` to be at most the ${p.neurons.length} neurons, got \`${p.minNeurons}\``,
+    });
+  }
+};
+
+/** Panel names, like judge names: letters, digits, ".", "_" and "-" (no ":"). */
+export const PanelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'panel names are letters, digits, ".", "_" and "-"');
+
+/** A panel defined in code: its name and fields. */
+export const PanelDefinition = z.strictObject({ name: PanelName, ...panelShape(anyJudge) }).superRefine(checkMinNeurons);
 export type PanelDefinition = z.infer<typeof PanelDefinition>;
 export type PanelDefinitionInput = z.input<typeof PanelDefinition>;
+export type PanelNeuron = PanelDefinition['neurons'][number];
+
+/**
+ * One entry of the config file's `panels:` (its name is the key), each judge reference
+ * checked by `ref` (see `judgeReference` in the config module).
+ */
+export function panelEntrySchema(ref: JudgeRef) {
+  return z.strictObject(panelShape(ref)).superRefine(checkMinNeurons);
+}
 
 /** The role of neuron `index`: its own, else the panel's list (cycled), else the defaults. */
 export function roleOf(panel: PanelDefinition, index: number): string {
@@ -83,8 +111,9 @@ export function roleOf(panel: PanelDefinition, index: number): string {
 }
 
 /**
- * The panel named `name` in a loaded configuration's `panels` (a record or a list of
- * definitions), validated; undefined when there is none. The seam the config file plugs into.
+ * The panel named `name` in a configuration's `panels` (a record by name or a list of
+ * definitions), validated; undefined when there is none. Programmatic use; the CLI
+ * validates the config file's section with line numbers (cli/panels).
  */
 export function panelByName(config: { panels?: unknown } | undefined, name: string): PanelDefinition | undefined {
   const panels = config?.panels;
