@@ -48,7 +48,7 @@ async function score(file: string, ...extra: string[]) {
   });
 }
 
-type PanelScored = ScoredImage & { panel: { neuronsUsed: number; lower: number | null; upper: number | null; failedNeurons: string[]; reviews: { neuron: number; role: string }[] } };
+type PanelScored = ScoredImage & { panel: { neuronsUsed: number; lower: number | null; upper: number | null; failedNeurons: string[]; spread: number | null; reviews: { neuron: number; role: string }[] } };
 
 describe('score --judge panel:NAME', () => {
   it('fuses the neurons that answered, names the one that failed, and serves a rerun from the store', async () => {
@@ -71,7 +71,7 @@ describe('score --judge panel:NAME', () => {
     // Fused scores follow the true order (qualities rise with the file names).
     const scores = results.sort((a, b) => a.path.localeCompare(b.path)).map((r) => r.score!);
     expect(scores[5]!).toBeGreaterThan(scores[0]!);
-    expect(first.stderr).toMatch(/neuron 3 \(openai:sim, colour\) failed on 6 of 6 image\(s\); fused from the other neurons/);
+    expect(first.stderr).toMatch(/neuron 3 \(openai:sim, colour\) failed on 6 of 6 image\(s\) \(.+\); fused from the other neurons/);
     expect(first.stderr).toMatch(/panel agreement: Krippendorff's alpha -?\d\.\d\d \(interval, 3 neurons\)/);
     expect(servers[0]!.calls).toBeGreaterThan(0);
 
@@ -82,6 +82,15 @@ describe('score --judge panel:NAME', () => {
     expect(servers.map((s) => s.requests.length)).toEqual(before);
     const scoresOf = (stdout: string) => (JSON.parse(stdout) as PanelScored[]).map((r) => [r.path, r.score, r.panel.lower, r.panel.upper]);
     expect(scoresOf(again.stdout)).toEqual(scoresOf(first.stdout));
+
+    // `show` prints the same verdicts from the store, the agreement and the failed neuron.
+    const shown = await runQuorum(['show', 'panel-wide', '--db', tmp.path('q.db'), '--format', 'json'], { cwd: tmp.dir });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(scoresOf(shown.stdout)).toEqual(scoresOf(first.stdout));
+    expect((JSON.parse(shown.stdout) as PanelScored[]).every((r) => typeof r.panel.spread === 'number')).toBe(true);
+    const agreement = /panel agreement: .*/.exec(first.stderr)?.[0];
+    expect(shown.stderr).toContain(agreement);
+    expect(shown.stderr).toMatch(/neuron 3 \(openai:sim, colour\) failed on 6 of 6 image\(s\) \(sample 0: .+\); fused from the other neurons/);
   }, 120_000);
 
   it('a bare panel name works too, and the table shows interval, neurons and the failed neuron', async () => {

@@ -14,6 +14,7 @@ import { retryFailedOf, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { checkOutputs } from '../outputs.js';
 import { openPanel, type PanelChoice } from './options.js';
+import { panelNotes } from './show.js';
 
 /** Options of `score` that a panel's definition sets instead. */
 const NOT_FOR_PANELS = ['prompt', 'anchors', 'samples', 'temperature', 'method'] as const;
@@ -82,14 +83,7 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
       if (r.status === 'failed') io.note(`failed: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
     }
     // A neuron that failed everywhere is said once, not once per image.
-    const failing = new Map<string, number>();
-    for (const r of result.results) {
-      for (const f of r.panel.failedNeurons) {
-        const neuron = f.slice(0, f.indexOf('): ') + 1);
-        failing.set(neuron, (failing.get(neuron) ?? 0) + 1);
-      }
-    }
-    for (const [neuron, n] of failing) io.note(`${neuron} failed on ${n} of ${result.results.length} image(s); fused from the other neurons`);
+    for (const line of panelNotes(result.results)) io.note(line);
     const reviewed = result.results.filter((r) => r.panel.escalated && r.panel.neuronsUsed > 0).length;
     io.note(
       agreementLine({
