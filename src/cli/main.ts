@@ -31,6 +31,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   score: { summary: 'Score images with a vision-LLM judge', load: () => import('./commands/score.js') },
   compare: { summary: 'Compare two systems output by output, in both orders, with intervals', load: () => import('./commands/compare.js') },
   rank: { summary: 'Rank systems or images from pairwise judgments, with intervals', load: () => import('./commands/rank.js') },
+  fuse: { summary: 'Fuse stored score runs of one image set into one verdict per image (no calls)', load: () => import('./commands/fuse.js') },
   runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
   report: { summary: 'Write an HTML or Markdown report of runs from the database (no calls)', load: () => import('./commands/report.js') },

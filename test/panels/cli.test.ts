@@ -4,7 +4,8 @@
  * and one that never answers in format; a rerun makes no request; config mistakes in
  * `panels:` are one line naming file, line and key, exit code 2.
  */
-import { writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuorum } from '../support/cli.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
@@ -139,4 +140,52 @@ describe('config errors in panels: one line naming file, line and key', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^error: Unknown panel `wid` in quorum\.config\.yaml \(did you mean `wide`\?\)/);
   });
+});
+
+describe('fuse <run>... --out-run NAME', () => {
+  const plain = (server: JudgeServer, name: string, dir = tmp.images) =>
+    runQuorum(['score', dir, '--judge', 'openai:sim', '--base-url', server.url, '--samples', '3', '--run', name, '--db', tmp.path('f.db'), '--quiet'], {
+      env: { OPENAI_API_KEY: KEY },
+      cwd: tmp.dir,
+    });
+
+  it('fuses stored runs by image content, without a call; an image one run lacks is fused from the rest', async () => {
+    const subset = tmp.path('subset');
+    await mkdir(subset);
+    for (const name of ['img-00.png', 'img-03.png', 'img-05.png']) await copyFile(join(tmp.images, name), join(subset, name));
+    for (const [server, name, dir] of [[servers[0]!, 'lenient', tmp.images], [servers[1]!, 'harsh', tmp.images], [servers[1]!, 'few', subset]] as const) {
+      const r = await plain(server, name, dir);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const requests = servers.map((s) => s.requests.length);
+    const r = await runQuorum(['fuse', 'lenient', 'harsh', 'few', '--out-run', 'all3', '--db', tmp.path('f.db'), '--format', 'json'], { cwd: tmp.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(servers.map((s) => s.requests.length)).toEqual(requests);
+    const fused = (JSON.parse(r.stdout) as PanelScored[]).sort((a, b) => a.path.localeCompare(b.path));
+    expect(fused).toHaveLength(6);
+    expect(fused.map((f) => f.panel.neuronsUsed)).toEqual([3, 2, 2, 3, 2, 3]);
+    expect(fused[1]!.status).toBe('partial');
+    expect(fused[1]!.panel.failedNeurons).toEqual(['neuron 3 (openai:sim, few): not in run few']);
+    for (let i = 1; i < 6; i++) expect(fused[i]!.score!).toBeGreaterThan(fused[i - 1]!.score! - 0.3);
+    expect(fused[5]!.score! - fused[0]!.score!).toBeGreaterThan(1.5);
+    // Every fused score has a bootstrap interval that holds it.
+    expect(fused.every((f) => f.panel.lower! <= f.score! && f.score! <= f.panel.upper!)).toBe(true);
+    expect(r.stderr).toMatch(/run all3: 6\/6 images fused \(thurstone\) from lenient \(openai:sim, 6 images\), harsh \(openai:sim, 6 images\), few \(openai:sim, 3 images\); no calls/);
+
+    const shown = await runQuorum(['show', 'all3', '--db', tmp.path('f.db'), '--format', 'csv'], { cwd: tmp.dir });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout.split('\n')[0]).toBe('path,sha256,score,lower,upper,neurons,spread,escalated,status,failed_neurons,errors');
+    expect(shown.stderr).toMatch(/panel agreement: Krippendorff's alpha/);
+  }, 120_000);
+
+  it('usage errors: one run, no --out-run, an unknown run', async () => {
+    const one = await runQuorum(['fuse', 'lenient', '--out-run', 'x', '--db', tmp.path('f.db')], { cwd: tmp.dir });
+    expect([one.code, one.stderr.split('\n')[0]]).toEqual([2, 'error: Give at least two stored score runs to fuse (`quorum runs` lists them)']);
+    const noOut = await runQuorum(['fuse', 'lenient', 'harsh', '--db', tmp.path('f.db')], { cwd: tmp.dir });
+    expect(noOut.code).toBe(2);
+    expect(noOut.stderr).toMatch(/^error: Missing required option --out-run NAME/);
+    const unknown = await runQuorum(['fuse', 'lenient', 'nope', '--out-run', 'x', '--db', tmp.path('f.db')], { cwd: tmp.dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: No run `nope` in /);
+  }, 60_000);
 });

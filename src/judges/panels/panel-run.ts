@@ -10,7 +10,6 @@ import PQueue from 'p-queue';
 import { describeError, InputError, QuorumError } from '../../core/errors.js';
 import type { Provider } from '../../core/provider.js';
 import { collectInputs } from '../../images/index.js';
-import { fuseValues, panelAgreement, thurstoneFusion } from '../../aggregate/fusion.js';
 import { templateText, type PromptTemplate } from '../../prompts/template.js';
 import type { CallRecord, RetryFailed, RunRecord, Store } from '../../store/store.js';
 import { PanelStore, type PanelAgreementRecord, type PanelReviewRecord } from '../../store/panels.js';
@@ -22,6 +21,7 @@ import { judgeIdOf } from '../run.js';
 import { aggregateImage, scoreGroupSpec, scoreParams, unscored, type ImageScore, type ScoreSettings } from '../score.js';
 import { JudgeSession, sampleSlots, type SessionEvent } from '../session/session.js';
 import { neuronTemplate, type ShownReview } from './_prompts.js';
+import { fuseNeurons } from './fuse.js';
 import { roleOf, type PanelDefinition } from './schema.js';
 
 /** A neuron's judge, opened by the caller (an `OpenedJudge` is one). */
@@ -274,25 +274,10 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
   // Fusion over the images the panel reviewed: the last layer's reviews.
   const reviewed = items.filter((it): it is Item => it !== undefined && 'sha256' in it && it.layers.length > 0);
   const last = (it: Item) => it.layers[it.layers.length - 1] as NeuronReview[];
-  const enough = (it: Item) => last(it).filter((r) => r.score !== null).length >= panel.minNeurons;
-  const fusedScore = new Map<Item, { score: number; lower: number | null; upper: number | null }>();
-  const fusable = reviewed.filter(enough);
-  if (panel.fusion === 'thurstone' && fusable.length >= 2) {
-    const matrix = neurons.map((_, r) => fusable.map((it) => (last(it)[r]?.score === null ? null : (last(it)[r]?.samples ?? null))));
-    const f = thurstoneFusion(matrix, { rounds: panel.rounds, seed: panel.seed });
-    fusable.forEach((it, i) => {
-      const score = f.scores[i] as number;
-      if (Number.isFinite(score)) fusedScore.set(it, { score, lower: finite(f.lower[i]), upper: finite(f.upper[i]) });
-    });
-  } else {
-    const method = panel.fusion === 'thurstone' ? 'mean' : panel.fusion;
-    for (const it of fusable) {
-      const values = last(it).flatMap((r) => (r.score === null ? [] : [r.score]));
-      fusedScore.set(it, { score: fuseValues(values, method, panel.trim), lower: null, upper: null });
-    }
-  }
-  const agreementInput = neurons.map((_, r) => reviewed.map((it) => last(it)[r]?.score ?? null));
-  const agreement = reviewed.length > 0 ? panelAgreement(agreementInput) : { alpha: NaN, spread: [], meanSpread: NaN };
+  const fused = fuseNeurons(
+    neurons.map((_, r) => reviewed.map((it) => (last(it)[r]?.score === null ? null : (last(it)[r]?.samples ?? null)))),
+    panel,
+  );
 
   const results: PanelImageResult[] = [];
   const notRun = () => judges.map((j) => j.session).find((s) => s.stopping)?.notRunReason() ?? 'not reached';
@@ -327,36 +312,36 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     const final = last(it);
     const failedNeurons = final.filter((r) => r.score === null).map((r) => `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`);
     const used = final.filter((r) => r.score !== null);
-    const fused = fusedScore.get(it);
     const i = reviewed.indexOf(it);
+    const score = fused.score[i] ?? null;
     for (const r of used) markUsed(reviewRows, it.sha256, r.layer, r.neuron);
     const errors = [
       ...failedNeurons,
-      ...(fused ? [] : [`only ${used.length} of ${final.length} neurons answered (at least ${panel.minNeurons} needed)`]),
+      ...(score !== null ? [] : [`only ${used.length} of ${final.length} neurons answered (at least ${panel.minNeurons} needed)`]),
     ];
     results.push(
       panelResult(unscored(path, it.sha256, 'sample'), panel, {
-        status: fused ? (failedNeurons.length ? 'partial' : 'ok') : used.length === 0 && final.every((r) => r.status === 'not-run') ? 'not-run' : 'failed',
-        score: fused?.score ?? null,
+        status: score !== null ? (failedNeurons.length ? 'partial' : 'ok') : used.length === 0 && final.every((r) => r.status === 'not-run') ? 'not-run' : 'failed',
+        score,
         samples: used.map((r) => r.score as number),
         errors,
         escalated: true,
         neuronsUsed: used.length,
-        lower: fused?.lower ?? null,
-        upper: fused?.upper ?? null,
-        spread: finite(agreement.spread[i]),
+        lower: fused.lower[i] ?? null,
+        upper: fused.upper[i] ?? null,
+        spread: fused.spread[i] ?? null,
         reviews,
         failedNeurons,
       }),
     );
   });
   const agreementRows: PanelAgreementRecord[] = [
-    { runId: run.id, itemKey: '', alpha: agreement.alpha, spread: agreement.meanSpread, neurons: neurons.length },
+    { runId: run.id, itemKey: '', alpha: fused.alpha, spread: fused.meanSpread, neurons: neurons.length },
     ...reviewed.map((it, i) => ({
       runId: run.id,
       itemKey: it.sha256,
       alpha: null,
-      spread: finite(agreement.spread[i]),
+      spread: fused.spread[i] ?? null,
       neurons: last(it).filter((r) => r.score !== null).length,
     })),
   ];
@@ -379,15 +364,11 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     run,
     results,
     inputErrors,
-    alpha: agreement.alpha,
-    meanSpread: agreement.meanSpread,
+    alpha: fused.alpha,
+    meanSpread: fused.meanSpread,
     calls,
     budgetExceeded: judges.some((j) => j.session.budgetExceeded),
   };
-}
-
-function finite(v: number | undefined | null): number | null {
-  return v !== undefined && v !== null && Number.isFinite(v) ? v : null;
 }
 
 function markUsed(rows: PanelReviewRecord[], itemKey: string, layer: number, neuron = 0): void {
