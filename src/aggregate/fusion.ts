@@ -127,8 +127,10 @@ interface Moments {
  *    neuron's mean score, scale = median over neurons of its between-item true-score
  *    spread `sqrt(max(0, var_i(mu_ri) - mean_i(var_ri) / K))`; medians so that one
  *    harsh, lenient or compressed neuron does not set the scale;
- * 4. percentile bootstrap: neurons resampled with replacement, and each (neuron, item)'s
- *    samples resampled within it, the whole fit redone (`rounds` times, seeded).
+ * 4. bootstrap intervals (`rounds`, seeded): per round the neurons are resampled with
+ *    replacement and each (neuron, item)'s samples within it, the fit redone, and the map
+ *    re-estimated from the observed neurons over resampled items; the percentile limits
+ *    are widened about the estimate by sqrt(R / (R - 1)) for R neurons (docs/panels.md).
  *
  * Items some neurons failed on are fused from the rest; an item no neuron answered gets
  * NaN. Needs at least two items answered by one neuron.
@@ -163,7 +165,8 @@ export function thurstoneFusion(samples: NeuronSamples, options: ThurstoneFusion
     pairs: pairSet(items, allPairsUpTo, pairsPerItem, seed),
   };
 
-  const estimate = fuseOnce(samples.map((row) => moments(row, settings.floor)), items, settings);
+  const observed = samples.map((row) => moments(row, settings.floor));
+  const estimate = fuseOnce(observed, items, settings);
   const lower = new Array<number>(items).fill(NaN);
   const upper = new Array<number>(items).fill(NaN);
   if (rounds > 0) {
@@ -172,16 +175,22 @@ export function thurstoneFusion(samples: NeuronSamples, options: ThurstoneFusion
     for (let b = 0; b < rounds; b++) {
       const picked = Array.from({ length: samples.length }, () => samples[random.integer(samples.length)] as NeuronSamples[number]);
       const resampled = picked.map((row) => moments(row.map((s) => resample(s, random)), settings.floor));
-      const fit = fuseOnce(resampled, items, settings, undefined);
+      const pick = Array.from({ length: items }, () => random.integer(items));
+      const fit = fuseOnce(resampled, items, settings, mappingOf(observed, pick));
       fit.scores.forEach((v, i) => {
         if (Number.isFinite(v)) (replicates[i] as number[]).push(v);
       });
     }
+    // Resampling R neurons understates the spread of a statistic by (R - 1) / R in variance
+    // (the plug-in variance of R clusters); the percentile limits are widened about the
+    // estimate by sqrt(R / (R - 1)) to undo it.
+    const inflate = samples.length > 1 ? Math.sqrt(samples.length / (samples.length - 1)) : 1;
     replicates.forEach((values, i) => {
-      if (values.length === 0) return;
+      const at = estimate.scores[i] as number;
+      if (values.length === 0 || !Number.isFinite(at)) return;
       values.sort((a, b) => a - b);
-      lower[i] = quantile(values, (1 - level) / 2);
-      upper[i] = quantile(values, (1 + level) / 2);
+      lower[i] = at - inflate * Math.max(0, at - quantile(values, (1 - level) / 2));
+      upper[i] = at + inflate * Math.max(0, quantile(values, (1 + level) / 2) - at);
     });
   }
   return { ...estimate, lower, upper };
@@ -270,6 +279,31 @@ function pairSet(n: number, allUpTo: number, perItem: number, seed: number): Uin
   return out;
 }
 
+/**
+ * The affine map of the latent scale back onto the neurons' scale, from the items listed
+ * in `pick` (repeats allowed: a bootstrap resample): centre = median over neurons of the
+ * neuron's mean score, scale = median over neurons of its between-item true-score spread.
+ */
+function mappingOf(neurons: readonly (Moments & { k: number })[], pick: readonly number[]): { center: number; scale: number } {
+  const centers: number[] = [];
+  const spreads: number[] = [];
+  for (const n of neurons) {
+    const mus: number[] = [];
+    let within = 0;
+    for (const i of pick)
+      if (n.has[i]) {
+        mus.push(n.mu[i] as number);
+        within += n.variance[i] as number;
+      }
+    if (mus.length < 2) continue;
+    const m = mus.reduce((s, v) => s + v, 0) / mus.length;
+    const between = mus.reduce((s, v) => s + (v - m) ** 2, 0) / (mus.length - 1);
+    centers.push(m);
+    spreads.push(Math.sqrt(Math.max(0, between - within / mus.length / n.k)));
+  }
+  return { center: median(centers), scale: median(spreads) };
+}
+
 function fuseOnce(
   neurons: readonly (Moments & { k: number })[],
   items: number,
@@ -297,28 +331,10 @@ function fuseOnce(
   const fit = thurstone(comparisons, { items: ids, prior: { sigma: settings.sigma }, standardErrors: false });
   const latent = fit.scores.map((s, i) => ((used[i] as number) > 0 ? s : NaN));
 
-  // Affine map back: medians over neurons of their centre and true-score spread.
-  const centers: number[] = [];
-  const spreads: number[] = [];
-  for (const n of neurons) {
-    const mus: number[] = [];
-    let within = 0;
-    for (let i = 0; i < items; i++)
-      if (n.has[i]) {
-        mus.push(n.mu[i] as number);
-        within += n.variance[i] as number;
-      }
-    if (mus.length < 2) continue;
-    const m = mus.reduce((s, v) => s + v, 0) / mus.length;
-    const between = mus.reduce((s, v) => s + (v - m) ** 2, 0) / (mus.length - 1);
-    centers.push(m);
-    spreads.push(Math.sqrt(Math.max(0, between - within / mus.length / n.k)));
-  }
   const known = latent.filter((v) => Number.isFinite(v));
   const lm = known.reduce((s, v) => s + v, 0) / known.length;
   const lsd = Math.sqrt(known.reduce((s, v) => s + (v - lm) ** 2, 0) / Math.max(1, known.length - 1));
-  const center = fixedMapping?.center ?? median(centers);
-  const scale = fixedMapping?.scale ?? median(spreads);
+  const { center, scale } = fixedMapping ?? mappingOf(neurons, Array.from({ length: items }, (_, i) => i));
   const scores = latent.map((z) => (Number.isFinite(z) ? center + (lsd > 0 ? (scale * (z - lm)) / lsd : 0) : NaN));
   return { scores, latent, neuronsUsed: used, mapping: { center, scale }, pairs: comparisons.length };
 }

@@ -66,10 +66,10 @@ describe('thurstoneFusion', () => {
     expect(sparse.pairs).toBe(4 * 60 * 5);
   });
 
-  it('95% intervals cover the truth in at least 90% of items over repeated seeds', () => {
+  it('95% intervals cover the truth in 90-99% of items over repeated seeds', () => {
     let covered = 0;
     let total = 0;
-    for (let seed = 1; seed <= 6; seed++) {
+    for (let seed = 1; seed <= 8; seed++) {
       const { truth, samples } = simulate(seed, 25, 4);
       const f = thurstoneFusion(samples, { rounds: 100, seed });
       truth.forEach((t, i) => {
@@ -77,9 +77,10 @@ describe('thurstoneFusion', () => {
         if ((f.lower[i] as number) <= t && t <= (f.upper[i] as number)) covered++;
       });
     }
-    // Measured: 1.0 here. Resampling neurons moves the mapping's centre and scale, so the
-    // intervals carry the panel's disagreement about the scale and are conservative.
+    // Measured: 0.95 here (1.0 when each round re-took the map's centre from the
+    // resampled neurons; 0.76 with the map fixed; see docs/panels.md, "Intervals").
     expect(covered / total).toBeGreaterThanOrEqual(0.9);
+    expect(covered / total).toBeLessThanOrEqual(0.99);
   }, 60_000);
 });
 
