@@ -40,6 +40,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   compare: { summary: 'Compare two systems output by output, in both orders, with intervals', load: () => import('./commands/compare.js') },
   rank: { summary: 'Rank systems or images from pairwise judgments, with intervals', load: () => import('./commands/rank.js') },
   hallucination: { summary: 'Score and locate hallucinations in super-resolution outputs, beside PSNR/SSIM', load: () => import('./commands/hallucination.js') },
+  fuse: { summary: 'Fuse stored score runs of one image set into one verdict per image (no calls)', load: () => import('./commands/fuse.js') },
   runs: { summary: 'List runs in the database', load: () => import('./commands/runs.js') },
   show: { summary: "Print a run's results again from the database (no calls)", load: () => import('./commands/show.js') },
   merge: { summary: 'Merge databases (shards judged on several machines) into one; conflicts reported', load: () => import('./commands/merge.js') },
@@ -49,7 +50,6 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   models: { summary: 'List local GGUF models: architecture, size, quantisation, vision', load: () => import('./commands/models.js') },
   doctor: { summary: 'Check this machine for local judging: engines, GPU backend, memory, models, keys', load: () => import('./commands/doctor.js') },
   pull: { summary: 'Download a local vision judge (model + projector) by catalogue name, hf: URI or URL', load: () => import('./commands/pull.js') },
-
   prompts: { summary: 'List the built-in prompt templates', load: () => import('./commands/prompts.js') },
   eval: { summary: 'How well a judge agrees with human scores on a labelled dataset or ladder; --compare for a leaderboard', load: () => import('./commands/eval.js') },
   ladder: { summary: 'Write graded versions of pristine images (blur, noise, JPEG, resampling, colour) with their known order', load: () => import('./commands/ladder.js') },

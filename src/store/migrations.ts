@@ -185,4 +185,28 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX batch_items_custom ON batch_items(custom_id);
   `,
+  /* judge panels: every neuron's review (panel, layer, neuron, role, its calls) and whether the item's verdict used it; agreement per item and per run ('' item) */ `
+  CREATE TABLE panel_reviews (
+    run_id    INTEGER NOT NULL REFERENCES runs(id),
+    item_key  TEXT NOT NULL,
+    panel     TEXT NOT NULL,
+    layer     INTEGER NOT NULL,
+    neuron    INTEGER NOT NULL,
+    role      TEXT NOT NULL,
+    judge_id  TEXT NOT NULL,
+    call_ids  TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    score     REAL,
+    used      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, item_key, layer, neuron)
+  ) WITHOUT ROWID;
+  CREATE TABLE panel_agreement (
+    run_id    INTEGER NOT NULL REFERENCES runs(id),
+    item_key  TEXT NOT NULL,
+    alpha     REAL,
+    spread    REAL,
+    neurons   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, item_key)
+  ) WITHOUT ROWID;
+  `,
 ];

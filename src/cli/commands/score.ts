@@ -14,9 +14,11 @@ import { chooseJudge, judgeArgs, maxTokensOf, promptFrom, seedOf, setupJudge } f
 import { judgeNotes, openForDryRun, printDryRun, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
 import { dryRunScore } from '../../dry-run/index.js';
 import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
+import { choosePanel } from '../panels/options.js';
+import { runPanelScore } from '../panels/score.js';
 import type { CommandIO } from '../main.js';
 
-export const usage = 'score <image-or-folder>... [--judge provider:model|name] [--dry-run] [options]';
+export const usage = 'score <image-or-folder>... [--judge provider:model|name|panel:NAME] [--dry-run] [options]';
 
 export const command = defineCommand({
   meta: {
@@ -54,6 +56,7 @@ export const examples = `Examples:
   quorum score photos/ --judge llama:./qwen2-vl-2b.gguf --mmproj ./mmproj.gguf
   quorum score photos/ --judge openai:gpt-4o-mini --method anchors --anchors anchors.csv   # Compare2Score
   quorum score photos/ --judge fast --dry-run      # a judge named in quorum.config.yaml; plan, calls, cost, nothing sent
+  quorum score photos/ --judge panel:wide      # the panel \`wide\` of quorum.config.yaml (docs/panels.md)
 
 Rerunning the same command makes no new calls; raising --samples only asks for the new ones.
 Exit codes: 0 every image scored, 1 some failed (listed on stderr), 2 usage error, 130 interrupted.`;
@@ -61,6 +64,8 @@ Exit codes: 0 every image scored, 1 some failed (listed on stderr), 2 usage erro
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const inputs = (args['_'] as string[] | undefined) ?? [];
   if (inputs.length === 0) throw new UsageError('Give at least one image or folder to score');
+  const panel = await choosePanel(args, io.env);
+  if (panel) return runPanelScore(args, io, panel, inputs);
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   // Flags first, then the named judge's settings from the config file, then defaults.
   const choice = await chooseJudge(args, io);

@@ -8,6 +8,8 @@ import { EndpointTally } from '../../judges/pool/report.js';
 import { Store } from '../../store/store.js';
 import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
+import { showPanel } from '../panels/show.js';
+import { isPanelResult } from '../../report/panels.js';
 
 export const usage = 'show <run> [--format table|json|jsonl|csv] [--calls]';
 
@@ -62,6 +64,8 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     } else if (stored.command === 'rank') {
       if (stored.view) io.stdout.write(formatRanking(stored.view, format));
       else io.note('this rank run has no ranking yet (interrupted before it finished, or judged as --shard parts); rerun its command unsharded to complete it (served from the cache)');
+    } else if (stored.images.some(isPanelResult)) {
+      await showPanel(store, found.id, stored.images.filter(isPanelResult), format, io);
     } else {
       for (const chunk of scoreChunks(stored.images, format)) {
         if (!io.stdout.write(chunk)) await new Promise((resolve) => io.stdout.once('drain', resolve));

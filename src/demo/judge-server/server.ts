@@ -554,6 +554,8 @@ function resolve(options: JudgeServerOptions): ResolvedOptions {
     levelCoverage: pick('levelCoverage'),
     levelSpread: pick('levelSpread'),
     levelJitter: pick('levelJitter'),
+    scoreOffset: pick('scoreOffset'),
+    scoreStretch: pick('scoreStretch'),
     apiKey: options.apiKey,
     qualityOf: options.qualityOf,
     models: options.models,

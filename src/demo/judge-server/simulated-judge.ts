@@ -47,6 +47,10 @@ export interface JudgeOptions {
   levelSpread: number;
   /** Sd of the per-prompt perception shift behind log-probabilities, in quality units. @default 0.05 */
   levelJitter: number;
+  /** Quality units added to every sampled single-image score: a lenient (+) or harsh (-) judge. @default 0 */
+  scoreOffset: number;
+  /** Sampled single-image scores are `3 + scoreStretch * (perceived - 3)`: 0.25 keeps them in 2.5-3.5. @default 1 */
+  scoreStretch: number;
 }
 
 export const DEFAULT_JUDGE_OPTIONS: JudgeOptions = {
@@ -56,6 +60,8 @@ export const DEFAULT_JUDGE_OPTIONS: JudgeOptions = {
   levelCoverage: 0.97,
   levelSpread: 0.6,
   levelJitter: 0.05,
+  scoreOffset: 0,
+  scoreStretch: 1,
 };
 
 export interface JudgeImage {
@@ -272,7 +278,8 @@ function perceive(subject: Subject, options: JudgeOptions, rng: Rng): Perceived 
     const b = draw(subject.b.quality);
     return { q: b, a, b };
   }
-  const q = subject.kind === 'single' ? draw(subject.image.quality) : 3;
+  // A judge's own use of the scale (offset, stretch) applies to what it says of one image.
+  const q = subject.kind === 'single' ? 3 + options.scoreOffset + options.scoreStretch * (draw(subject.image.quality) - 3) : 3;
   return { q, a: q, b: q };
 }
 

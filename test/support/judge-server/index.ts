@@ -31,7 +31,7 @@
  *   `failNext(...faults)`, `clearFaults()`, `setOptions(partial)`, `close()`.
  *   Options (`JudgeServerOptions`): `apiKey`, `port` (0), `seed` (0), `noiseSd` (0.25),
  *   `latencyMs` (0), `firstSlotBias` (0), `levelCoverage` (0.97), `levelSpread` (0.6),
- *   `levelJitter` (0.05), `qualityOf` (plant true qualities), `maxChoices` (16),
+ *   `levelJitter` (0.05), `scoreOffset` (0) and `scoreStretch` (1) (a judge's own use of the scale), `qualityOf` (plant true qualities), `maxChoices` (16),
  *   `models` (any), `faultRate` (0) with `faultKinds` ([500]), `choicesMode` ('honour';
  *   'ignore-n' answers one choice whatever `n`, 'reject-n' answers n > 1 with HTTP 500 as
  *   llama-server does), `logprobs` (true; false returns none, as servers without them).

@@ -1,0 +1,12 @@
+export {
+  PanelDefinition,
+  PanelFusion,
+  PanelName,
+  DEFAULT_ROLES,
+  panelByName,
+  panelEntrySchema,
+  roleOf,
+  type PanelDefinitionInput,
+  type PanelNeuron,
+} from './schema.js';
+export { runPanel, type PanelRunOptions, type PanelRunResult, type PanelImageResult, type NeuronReview, type PanelMember } from './panel-run.js';

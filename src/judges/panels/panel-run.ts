@@ -1,0 +1,403 @@
+/**
+ * A panel run (`quorum score --judge panel:NAME`): every image reviewed by every neuron
+ * (layer 1, each from its angle), optionally again in further layers where each neuron
+ * sees its own and its neighbours' earlier reviews, then fused across neurons; with
+ * escalation, a cheap judge first and the panel only where it is unsure. Every review is
+ * a stored call served from the cache on a rerun; a failing neuron is recorded and the
+ * fusion goes on without it.
+ */
+import PQueue from 'p-queue';
+import { describeError, InputError, QuorumError } from '../../core/errors.js';
+import type { Provider } from '../../core/provider.js';
+import { collectInputs } from '../../images/index.js';
+import { templateText, type PromptTemplate } from '../../prompts/template.js';
+import type { CallRecord, RetryFailed, RunRecord, Store } from '../../store/store.js';
+import { PanelStore, type PanelAgreementRecord, type PanelReviewRecord } from '../../store/panels.js';
+import { QUORUM_VERSION } from '../../version.js';
+import { ImageRegistry, type RegisteredImage } from '../image-registry.js';
+import type { Price } from '../prices.js';
+import type { RetryPolicy } from '../session/retry.js';
+import { judgeIdOf } from '../run.js';
+import { aggregateImage, scoreGroupSpec, scoreParams, unscored, type ImageScore, type ScoreSettings } from '../score.js';
+import { JudgeSession, sampleSlots, type SessionEvent } from '../session/session.js';
+import { neuronTemplate, type ShownReview } from './_prompts.js';
+import { fuseNeurons } from './fuse.js';
+import { roleOf, type PanelDefinition } from './schema.js';
+
+/** A neuron's judge, opened by the caller (an `OpenedJudge` is one). */
+export interface PanelMember {
+  provider: Provider;
+  price: Price | undefined;
+  retry?: RetryPolicy | undefined;
+  /** Requests in flight for this judge; the run's `concurrency` when absent. */
+  concurrency?: number | undefined;
+  rpm?: number | undefined;
+}
+
+export interface PanelRunOptions {
+  store: Store;
+  panel: PanelDefinition;
+  /** One per `panel.neurons`, same order. */
+  members: readonly PanelMember[];
+  /** The escalation judge, when the panel has one. */
+  escalation?: PanelMember | undefined;
+  inputs: readonly string[];
+  runName: string;
+  argv: readonly string[];
+  runOptions: Record<string, unknown>;
+  /** Total budget in USD, split evenly over the panel's judges (each stops at its share). */
+  maxCost?: number | undefined;
+  /** Requests in flight per judge. @default 4 */
+  concurrency?: number | undefined;
+  fresh?: boolean | undefined;
+  /** Which stored parse failures are asked again (see `SessionOptions.retryFailed`). */
+  retryFailed?: RetryFailed | undefined;
+  /** Each judge's events, with the judge's label (`provider:model`); then one per image. */
+  onEvent?: ((event: SessionEvent | { type: 'image'; result: PanelImageResult }, judge?: string) => void) | undefined;
+  /** Every judge's session as it opens: an interrupt stops them all. */
+  onSession?: ((session: JudgeSession) => void) | undefined;
+}
+
+/** One neuron's review of one image in one layer. */
+export interface NeuronReview {
+  layer: number;
+  neuron: number;
+  role: string;
+  judge: string;
+  status: ImageScore['status'];
+  score: number | null;
+  std: number | null;
+  samples: number[];
+  errors: string[];
+  /** Calls of this review: answered, failed, served from the store. */
+  calls: { ok: number; failed: number; cached: number };
+}
+
+export interface PanelImageResult extends ImageScore {
+  panel: {
+    name: string;
+    fusion: string;
+    /** False when the escalation judge was sure enough and the panel was not called. */
+    escalated: boolean;
+    /** Neurons of the last layer whose review the verdict used. */
+    neuronsUsed: number;
+    lower: number | null;
+    upper: number | null;
+    /** Standard deviation of the neurons' scores of this image. */
+    spread: number | null;
+    reviews: NeuronReview[];
+    /** Neurons that failed, in words, so the verdict says what it was fused from. */
+    failedNeurons: string[];
+  };
+}
+
+export interface PanelRunResult {
+  run: RunRecord;
+  results: PanelImageResult[];
+  inputErrors: InputError[];
+  /** Krippendorff's alpha (interval) across neurons over the run; NaN when undefined. */
+  alpha: number;
+  meanSpread: number;
+  /** Requests and calls per judge label. */
+  calls: { ok: number; failed: number; cached: number; requests: number; costUsd: number };
+  budgetExceeded: boolean;
+}
+
+interface Judge {
+  label: string;
+  provider: Provider;
+  judgeId: string;
+  session: JudgeSession;
+}
+
+/** Runs a panel over images; see the file header. */
+export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult> {
+  const { store, panel } = options;
+  if (options.members.length !== panel.neurons.length) {
+    throw new QuorumError(`panel ${panel.name}: ${panel.neurons.length} neurons defined but ${options.members.length} judges opened`);
+  }
+  if (panel.escalation && !options.escalation) throw new QuorumError(`panel ${panel.name}: the escalation judge was not opened`);
+  const collected = await collectInputs([...options.inputs]);
+  if (collected.files.length === 0 && collected.errors.length === 0) throw new QuorumError(`no images found in ${options.inputs.join(', ')}`);
+
+  const { run } = store.openRun({
+    name: options.runName,
+    command: 'score',
+    args: options.argv,
+    options: { ...options.runOptions, panel },
+    version: QUORUM_VERSION,
+    ...(options.fresh ? { fresh: true } : {}),
+  });
+  const everyone = [...options.members, ...(options.escalation ? [options.escalation] : [])];
+  const share = options.maxCost === undefined ? undefined : options.maxCost / everyone.length;
+  const open = (m: PanelMember): Judge => {
+    const judgeId = judgeIdOf(m.provider);
+    const identity = m.provider.identity();
+    store.putJudge({
+      id: judgeId,
+      provider: m.provider.id,
+      model: m.provider.model,
+      baseURL: typeof identity['baseURL'] === 'string' ? identity['baseURL'] : undefined,
+      identity,
+    });
+    const label = `${m.provider.id}:${m.provider.model}`;
+    const onEvent = options.onEvent;
+    const session = new JudgeSession({
+      store,
+      runId: run.id,
+      provider: m.provider,
+      judgeId,
+      price: m.price,
+      concurrency: m.concurrency ?? options.concurrency ?? 4,
+      rpm: m.rpm,
+      maxCost: share,
+      ...(m.retry ? { retry: m.retry } : {}),
+      ...(options.retryFailed ? { retryFailed: options.retryFailed } : {}),
+      ...(onEvent ? { onEvent: (e: SessionEvent) => onEvent(e, label) } : {}),
+    });
+    options.onSession?.(session);
+    return { label, provider: m.provider, judgeId, session };
+  };
+  const neurons = options.members.map(open);
+  const cheap = options.escalation ? open(options.escalation) : undefined;
+  const judges = [...neurons, ...(cheap ? [cheap] : [])];
+  const registered = new Set<string>();
+  const register = (t: PromptTemplate) => {
+    if (registered.has(t.hash)) return;
+    registered.add(t.hash);
+    store.putPrompt({ hash: t.hash, id: t.id, version: t.version, kind: t.kind, text: templateText(t) });
+  };
+
+  const reviewRows: PanelReviewRecord[] = [];
+  const review = async (
+    judge: Judge,
+    template: PromptTemplate,
+    samples: number,
+    image: RegisteredImage,
+    path: string,
+    where: { layer: number; neuron: number; role: string },
+  ): Promise<NeuronReview & { reasoning: string | null }> => {
+    register(template);
+    const settings: ScoreSettings = { template, method: 'sample', samples, temperature: panel.temperature };
+    const params = scoreParams(judge.provider, settings);
+    const question = { judgeId: judge.judgeId, promptHash: template.hash, imageHashes: [image.sha256], params };
+    const { cached, missing } = judge.session.lookup(sampleSlots({ ...question, count: samples }));
+    const calls: CallRecord[] = [...cached];
+    if (missing.length > 0 && !judge.session.stopping) {
+      const spec = scoreGroupSpec(judge.provider, settings, await image.encode());
+      calls.push(...(await judge.session.execute({ ...spec, params, slots: missing, promptHash: template.hash, imageHashes: [image.sha256] })));
+    }
+    const s = aggregateImage(path, image.sha256, settings, calls, samples, cached.length, judge.session.notRunReason());
+    reviewRows.push({
+      runId: run.id,
+      itemKey: image.sha256,
+      panel: panel.name,
+      ...where,
+      judgeId: judge.judgeId,
+      callIds: calls.map((c) => c.id),
+      status: s.status,
+      score: s.score,
+      used: false,
+    });
+    return {
+      ...where,
+      judge: judge.label,
+      status: s.status,
+      score: s.score,
+      std: s.std,
+      samples: s.samples,
+      errors: s.errors,
+      calls: { ok: s.okCalls, failed: s.failedCalls, cached: s.cachedCalls },
+      reasoning: s.reasoning,
+    };
+  };
+
+  type Item = { path: string; sha256: string; cheap?: NeuronReview & { reasoning: string | null }; layers: (NeuronReview & { reasoning: string | null })[][] };
+  const items: (Item | { path: string; error: string })[] = new Array(collected.files.length);
+  const registry = new ImageRegistry(store, Math.min(...judges.map((j) => j.provider.maxImageSide)));
+  const pipeline = new PQueue({ concurrency: Math.max(8, (options.concurrency ?? 4) * 2) });
+  const inputErrors: InputError[] = [...collected.errors];
+
+  await Promise.all(
+    collected.files.map((file, position) =>
+      pipeline.add(async () => {
+        let image: RegisteredImage;
+        try {
+          image = await registry.register(file.path);
+        } catch (error) {
+          const bad = error instanceof InputError ? error : new InputError(file.path, describeError(error), { cause: error });
+          inputErrors.push(bad);
+          items[position] = { path: file.path, error: bad.reason };
+          return;
+        }
+        const item: Item = { path: file.path, sha256: image.sha256, layers: [] };
+        items[position] = item;
+        try {
+          if (cheap && panel.escalation) {
+            item.cheap = await review(cheap, neuronTemplate('overall quality'), panel.escalation.samples, image, file.path, {
+              layer: 0,
+              neuron: 0,
+              role: 'overall quality',
+            });
+            const sure = item.cheap.status !== 'failed' && item.cheap.std !== null && item.cheap.std <= panel.escalation.maxSpread;
+            if (sure) return;
+          }
+          let previous: (NeuronReview & { reasoning: string | null })[] = [];
+          for (let layer = 1; layer <= panel.layers; layer++) {
+            const shown = previous.map((r): ShownReview | undefined =>
+              r.score === null ? undefined : { neuron: r.neuron, role: r.role, score: r.score, reasoning: r.reasoning },
+            );
+            const current = await Promise.all(
+              neurons.map((judge, r) => {
+                const role = roleOf(panel, r);
+                const neighbours = shown.filter(
+                  (s): s is ShownReview => s !== undefined && s.neuron !== r && Math.abs(s.neuron - r) <= panel.window,
+                );
+                const template = neuronTemplate(role, layer, shown[r], neighbours);
+                return review(judge, template, panel.samples, image, file.path, { layer, neuron: r, role });
+              }),
+            );
+            item.layers.push(current);
+            previous = current;
+          }
+        } finally {
+          registry.release(image.sha256);
+        }
+      }),
+    ),
+  );
+  for (const j of judges) {
+    await j.session.idle();
+    j.session.close();
+  }
+
+  // Fusion over the images the panel reviewed: the last layer's reviews.
+  const reviewed = items.filter((it): it is Item => it !== undefined && 'sha256' in it && it.layers.length > 0);
+  const last = (it: Item) => it.layers[it.layers.length - 1] as NeuronReview[];
+  const fused = fuseNeurons(
+    neurons.map((_, r) => reviewed.map((it) => (last(it)[r]?.score === null ? null : (last(it)[r]?.samples ?? null)))),
+    panel,
+  );
+
+  const results: PanelImageResult[] = [];
+  const notRun = () => judges.map((j) => j.session).find((s) => s.stopping)?.notRunReason() ?? 'not reached';
+  items.forEach((it, position) => {
+    const path = collected.files[position]?.path ?? '';
+    if (it === undefined) {
+      results.push(panelResult(unscored(path, null, 'sample'), panel, { status: 'not-run', errors: [`not run: ${notRun()}`] }));
+      return;
+    }
+    if (!('sha256' in it)) {
+      results.push(panelResult(unscored(path, null, 'sample'), panel, { status: 'error', errors: [it.error] }));
+      return;
+    }
+    const reviews = [...(it.cheap ? [it.cheap] : []), ...it.layers.flat()].map(({ reasoning: _r, ...r }) => r);
+    if (it.layers.length === 0 && it.cheap) {
+      // The escalation judge was sure: its verdict stands.
+      markUsed(reviewRows, it.sha256, 0);
+      results.push(
+        panelResult(unscored(path, it.sha256, 'sample'), panel, {
+          status: it.cheap.status,
+          score: it.cheap.score,
+          std: it.cheap.std,
+          samples: it.cheap.samples,
+          errors: it.cheap.errors,
+          escalated: false,
+          neuronsUsed: 0,
+          reviews,
+        }),
+      );
+      return;
+    }
+    const final = last(it);
+    const failedNeurons = final.filter((r) => r.score === null).map((r) => `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`);
+    const used = final.filter((r) => r.score !== null);
+    const i = reviewed.indexOf(it);
+    const score = fused.score[i] ?? null;
+    for (const r of used) markUsed(reviewRows, it.sha256, r.layer, r.neuron);
+    const errors = [
+      ...failedNeurons,
+      ...(score !== null ? [] : [`only ${used.length} of ${final.length} neurons answered (at least ${panel.minNeurons} needed)`]),
+    ];
+    results.push(
+      panelResult(unscored(path, it.sha256, 'sample'), panel, {
+        status: score !== null ? (failedNeurons.length ? 'partial' : 'ok') : used.length === 0 && final.every((r) => r.status === 'not-run') ? 'not-run' : 'failed',
+        score,
+        samples: used.map((r) => r.score as number),
+        errors,
+        escalated: true,
+        neuronsUsed: used.length,
+        lower: fused.lower[i] ?? null,
+        upper: fused.upper[i] ?? null,
+        spread: fused.spread[i] ?? null,
+        reviews,
+        failedNeurons,
+      }),
+    );
+  });
+  const agreementRows: PanelAgreementRecord[] = [
+    { runId: run.id, itemKey: '', alpha: fused.alpha, spread: fused.meanSpread, neurons: neurons.length },
+    ...reviewed.map((it, i) => ({
+      runId: run.id,
+      itemKey: it.sha256,
+      alpha: null,
+      spread: fused.spread[i] ?? null,
+      neurons: last(it).filter((r) => r.score !== null).length,
+    })),
+  ];
+  new PanelStore(store).put(reviewRows, agreementRows);
+  store.putResults(
+    results.map((r, position) => ({ runId: run.id, kind: 'image', itemKey: r.path, position, status: r.status, score: r.score, value: r })),
+  );
+  const stopped = judges.find((j) => j.session.stopping && j.session.fatal === undefined && !j.session.budgetExceeded);
+  store.setRunStatus(run.id, stopped ? 'interrupted' : 'done');
+  for (const r of results) options.onEvent?.({ type: 'image', result: r });
+  const calls = { ok: 0, failed: 0, cached: 0, requests: 0, costUsd: 0 };
+  for (const j of judges) {
+    calls.ok += j.session.counts.ok;
+    calls.failed += j.session.counts.failed;
+    calls.cached += j.session.counts.cached;
+    calls.requests += j.session.counts.requests;
+    calls.costUsd += j.session.counts.costUsd;
+  }
+  return {
+    run,
+    results,
+    inputErrors,
+    alpha: fused.alpha,
+    meanSpread: fused.meanSpread,
+    calls,
+    budgetExceeded: judges.some((j) => j.session.budgetExceeded),
+  };
+}
+
+function markUsed(rows: PanelReviewRecord[], itemKey: string, layer: number, neuron = 0): void {
+  for (const row of rows) if (row.itemKey === itemKey && row.layer === layer && row.neuron === neuron) row.used = true;
+}
+
+function panelResult(
+  base: ImageScore,
+  panel: PanelDefinition,
+  fields: Partial<ImageScore> & Partial<PanelImageResult['panel']>,
+): PanelImageResult {
+  const { escalated, neuronsUsed, lower, upper, spread, reviews, failedNeurons, ...score } = fields;
+  const sum = (key: keyof NeuronReview['calls']) => (reviews ?? []).reduce((n, r) => n + r.calls[key], 0);
+  return {
+    ...base,
+    okCalls: sum('ok'),
+    failedCalls: sum('failed'),
+    cachedCalls: sum('cached'),
+    ...score,
+    panel: {
+      name: panel.name,
+      fusion: panel.fusion,
+      escalated: escalated ?? true,
+      neuronsUsed: neuronsUsed ?? 0,
+      lower: lower ?? null,
+      upper: upper ?? null,
+      spread: spread ?? null,
+      reviews: reviews ?? [],
+      failedNeurons: failedNeurons ?? [],
+    },
+  };
+}

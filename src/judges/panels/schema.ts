@@ -1,0 +1,126 @@
+/**
+ * A judge panel's definition (WideDeep layers, Thurstone fusion, escalation), validated
+ * with zod at the edge: the config file's `panels:` section or a programmatic definition.
+ */
+import { z } from 'zod';
+
+/** How a panel names a judge: any non-empty text, unless the config file checks it against its `judges`. */
+type JudgeRef = z.ZodType<string>;
+const anyJudge: JudgeRef = z.string().min(1);
+
+/** A judge: `provider:model` (or a judge name the config file defines), with its base URL. */
+const judgeShape = (ref: JudgeRef) => ({
+  judge: ref,
+  /** OpenAI-compatible server of a judge given as provider:model. */
+  baseUrl: z.string().url().optional(),
+});
+
+/** The fixed list of angles (WideDeep's roles for images). */
+export const DEFAULT_ROLES = [
+  'sharpness and detail',
+  'noise and grain',
+  'exposure and colour',
+  'compression artefacts',
+  'structural plausibility',
+  'faithfulness to the reference',
+] as const;
+
+export const PanelFusion = z.enum(['mean', 'median', 'trimmed-mean', 'thurstone']);
+export type PanelFusion = z.infer<typeof PanelFusion>;
+
+/**
+ * The fields of a panel, every object strict (an unknown key is an error, not ignored);
+ * `ref` validates each judge reference (the config file's names or provider:model).
+ */
+function panelShape(ref: JudgeRef) {
+  return {
+    neurons: z
+      .array(
+        z.strictObject({
+          ...judgeShape(ref),
+          /** Angle of view, e.g. `sharpness`; absent: taken from `roles` in neuron order. */
+          role: z.string().min(1).optional(),
+        }),
+      )
+      .min(1),
+    /** Roles for neurons that name none, in order (cycled). @default DEFAULT_ROLES */
+    roles: z.array(z.string().min(1)).min(1).optional(),
+    /** Layers: 1 is a wide panel; each further layer re-judges seeing earlier reviews. @default 1 */
+    layers: z.number().int().min(1).max(4).default(1),
+    /** Neighbours on each side whose earlier review a neuron sees in layers 2+. @default 2 */
+    window: z.number().int().min(0).default(2),
+    /** How the last layer's reviews become one score. @default 'thurstone' */
+    fusion: PanelFusion.default('thurstone'),
+    /** Share cut from each end by `trimmed-mean`. @default 0.2 */
+    trim: z.number().min(0).max(0.49).default(0.2),
+    /** Samples per neuron review (K). @default 5 */
+    samples: z.number().int().min(1).max(64).default(5),
+    temperature: z.number().min(0).max(2).default(1),
+    /** Fewest neurons that must answer an item; fewer marks it failed. @default 1 */
+    minNeurons: z.number().int().min(1).default(1),
+    /**
+     * Cascade: a cheap judge scores every item first; the panel is called only where its
+     * samples spread (standard deviation) exceeds `maxSpread`, or it failed.
+     */
+    escalation: z
+      .strictObject({
+        ...judgeShape(ref),
+        maxSpread: z.number().min(0),
+        samples: z.number().int().min(2).max(64).default(5),
+      })
+      .optional(),
+    /** Bootstrap rounds of the Thurstone intervals. @default 200 */
+    rounds: z.number().int().min(0).default(200),
+    seed: z.number().int().min(0).default(0),
+  };
+}
+
+const checkMinNeurons = (p: { minNeurons: number; neurons: readonly unknown[] }, ctx: z.RefinementCtx) => {
+  if (p.minNeurons > p.neurons.length) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minNeurons'],
+      message: `Expected \`minNeurons\` to be at most the ${p.neurons.length} neurons, got \`${p.minNeurons}\``,
+    });
+  }
+};
+
+/** Panel names, like judge names: letters, digits, ".", "_" and "-" (no ":"). */
+export const PanelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'panel names are letters, digits, ".", "_" and "-"');
+
+/** A panel defined in code: its name and fields. */
+export const PanelDefinition = z.strictObject({ name: PanelName, ...panelShape(anyJudge) }).superRefine(checkMinNeurons);
+export type PanelDefinition = z.infer<typeof PanelDefinition>;
+export type PanelDefinitionInput = z.input<typeof PanelDefinition>;
+export type PanelNeuron = PanelDefinition['neurons'][number];
+
+/**
+ * One entry of the config file's `panels:` (its name is the key), each judge reference
+ * checked by `ref` (see `judgeReference` in the config module).
+ */
+export function panelEntrySchema(ref: JudgeRef) {
+  return z.strictObject(panelShape(ref)).superRefine(checkMinNeurons);
+}
+
+/** The role of neuron `index`: its own, else the panel's list (cycled), else the defaults. */
+export function roleOf(panel: PanelDefinition, index: number): string {
+  const own = panel.neurons[index]?.role;
+  if (own) return own;
+  const list = panel.roles ?? DEFAULT_ROLES;
+  return list[index % list.length] as string;
+}
+
+/**
+ * The panel named `name` in a configuration's `panels` (a record by name or a list of
+ * definitions), validated; undefined when there is none. Programmatic use; the CLI
+ * validates the config file's section with line numbers (cli/panels).
+ */
+export function panelByName(config: { panels?: unknown } | undefined, name: string): PanelDefinition | undefined {
+  const panels = config?.panels;
+  if (panels === undefined || panels === null) return undefined;
+  const entries: unknown[] = Array.isArray(panels)
+    ? panels
+    : Object.entries(panels as Record<string, unknown>).map(([key, value]) => ({ name: key, ...(value as object) }));
+  const found = entries.find((p) => (p as { name?: unknown }).name === name);
+  return found === undefined ? undefined : PanelDefinition.parse(found);
+}
