@@ -4,7 +4,6 @@
  * line and key), and its judges opened, each from its entry in `judges:` or as
  * provider:model.
  */
-import { isAbsolute, resolve } from 'node:path';
 import { openJudge, type OpenedJudge } from '../../api/judge.js';
 import { judgeReference, loadConfig, validateConfigSection, type LoadedConfig } from '../../config/index.js';
 import { ConfigFileError, UsageError } from '../../core/errors.js';
@@ -13,6 +12,7 @@ import { keyPathText, lineOf } from '../../config/_locate.js';
 import { loadPriceTable } from '../../judges/prices.js';
 import { panelEntrySchema, type PanelDefinition } from '../../judges/panels/index.js';
 import { expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from '../args.js';
+import { configPath } from '../judge-options.js';
 
 /** The prefix that names a panel where a judge is expected. */
 export const PANEL_PREFIX = 'panel:';
@@ -86,12 +86,12 @@ export async function openPanel(choice: PanelChoice, args: Args, env: NodeJS.Pro
     const engine: Record<string, string | number> = {};
     for (const [key, value] of Object.entries(entry?.options ?? {})) {
       if (key === 'temperature' || key === 'maxTokens' || value === undefined) continue;
-      engine[key] = key === 'mmproj' ? inConfigDir(config, String(value), env) : value;
+      engine[key] = key === 'mmproj' ? configPath(config, String(value), env) : value;
     }
     const model = spec.slice(spec.indexOf(':') + 1);
     const judge = await openJudge(
       {
-        judge: spec.startsWith('llama:') && entry ? `llama:${inConfigDir(config, model, env)}` : spec,
+        judge: spec.startsWith('llama:') && entry ? `llama:${configPath(config, model, env)}` : spec,
         baseURL: ref.baseUrl ?? entry?.baseUrl ?? entry?.endpoints?.[0]?.url ?? (entry ? undefined : urlArg(args, 'base-url')),
         apiKey,
         timeout: entry?.timeout ?? numArg(args, 'timeout', 0.001),
@@ -126,10 +126,4 @@ export async function openPanel(choice: PanelChoice, args: Args, env: NodeJS.Pro
     await close();
     throw error;
   }
-}
-
-/** A path written in the config file: `~` expanded, relative to the file's folder. */
-function inConfigDir(config: LoadedConfig, path: string, env: NodeJS.ProcessEnv): string {
-  const expanded = expandHome(path, env);
-  return isAbsolute(expanded) ? expanded : resolve(config.dir, expanded);
 }
