@@ -1,0 +1,190 @@
+/**
+ * A dataset's worth of stored calls, through the CLI as a user runs it.
+ *
+ *   npx tsx bench/scale.ts [--calls N] [--samples K] [--dir FOLDER] [--keep]
+ *
+ * Writes N / K distinct 16 x 16 PNG test images (default 1,000,000 calls: 50,000 images x
+ * 20 samples), starts the OpenAI test server in a child process with 1 ms latency
+ * (bench/_judge-server.ts), and times fresh `quorum` processes (the built CLI in dist/,
+ * under /usr/bin/time -v for the peak resident set):
+ *   - `score` first run (every call made and stored through the normal path: claim, request,
+ *     parse, record), stdout (jsonl) to a file;
+ *   - `score` again: the cached rerun, every sample served from the database (checked: the
+ *     output says each image's K samples were cached);
+ *   - `show` in every format (table, json, jsonl, csv) and `show --calls`, to files (the line
+ *     counts are checked), and `runs` (table, json).
+ * With `--dir` the images and database are kept there and reused: a database that already
+ * holds the run makes the "first run" a second cached rerun (said in the output).
+ *
+ * Targets (issue 14): the cached rerun serves >= 50,000 samples/s; the peak RSS of the
+ * cached rerun and of `show --calls` stays under 400 MB; every command exits 0.
+ * Exit code 1 when a target fails.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeTestImage } from '../test/support/test-images.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'quorum.js');
+const CACHED_PER_S = 50_000;
+const PEAK_MB = 400;
+
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' / ');
+
+interface Timed {
+  code: number | null;
+  wallS: number;
+  peakMB: number;
+  stderr: string;
+}
+
+/** Runs `quorum ARGS` in a fresh process under /usr/bin/time -v, stdout to `outFile`. */
+async function quorum(args: readonly string[], outFile: string, env: NodeJS.ProcessEnv = {}): Promise<Timed> {
+  const out = openSync(outFile, 'w');
+  const started = performance.now();
+  const child = spawn('/usr/bin/time', ['-v', process.execPath, BIN, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], NO_COLOR: '1', ...env },
+    stdio: ['ignore', out, 'pipe'],
+  });
+  closeSync(out);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-20_000)));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const wallS = (performance.now() - started) / 1000;
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return { code, wallS, peakMB: rss ? Number(rss[1]) / 1024 : Number.NaN, stderr };
+}
+
+/** Counts a file's lines and hands each to `check` (streamed: the files run to hundreds of MB). */
+async function eachLine(file: string, check?: (line: string) => void): Promise<number> {
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    n++;
+    check?.(line);
+  }
+  return n;
+}
+
+async function writeImages(folder: string, count: number): Promise<void> {
+  mkdirSync(folder, { recursive: true });
+  const have = new Set(readdirSync(folder));
+  for (let i = 0; i < count; i++) {
+    const name = `img-${String(i).padStart(7, '0')}.png`;
+    if (have.has(name)) continue;
+    await writeFile(join(folder, name), await makeTestImage({ quality: 1 + ((i * 37) % 400) / 100, seed: i, width: 16, height: 16 }));
+  }
+}
+
+async function startServer(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/_judge-server.ts', '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+  const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      calls: { type: 'string', default: '1000000' },
+      samples: { type: 'string', default: '20' },
+      concurrency: { type: 'string', default: '16' },
+      dir: { type: 'string' },
+      keep: { type: 'boolean' },
+    },
+  });
+  const calls = Number(values.calls);
+  const samples = Number(values.samples);
+  if (!Number.isInteger(calls) || calls < 1) throw new Error(`Expected \`--calls\` to be an integer >= 1, got \`${values.calls}\``);
+  if (!Number.isInteger(samples) || samples < 1) throw new Error(`Expected \`--samples\` to be an integer >= 1, got \`${values.samples}\``);
+  const images = Math.ceil(calls / samples);
+  const total = images * samples;
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+
+  const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'quorum-bench-scale-')));
+  mkdirSync(dir, { recursive: true });
+  const folder = join(dir, 'images');
+  const db = join(dir, 'scale.db');
+  const hadRun = existsSync(db);
+  console.log(
+    `Quorum at dataset scale: ${images.toLocaleString('en')} PNG 16x16 x ${samples} samples = ${total.toLocaleString('en')} calls, ` +
+      `concurrency ${values.concurrency}, test server latency 1 ms (child process); node ${process.version}, ${cpus().length} CPUs; folder ${dir}`,
+  );
+  let t = performance.now();
+  await writeImages(folder, images);
+  console.log(`images written in ${((performance.now() - t) / 1000).toFixed(1)} s; load average ${load()}`);
+
+  const server = await startServer();
+  const rows: { step: string; timed: Timed; rate?: string; load: string }[] = [];
+  const failures: string[] = [];
+  const step = async (name: string, args: string[], outName: string, check: (file: string, timed: Timed) => Promise<string | undefined>) => {
+    const file = join(dir, outName);
+    const timed = await quorum(args, file, { OPENAI_API_KEY: 'bench' });
+    const l = load();
+    if (timed.code !== 0) failures.push(`${name}: exit code ${timed.code}: ${timed.stderr.split('\n').slice(-6).join(' | ')}`);
+    const rate = timed.code === 0 ? await check(file, timed) : undefined;
+    rows.push({ step: name, timed, load: l, ...(rate ? { rate } : {}) });
+    console.log(`  ${name}: ${timed.wallS.toFixed(1)} s, peak RSS ${timed.peakMB.toFixed(0)} MB${rate ? `, ${rate}` : ''}; load average ${l}`);
+  };
+  try {
+    const score = ['score', folder, '--judge', 'openai:sim-judge', '--base-url', server.url, '--method', 'sample', '--samples', String(samples),
+      '--concurrency', String(values.concurrency), '--db', db, '--run', 'scale', '--format', 'jsonl'];
+    /** Checks every image is in the jsonl output, scored, with `cachedOf(image)` samples cached. */
+    const scored = (cachedWanted: number | undefined) => async (file: string, timed: Timed) => {
+      let bad = 0;
+      const n = await eachLine(file, (line) => {
+        const r = JSON.parse(line) as { status: string; cached: number };
+        if (r.status !== 'ok' || (cachedWanted !== undefined && r.cached !== cachedWanted)) bad++;
+      });
+      if (n !== images || bad) failures.push(`${file}: ${n} lines for ${images} images, ${bad} not ok${cachedWanted ? ' or not all cached' : ''}`);
+      return `${Math.round(total / timed.wallS).toLocaleString('en')} samples/s`;
+    };
+    await step(hadRun ? 'score (run existed: cached)' : 'score, first run', score, 'score-1.jsonl', scored(hadRun ? samples : undefined));
+    await step('score, cached rerun', score, 'score-2.jsonl', scored(samples));
+    const lines = (wanted: number) => async (file: string) => {
+      const n = await eachLine(file);
+      if (n !== wanted) failures.push(`${file}: ${n} lines, wanted ${wanted}`);
+      return `${(statSync(file).size / 2 ** 20).toFixed(0)} MB out`;
+    };
+    const show = ['show', 'scale', '--db', db];
+    await step('show (table)', show, 'show.txt', lines(images + 2));
+    await step('show --format json', [...show, '--format', 'json'], 'show.json', async (file) => {
+      // A JSON array of one object per image, pretty-printed: count the objects' first lines.
+      let n = 0;
+      await eachLine(file, (line) => void (line === '  {' && n++));
+      if (n !== images) failures.push(`${file}: ${n} objects, wanted ${images}`);
+      return `${(statSync(file).size / 2 ** 20).toFixed(0)} MB out`;
+    });
+    await step('show --format jsonl', [...show, '--format', 'jsonl'], 'show.jsonl', lines(images));
+    await step('show --format csv', [...show, '--format', 'csv'], 'show.csv', lines(images + 1));
+    // Both score runs link every call to the run: `show --calls` prints each call once.
+    await step('show --calls', [...show, '--calls'], 'calls.jsonl', lines(total));
+    await step('runs', ['runs', '--db', db], 'runs.txt', lines(3));
+    await step('runs --format json', ['runs', '--db', db, '--format', 'json'], 'runs.json', async () => undefined);
+  } finally {
+    server.stop();
+    if (!values.keep && !values.dir) await rm(dir, { recursive: true, force: true });
+  }
+
+  const cached = rows.find((r) => r.step === 'score, cached rerun')!;
+  const callsRow = rows.find((r) => r.step === 'show --calls');
+  const perS = total / cached.timed.wallS;
+  const targets: [string, string, string, boolean][] = [
+    ['cached rerun, samples/s', Math.round(perS).toLocaleString('en'), `>= ${CACHED_PER_S.toLocaleString('en')}`, perS >= CACHED_PER_S],
+    ['cached rerun, peak RSS', `${cached.timed.peakMB.toFixed(0)} MB`, `< ${PEAK_MB} MB`, cached.timed.peakMB < PEAK_MB],
+    ['show --calls, peak RSS', `${callsRow?.timed.peakMB.toFixed(0)} MB`, `< ${PEAK_MB} MB`, (callsRow?.timed.peakMB ?? Infinity) < PEAK_MB],
+    ['every command exits 0, outputs complete', failures.length ? `${failures.length} failed` : 'yes', 'yes', failures.length === 0],
+  ];
+  console.log('');
+  for (const f of failures) console.log(`FAILED ${f}`);
+  for (const [name, value, wanted, pass] of targets) console.log(`${name.padEnd(42)}${value.padEnd(12)}${wanted.padEnd(12)}${pass ? 'PASS' : 'FAIL'}`);
+  if (targets.some((x) => !x[3])) process.exitCode = 1;
+}
+
+await main();
