@@ -89,6 +89,13 @@ export interface CallRecord {
 
 export type NewCall = Omit<CallRecord, 'id'>;
 
+/**
+ * What serving a stored sample from the cache needs (its key, index, status and parsed
+ * answer): read without the raw text, tokens, timings and JSON columns no judging
+ * strategy reads, which were most of a cached rerun's time.
+ */
+export type StoredAnswer = Pick<CallRecord, 'id' | 'cacheKey' | 'sampleIndex' | 'status' | 'error' | 'failure' | 'parsed'>;
+
 export interface ResultRecord {
   runId: number;
   kind: string;
@@ -182,6 +189,20 @@ function callFromRow(row: CallRow): CallRecord {
   };
 }
 
+/**
+ * The latest answer for a key, by `--retry-failed` rule: which stored parse failures count
+ * as answers. Newest first from the (cache_key, id) index, without a sort.
+ */
+function cachedQueries(db: Database.Database, columns: string) {
+  return {
+    none: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1`),
+    mismatch: db.prepare(
+      `SELECT ${columns} FROM calls WHERE cache_key = ? AND (status = 'ok' OR (status = 'parse_error' AND failure IS NOT 'mismatch')) ORDER BY id DESC LIMIT 1`,
+    ),
+    all: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status = 'ok' ORDER BY id DESC LIMIT 1`),
+  };
+}
+
 /** What makes a run's configuration, named for the refusal message. */
 const CONFIG_KEYS: Record<string, string> = {
   judge: 'judge',
@@ -196,6 +217,13 @@ const CONFIG_KEYS: Record<string, string> = {
   systems: 'systems',
   items: 'items',
 };
+
+/**
+ * SQLite's page cache, KiB (its default is 2 MiB). A cache lookup walks the cache-key
+ * index at a random place, so with a large run most of the index must stay in memory or
+ * every lookup reads pages from the file (1,000,000 calls: an index of about 90 MiB).
+ */
+const PAGE_CACHE_KIB = 128 * 1024;
 
 /** Deferred rows gathered before they ride with a call's transaction. */
 const DEFERRED_BATCH = 64;
@@ -288,6 +316,7 @@ export class Store {
       // Set first: every later statement, the schema check included, waits for other
       // processes' locks instead of failing with `database is locked`.
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       checkOwnSchema(db, file);
       if (readonly) {
         const version = db.pragma('user_version', { simple: true }) as number;
@@ -387,15 +416,8 @@ export class Store {
       insertJudge: db.prepare(
         'INSERT OR IGNORE INTO judges (id, provider, model, base_url, identity) VALUES (@id, @provider, @model, @baseURL, @identity)',
       ),
-      // The latest answer for a key; which stored parse failures count as answers
-      // depends on the run's --retry-failed rule.
-      cachedCall: {
-        none: db.prepare("SELECT * FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1"),
-        mismatch: db.prepare(
-          "SELECT * FROM calls WHERE cache_key = ? AND (status = 'ok' OR (status = 'parse_error' AND failure IS NOT 'mismatch')) ORDER BY id DESC LIMIT 1",
-        ),
-        all: db.prepare("SELECT * FROM calls WHERE cache_key = ? AND status = 'ok' ORDER BY id DESC LIMIT 1"),
-      },
+      cachedCall: cachedQueries(db, '*'),
+      cachedAnswer: cachedQueries(db, 'id, cache_key, sample_index, status, error, failure, parsed'),
       insertCall: db.prepare(`INSERT INTO calls (cache_key, run_id, judge_id, prompt_hash, image_hashes, sample_index,
           params, request_id, choice_index, raw, parsed, logprobs, status, error, failure, input_tokens, output_tokens, cost_usd,
           latency_ms, attempts, meta, started_at, finished_at)
@@ -536,6 +558,7 @@ export class Store {
   }
 
   runTotals(runId: number): { calls: number; cached: number; ok: number; parseErrors: number; costUsd: number; results: number } {
+    this.flush(); // reads see the links and rows this process deferred
     const row = this.#stmt.runTotals.get({ runId }) as {
       results: number;
       calls: number;
@@ -586,11 +609,34 @@ export class Store {
     return row ? callFromRow(row) : undefined;
   }
 
-  /** Marks cached calls as used by a run, in one transaction. */
+  /** The latest answer stored for a cache key, as `cachedCall` finds it, with only what serving it needs. */
+  cachedAnswer(cacheKey: string, retry: RetryFailed = 'mismatch'): StoredAnswer | undefined {
+    const row = this.#stmt.cachedAnswer[retry].get(cacheKey) as
+      | Pick<CallRow, 'id' | 'cache_key' | 'sample_index' | 'status' | 'error' | 'failure' | 'parsed'>
+      | undefined;
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      cacheKey: row.cache_key,
+      sampleIndex: row.sample_index,
+      status: row.status,
+      error: row.error,
+      failure: row.failure,
+      parsed: parseJson(row.parsed),
+    };
+  }
+
+  /**
+   * Marks cached calls as used by a run. The links ride with the next write (or `flush()`,
+   * or a second from now), like image and result rows: a link lost to a kill is made
+   * again when the rerun serves the call again, and a cached rerun of a million samples
+   * does not pay a commit per image.
+   */
   linkCached(runId: number, callIds: readonly number[]): void {
-    this.#write(() => {
+    this.#deferred.push(() => {
       for (const id of callIds) this.#stmt.linkCall.run(runId, id, 1);
     });
+    if (this.#deferredDue()) this.flush();
   }
 
   /**
@@ -600,14 +646,14 @@ export class Store {
    * it), or `theirs` (claimed by another live process: wait for its answer). Claims of
    * dead processes (expired lease, or a vanished pid on this host) are taken over.
    */
-  claim(keys: readonly string[], retry: RetryFailed): { done: Map<string, CallRecord>; mine: Set<string>; theirs: Set<string> } {
-    const done = new Map<string, CallRecord>();
+  claim(keys: readonly string[], retry: RetryFailed): { done: Map<string, StoredAnswer>; mine: Set<string>; theirs: Set<string> } {
+    const done = new Map<string, StoredAnswer>();
     const mine = new Set<string>();
     const theirs = new Set<string>();
     const now = Date.now();
     this.#write(() => {
       for (const key of keys) {
-        const hit = this.cachedCall(key, retry);
+        const hit = this.cachedAnswer(key, retry);
         if (hit) {
           done.set(key, hit);
           continue;
@@ -661,6 +707,7 @@ export class Store {
 
   /** Calls a run used (made or served from cache), oldest first, with `cached` set. */
   runCalls(runId: number): (CallRecord & { cached: boolean })[] {
+    this.flush(); // reads see the links and rows this process deferred
     return (this.#stmt.runCalls.all(runId) as (CallRow & { cached: number })[]).map((row) => ({
       ...callFromRow(row),
       cached: row.cached === 1,
@@ -677,6 +724,7 @@ export class Store {
    * hold a large run in memory (`show --calls` of a million calls).
    */
   *eachRunCall(runId: number): Generator<CallRecord & { cached?: boolean }> {
+    this.flush(); // reads see the links and rows this process deferred
     for (const row of this.#stmt.runCalls.iterate(runId) as IterableIterator<CallRow & { cached: number }>) {
       yield { ...callFromRow(row), cached: row.cached === 1 };
     }
@@ -696,6 +744,7 @@ export class Store {
    * failures that a later call of the run replaced are not counted.
    */
   storedFailures(runId: number): { mismatch: number; answer: number } {
+    this.flush(); // reads see the links and rows this process deferred
     const out = { mismatch: 0, answer: 0 };
     for (const r of this.#stmt.storedFailures.all({ runId }) as { failure: FailureKind | null; n: number }[]) {
       out[r.failure ?? 'answer'] += r.n;
@@ -731,11 +780,13 @@ export class Store {
 
   /** How many results of each kind (`image`, `pair`, `rank`, `summary`) a run holds, counted in SQL. */
   resultCounts(runId: number): Record<string, number> {
+    this.flush(); // reads see the links and rows this process deferred
     const rows = this.#stmt.resultCounts.all(runId) as { kind: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
   }
 
   results(runId: number, kind?: string): ResultRecord[] {
+    this.flush(); // reads see the links and rows this process deferred
     const k = kind ?? null;
     return (
       this.#stmt.results.all(runId, k, k) as {
