@@ -13,8 +13,10 @@
  *     output says each image's K samples were cached);
  *   - `show` in every format (table, json, jsonl, csv) and `show --calls`, to files (the line
  *     counts are checked), and `runs` (table, json).
- * With `--dir` the images and database are kept there and reused: a database that already
- * holds the run makes the "first run" a second cached rerun (said in the output).
+ * With `--dir` the images and database are kept there and reused (the server then listens
+ * on a fixed port, `--port`, default 47311: the base URL is part of the judge's identity
+ * and so of every cache key): a database that already holds the run makes the "first run"
+ * a second cached rerun (said in the output).
  *
  * Targets (issue 14): the cached rerun serves >= 50,000 samples/s; the peak RSS of the
  * cached rerun and of `show --calls` stays under 400 MB; every command exits 0.
@@ -83,8 +85,11 @@ async function writeImages(folder: string, count: number): Promise<void> {
   }
 }
 
-async function startServer(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/_judge-server.ts', '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+async function startServer(port: number): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/_judge-server.ts', '1', String(port)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   return { url, stop: () => child.kill('SIGTERM') };
 }
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
       samples: { type: 'string', default: '20' },
       concurrency: { type: 'string', default: '16' },
       dir: { type: 'string' },
+      port: { type: 'string' },
       keep: { type: 'boolean' },
     },
   });
@@ -120,7 +126,7 @@ async function main(): Promise<void> {
   await writeImages(folder, images);
   console.log(`images written in ${((performance.now() - t) / 1000).toFixed(1)} s; load average ${load()}`);
 
-  const server = await startServer();
+  const server = await startServer(Number(values.port ?? (values.dir ? 47311 : 0)));
   const rows: { step: string; timed: Timed; rate?: string; load: string }[] = [];
   const failures: string[] = [];
   const step = async (name: string, args: string[], outName: string, check: (file: string, timed: Timed) => Promise<string | undefined>) => {
