@@ -22,77 +22,15 @@
  * cached rerun and of `show --calls` stays under 400 MB; every command exits 0.
  * Exit code 1 when a target fails.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { makeTestImage } from '../test/support/test-images.js';
+import { assertBuilt, eachLine, load, startServer, timedQuorum, writeImages, type Timed } from './_cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'quorum.js');
 const CACHED_PER_S = 50_000;
 const PEAK_MB = 400;
-
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' / ');
-
-interface Timed {
-  code: number | null;
-  wallS: number;
-  peakMB: number;
-  stderr: string;
-}
-
-/** Runs `quorum ARGS` in a fresh process under /usr/bin/time -v, stdout to `outFile`. */
-async function quorum(args: readonly string[], outFile: string, env: NodeJS.ProcessEnv = {}): Promise<Timed> {
-  const out = openSync(outFile, 'w');
-  const started = performance.now();
-  const child = spawn('/usr/bin/time', ['-v', process.execPath, BIN, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], NO_COLOR: '1', ...env },
-    stdio: ['ignore', out, 'pipe'],
-  });
-  closeSync(out);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-20_000)));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const wallS = (performance.now() - started) / 1000;
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { code, wallS, peakMB: rss ? Number(rss[1]) / 1024 : Number.NaN, stderr };
-}
-
-/** Counts a file's lines and hands each to `check` (streamed: the files run to hundreds of MB). */
-async function eachLine(file: string, check?: (line: string) => void): Promise<number> {
-  let n = 0;
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    n++;
-    check?.(line);
-  }
-  return n;
-}
-
-async function writeImages(folder: string, count: number): Promise<void> {
-  mkdirSync(folder, { recursive: true });
-  const have = new Set(readdirSync(folder));
-  for (let i = 0; i < count; i++) {
-    const name = `img-${String(i).padStart(7, '0')}.png`;
-    if (have.has(name)) continue;
-    await writeFile(join(folder, name), await makeTestImage({ quality: 1 + ((i * 37) % 400) / 100, seed: i, width: 16, height: 16 }));
-  }
-}
-
-async function startServer(port: number): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/_judge-server.ts', '1', String(port)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  return { url, stop: () => child.kill('SIGTERM') };
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -111,7 +49,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`Expected \`--samples\` to be an integer >= 1, got \`${values.samples}\``);
   const images = Math.ceil(calls / samples);
   const total = images * samples;
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  assertBuilt();
 
   const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'quorum-bench-scale-')));
   mkdirSync(dir, { recursive: true });
@@ -126,12 +64,12 @@ async function main(): Promise<void> {
   await writeImages(folder, images);
   console.log(`images written in ${((performance.now() - t) / 1000).toFixed(1)} s; load average ${load()}`);
 
-  const server = await startServer(Number(values.port ?? (values.dir ? 47311 : 0)));
+  const server = await startServer(1, Number(values.port ?? (values.dir ? 47311 : 0)));
   const rows: { step: string; timed: Timed; rate?: string; load: string }[] = [];
   const failures: string[] = [];
   const step = async (name: string, args: string[], outName: string, check: (file: string, timed: Timed) => Promise<string | undefined>) => {
     const file = join(dir, outName);
-    const timed = await quorum(args, file, { OPENAI_API_KEY: 'bench' });
+    const timed = await timedQuorum(args, file, { OPENAI_API_KEY: 'bench' });
     const l = load();
     if (timed.code !== 0) failures.push(`${name}: exit code ${timed.code}: ${timed.stderr.split('\n').slice(-6).join(' | ')}`);
     const rate = timed.code === 0 ? await check(file, timed) : undefined;

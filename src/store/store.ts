@@ -218,13 +218,6 @@ const CONFIG_KEYS: Record<string, string> = {
   items: 'items',
 };
 
-/**
- * SQLite's page cache, KiB (its default is 2 MiB). A cache lookup walks the cache-key
- * index at a random place, so with a large run most of the index must stay in memory or
- * every lookup reads pages from the file (1,000,000 calls: an index of about 90 MiB).
- */
-const PAGE_CACHE_KIB = 128 * 1024;
-
 /** Deferred rows gathered before they ride with a call's transaction. */
 const DEFERRED_BATCH = 64;
 
@@ -316,7 +309,6 @@ export class Store {
       // Set first: every later statement, the schema check included, waits for other
       // processes' locks instead of failing with `database is locked`.
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
       checkOwnSchema(db, file);
       if (readonly) {
         const version = db.pragma('user_version', { simple: true }) as number;
