@@ -112,7 +112,12 @@ async function main(): Promise<void> {
     await step('show --format csv', [...show, '--format', 'csv'], 'show.csv', lines(images + 1));
     // Both score runs link every call to the run: `show --calls` prints each call once.
     await step('show --calls', [...show, '--calls'], 'calls.jsonl', lines(total));
-    await step('runs', ['runs', '--db', db], 'runs.txt', lines(3));
+    await step('runs', ['runs', '--db', db], 'runs.txt', async (file) => {
+      let listed = false;
+      await eachLine(file, (line) => void (line.startsWith('scale ') && (listed = true)));
+      if (!listed) failures.push(`${file}: the run \`scale\` is not listed`);
+      return undefined;
+    });
     await step('runs --format json', ['runs', '--db', db, '--format', 'json'], 'runs.json', async () => undefined);
   } finally {
     server.stop();
