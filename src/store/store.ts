@@ -421,10 +421,14 @@ export class Store {
         'SELECT c.*, rc.cached AS cached FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = ? ORDER BY c.id',
       ),
       runErrorCalls: db.prepare("SELECT * FROM calls WHERE run_id = ? AND status = 'error' ORDER BY id"),
+      // A rerun writes the same results again: a row is only rewritten (and its updated_at
+      // moved) when something in it changed.
       upsertResult: db.prepare(`INSERT INTO results (run_id, kind, item_key, position, status, score, value)
         VALUES (@runId, @kind, @itemKey, @position, @status, @score, @value)
         ON CONFLICT(run_id, kind, item_key) DO UPDATE SET position = excluded.position, status = excluded.status,
-          score = excluded.score, value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`),
+          score = excluded.score, value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+        WHERE position IS NOT excluded.position OR status IS NOT excluded.status OR score IS NOT excluded.score
+          OR value IS NOT excluded.value`),
       results: db.prepare('SELECT * FROM results WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY kind, position'),
       resultCounts: db.prepare('SELECT kind, count(*) AS n FROM results WHERE run_id = ? GROUP BY kind'),
       runTotals: db.prepare(`SELECT count(*) AS calls, sum(rc.cached) AS cached,
@@ -448,11 +452,13 @@ export class Store {
 
   /**
    * Records an image (once per content hash) and the path it was seen under. With
-   * `deferred`, the row is written with the next call transaction or `flush()`.
+   * `deferred`, the row is written with the next call transaction or `flush()`; with
+   * `known`, only the path (the image was found by `getImage`).
    */
-  putImage(image: ImageRecord, options: { deferred?: boolean } = {}): void {
+  putImage(image: ImageRecord, options: { deferred?: boolean; known?: boolean } = {}): void {
     const write = () => {
-      this.#stmt.insertImage.run(image);
+      // `known`: the image row is there (read with getImage); only the path may be new.
+      if (!options.known) this.#stmt.insertImage.run(image);
       this.#stmt.insertImagePath.run(image.sha256, image.path);
     };
     if (options.deferred) this.#deferred.push(write);
