@@ -27,13 +27,12 @@
  * `--quick` (200 images, 3 rounds, no cache rerun) is for iterating, not for the figures.
  * Exit code 1 when a target fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
@@ -48,6 +47,7 @@ import type { ScoreSettings } from '../src/judges/score.js';
 import { qualityScore } from '../src/prompts/builtin.js';
 import { Store } from '../src/store/store.js';
 import { makeTestImage } from '../test/support/test-images.js';
+import { median, startServer } from './_cli.js';
 
 // The same libvips settings the CLI's main() applies.
 sharp.cache(false);
@@ -79,20 +79,6 @@ async function measure(calls: number, work: () => Promise<unknown>): Promise<Mea
   return { calls, wallS, cpuMs: (used.user + used.system) / 1000 };
 }
 
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/_judge-server.ts', String(LATENCY_MS)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  return { url, child };
-}
 
 async function writeImages(dir: string, count: number, seed: number): Promise<string[]> {
   const paths: string[] = [];
@@ -225,7 +211,7 @@ const load1 = () => loadavg()[0]!.toFixed(1);
 
 async function main(images: number, rounds: number, cacheRerun: boolean): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'quorum-bench-score-'));
-  const server = await startServer();
+  const server = await startServer(LATENCY_MS);
   try {
     const folder = join(dir, 'a');
     await mkdir(folder);
@@ -318,7 +304,7 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
     for (const [name, value, target, pass] of rows) console.log(line([name, value, target, pass ? 'PASS' : 'FAIL'], w2));
     if (rows.some((r) => !r[3])) process.exitCode = 1;
   } finally {
-    server.child.kill('SIGTERM');
+    server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
