@@ -35,7 +35,8 @@ export interface NewtonOptions {
 
 export interface NewtonResult {
   scores: Float64Array;
-  standardErrors: Float64Array | null;
+  /** Computes the standard errors (O(n^3)) when called; null when not asked for. */
+  standardErrors: (() => Float64Array) | null;
   iterations: number;
   converged: boolean;
   logLikelihood: number;
@@ -282,21 +283,25 @@ export function newtonFit(table: PairTable, link: Link, options: NewtonOptions):
     }
   }
 
-  let standardErrors: Float64Array | null = null;
-  if (options.standardErrors) {
-    derivatives(table, link, s, grad, curv);
-    const l = factor(denseSystem(table, curv, priorPrecision), n);
-    const diag = inverseDiagonal(l, n);
-    standardErrors = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      if (priorPrecision > 0) {
-        standardErrors[i] = Math.sqrt(diag[i] as number);
-      } else if ((componentSize[i] as number) < 2) {
-        standardErrors[i] = NaN; // a lone item's score is not identified
-      } else {
-        standardErrors[i] = Math.sqrt(Math.max(0, (diag[i] as number) - 1 / (componentSize[i] as number)));
+  // The scores are final: nothing writes to `s` after this, so the errors can wait until asked.
+  const final = s;
+  const standardErrors = options.standardErrors
+    ? () => {
+        derivatives(table, link, final, grad, curv);
+        const l = factor(denseSystem(table, curv, priorPrecision), n);
+        const diag = inverseDiagonal(l, n);
+        const se = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          if (priorPrecision > 0) {
+            se[i] = Math.sqrt(diag[i] as number);
+          } else if ((componentSize[i] as number) < 2) {
+            se[i] = NaN; // a lone item's score is not identified
+          } else {
+            se[i] = Math.sqrt(Math.max(0, (diag[i] as number) - 1 / (componentSize[i] as number)));
+          }
+        }
+        return se;
       }
-    }
-  }
+    : null;
   return { scores: s, standardErrors, iterations, converged, logLikelihood: logLikelihood(table, link, s) };
 }

@@ -150,15 +150,18 @@ const IMAGE_COMMANDS = new Set(['score', 'compare', 'rank', 'hallucination', 'de
 
 /** The process entry point: the only place that touches `process` signals and exits. */
 export async function main(argv: readonly string[]): Promise<void> {
-  // Only the commands that read images load sharp (most of a bare start-up's CPU).
+  // Only the commands that read images set sharp up, and sharp itself loads when the first
+  // image needs it (most of a bare start-up's CPU; a cached rerun never does).
   if (IMAGE_COMMANDS.has(argv[0] ?? '')) {
-    // sharp's operation cache keeps finished decodes alive while the next one runs; for
-    // huge images that doubles peak memory, and Quorum never decodes the same image twice.
-    const sharp = (await import('sharp')).default;
-    sharp.cache(false);
-    // Quorum decodes several images at once; one libvips thread each avoids paying a thread
-    // pool's start-up per small image and keeps two cores from being oversubscribed.
-    sharp.concurrency(1);
+    const { configureSharp } = await import('../images/index.js');
+    configureSharp((sharp) => {
+      // sharp's operation cache keeps finished decodes alive while the next one runs; for
+      // huge images that doubles peak memory, and Quorum never decodes the same image twice.
+      sharp.cache(false);
+      // Quorum decodes several images at once; one libvips thread each avoids paying a thread
+      // pool's start-up per small image and keeps two cores from being oversubscribed.
+      sharp.concurrency(1);
+    });
   }
   // `quorum show RUN --calls | head`: the reader closed the pipe; stop quietly, as Unix tools do.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

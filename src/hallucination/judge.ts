@@ -10,7 +10,7 @@ import { ok } from '../core/result.js';
 import type { RgbImage } from '../images/index.js';
 import { parseJsonAnswer } from '../prompts/answers.js';
 import type { PromptTemplate } from '../prompts/template.js';
-import type { CallRecord } from '../store/store.js';
+import type { StoredAnswer } from '../store/store.js';
 import { sampleSlots, type JudgeSession } from '../judges/session/session.js';
 import { HallucinationAnswer, hallucinationSchema, type ElementKind, type ElementSeverity } from './answer.js';
 import { mapBox, mergeFindings, type Finding, type PixelBox, type Tile } from './tiles.js';
@@ -147,7 +147,7 @@ export async function judgeTriplet(input: {
     input.tiles.map(async (tile) => {
       const params = tileParams(tile, settings);
       const found = session.lookup(sampleSlots({ judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes, params, count: settings.samples }));
-      const calls: CallRecord[] = [...found.cached];
+      const calls: StoredAnswer[] = [...found.cached];
       if (found.missing.length > 0 && !session.stopping) {
         const size = { width: pixels.sr.width, height: pixels.sr.height };
         const [inputPart, outputPart, truthPart] = await Promise.all([
@@ -181,7 +181,7 @@ export async function judgeTriplet(input: {
 }
 
 /** Tile results and image scores from each tile's calls (see `JudgedImage`). */
-export function combineTiles(tiles: readonly Tile[], perTile: readonly { calls: readonly CallRecord[]; cached: number }[], samples: number): JudgedImage {
+export function combineTiles(tiles: readonly Tile[], perTile: readonly { calls: readonly StoredAnswer[]; cached: number }[], samples: number): JudgedImage {
   const bySample: Map<number, ParsedTile>[] = [];
   const results: TileResult[] = tiles.map((tile, t) => {
     const { calls, cached } = perTile[t] as (typeof perTile)[number];

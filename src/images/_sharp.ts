@@ -3,7 +3,7 @@
  * check that runs before any pixel is decoded. Reasons for failures are worded in
  * `_diagnose.ts`.
  */
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
 import { InputError, UsageError, expected } from '../core/errors.js';
 import { READABLE_NAMES, decodeFailure, headerFailure } from './_diagnose.js';
 import { sharedDecodeBudget, type DecodeBudget } from './decode-budget.js';
@@ -63,6 +63,35 @@ export function resolveLimits(limits: ImageLimits | undefined): ResolvedLimits {
   return { limitInputPixels, maxDecodeBytes, decodeBudget: limits?.decodeBudget ?? sharedDecodeBudget };
 }
 
+type SharpLibrary = (typeof import('sharp'))['default'];
+
+let library: SharpLibrary | undefined;
+let loading: Promise<SharpLibrary> | undefined;
+const setups: ((sharp: SharpLibrary) => void)[] = [];
+
+/**
+ * sharp, loaded on first use: its native library is most of a short command's start-up,
+ * and a cached rerun, or a run of small PNGs (checked in `_png.ts`, sent as they are),
+ * never needs it.
+ */
+export function loadSharp(): Promise<SharpLibrary> {
+  loading ??= import('sharp').then((module) => {
+    library = module.default;
+    for (const setup of setups) setup(library);
+    return library;
+  });
+  return loading;
+}
+
+/**
+ * Process-wide sharp settings (the CLI's: no operation cache, one libvips thread per
+ * image), applied when sharp loads, or now if it has.
+ */
+export function configureSharp(setup: (sharp: SharpLibrary) => void): void {
+  setups.push(setup);
+  if (library) setup(library);
+}
+
 /**
  * A decoding pipeline over the original bytes: first frame only (sharp's default
  * `pages: 1`), EXIF orientation applied, streamed (`sequentialRead`), and failing on
@@ -71,7 +100,9 @@ export function resolveLimits(limits: ImageLimits | undefined): ResolvedLimits {
  * (extraneous bytes before a marker) that would otherwise refuse viewable photos.
  */
 export function decoder(data: Uint8Array, limits: ResolvedLimits): Sharp {
-  return sharp(data, {
+  // Every decode starts with `readHeader`, which loads sharp.
+  if (!library) throw new Error('decoder() before readHeader() loaded sharp');
+  return library(data, {
     failOn: 'error',
     limitInputPixels: limits.limitInputPixels,
     sequentialRead: true,
@@ -88,7 +119,7 @@ export async function readHeader(path: string, data: Uint8Array, limits: Resolve
   let meta: Metadata;
   try {
     // The pixel limit is checked below with a clearer message; the header read is cheap.
-    meta = await sharp(data, { limitInputPixels: false }).metadata();
+    meta = await (await loadSharp())(data, { limitInputPixels: false }).metadata();
   } catch (error) {
     throw new InputError(path, headerFailure(error), { cause: error });
   }

@@ -3,7 +3,7 @@ import type { Choice, CompletionRequest, ImagePart, Provider } from '../core/pro
 import { ok, type Result } from '../core/result.js';
 import { parseWordAnswer } from '../prompts/answers.js';
 import { levelWeights, renderMessages, type PromptTemplate } from '../prompts/template.js';
-import type { CallRecord } from '../store/store.js';
+import type { StoredAnswer } from '../store/store.js';
 import { mean } from '../aggregate/descriptive.js';
 import type { RegisteredImage } from './image-registry.js';
 import { canReadLevels, levelParams, levelReader, levelRequest } from './levels.js';
@@ -160,7 +160,7 @@ export async function judgeOrder(input: {
   const params = pairParams(provider, settings);
   const imageHashes = [...(reference ? [reference.sha256] : []), first.sha256, second.sha256];
   const found = session.lookup(sampleSlots({ judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes, params, count }));
-  const calls: CallRecord[] = [...found.cached];
+  const calls: StoredAnswer[] = [...found.cached];
   const missing = found.missing;
   const cached = calls.length;
   if (missing.length > 0 && !session.stopping) {

@@ -3,7 +3,7 @@ import type { CompletionRequest, ImagePart, Provider } from '../core/provider.js
 import { ok } from '../core/result.js';
 import { parseJsonAnswer, parseSampleAnswer, QualityReport, qualityReportSchema } from '../prompts/answers.js';
 import { renderMessages, type PromptTemplate } from '../prompts/template.js';
-import type { CallRecord } from '../store/store.js';
+import type { StoredAnswer } from '../store/store.js';
 import { mean, sampleStd } from '../aggregate/descriptive.js';
 import { sampleSlots, type CallGroup, type JudgeSession } from './session/session.js';
 import { canReadLevels, levelParams, levelReader, levelRequest, type LevelReading } from './levels.js';
@@ -169,7 +169,7 @@ export async function scoreImage(input: {
   const params = scoreParams(provider, settings);
   const question = { judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes: [input.sha256], params };
   const { cached, missing } = session.lookup(sampleSlots({ ...question, count }));
-  const calls: CallRecord[] = [...cached];
+  const calls: StoredAnswer[] = [...cached];
   const cachedCalls = cached.length;
   if (missing.length > 0 && !session.stopping) {
     const image = await input.encode();
@@ -212,7 +212,7 @@ export function aggregateImage(
   path: string,
   sha256: string,
   settings: ScoreSettings,
-  calls: readonly CallRecord[],
+  calls: readonly StoredAnswer[],
   wanted: number,
   cachedCalls: number,
   /** Why samples that were never asked were not, e.g. `interrupted`. */
@@ -234,7 +234,7 @@ export function aggregateImage(
   if (good.length === 0) return base;
   const status = good.length === wanted ? 'ok' : 'partial';
   if (settings.method === 'levels') {
-    const p = (good[0] as CallRecord).parsed as LevelReading;
+    const p = (good[0] as StoredAnswer).parsed as LevelReading;
     const names = settings.template.levels ?? [];
     return {
       ...base,

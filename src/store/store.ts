@@ -91,6 +91,13 @@ export interface CallRecord {
 
 export type NewCall = Omit<CallRecord, 'id'>;
 
+/**
+ * What serving a stored sample from the cache needs (its key, index, status and parsed
+ * answer): read without the raw text, tokens, timings and JSON columns no judging
+ * strategy reads, which were most of a cached rerun's time.
+ */
+export type StoredAnswer = Pick<CallRecord, 'id' | 'cacheKey' | 'sampleIndex' | 'status' | 'error' | 'failure' | 'parsed'>;
+
 export interface ResultRecord {
   runId: number;
   kind: string;
@@ -207,6 +214,20 @@ function callFromRow(row: CallRow): CallRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     endpoint: row.endpoint,
+  };
+}
+
+/**
+ * The latest answer for a key, by `--retry-failed` rule: which stored parse failures count
+ * as answers. Newest first from the (cache_key, id) index, without a sort.
+ */
+function cachedQueries(db: Database.Database, columns: string) {
+  return {
+    none: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1`),
+    mismatch: db.prepare(
+      `SELECT ${columns} FROM calls WHERE cache_key = ? AND (status = 'ok' OR (status = 'parse_error' AND failure IS NOT 'mismatch')) ORDER BY id DESC LIMIT 1`,
+    ),
+    all: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status = 'ok' ORDER BY id DESC LIMIT 1`),
   };
 }
 
@@ -415,15 +436,8 @@ export class Store {
       insertJudge: db.prepare(
         'INSERT OR IGNORE INTO judges (id, provider, model, base_url, identity) VALUES (@id, @provider, @model, @baseURL, @identity)',
       ),
-      // The latest answer for a key; which stored parse failures count as answers
-      // depends on the run's --retry-failed rule.
-      cachedCall: {
-        none: db.prepare("SELECT * FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1"),
-        mismatch: db.prepare(
-          "SELECT * FROM calls WHERE cache_key = ? AND (status = 'ok' OR (status = 'parse_error' AND failure IS NOT 'mismatch')) ORDER BY id DESC LIMIT 1",
-        ),
-        all: db.prepare("SELECT * FROM calls WHERE cache_key = ? AND status = 'ok' ORDER BY id DESC LIMIT 1"),
-      },
+      cachedCall: cachedQueries(db, '*'),
+      cachedAnswer: cachedQueries(db, 'id, cache_key, sample_index, status, error, failure, parsed'),
       insertCall: db.prepare(`INSERT INTO calls (cache_key, run_id, judge_id, prompt_hash, image_hashes, sample_index,
           params, request_id, choice_index, raw, parsed, logprobs, status, error, failure, input_tokens, output_tokens, cost_usd,
           latency_ms, attempts, meta, started_at, finished_at, endpoint)
@@ -435,10 +449,14 @@ export class Store {
         'SELECT c.*, rc.cached AS cached FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = ? ORDER BY c.id',
       ),
       runErrorCalls: db.prepare("SELECT * FROM calls WHERE run_id = ? AND status = 'error' ORDER BY id"),
+      // A rerun writes the same results again: a row is only rewritten (and its updated_at
+      // moved) when something in it changed.
       upsertResult: db.prepare(`INSERT INTO results (run_id, kind, item_key, position, status, score, value)
         VALUES (@runId, @kind, @itemKey, @position, @status, @score, @value)
         ON CONFLICT(run_id, kind, item_key) DO UPDATE SET position = excluded.position, status = excluded.status,
-          score = excluded.score, value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`),
+          score = excluded.score, value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+        WHERE position IS NOT excluded.position OR status IS NOT excluded.status OR score IS NOT excluded.score
+          OR value IS NOT excluded.value`),
       results: db.prepare('SELECT * FROM results WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY kind, position'),
       resultCounts: db.prepare('SELECT kind, count(*) AS n FROM results WHERE run_id = ? GROUP BY kind'),
       deleteFindings: db.prepare('DELETE FROM hallucination_findings WHERE run_id = ? AND item_key = ?'),
@@ -466,11 +484,13 @@ export class Store {
 
   /**
    * Records an image (once per content hash) and the path it was seen under. With
-   * `deferred`, the row is written with the next call transaction or `flush()`.
+   * `deferred`, the row is written with the next call transaction or `flush()`; with
+   * `known`, only the path (the image was found by `getImage`).
    */
-  putImage(image: ImageRecord, options: { deferred?: boolean } = {}): void {
+  putImage(image: ImageRecord, options: { deferred?: boolean; known?: boolean } = {}): void {
     const write = () => {
-      this.#stmt.insertImage.run(image);
+      // `known`: the image row is there (read with getImage); only the path may be new.
+      if (!options.known) this.#stmt.insertImage.run(image);
       this.#stmt.insertImagePath.run(image.sha256, image.path);
     };
     if (options.deferred) this.#deferred.push(write);
@@ -568,6 +588,7 @@ export class Store {
   }
 
   runTotals(runId: number): { calls: number; cached: number; ok: number; parseErrors: number; costUsd: number; results: number } {
+    this.flush(); // reads see the links and rows this process deferred
     const row = this.#stmt.runTotals.get({ runId }) as {
       results: number;
       calls: number;
@@ -618,11 +639,34 @@ export class Store {
     return row ? callFromRow(row) : undefined;
   }
 
-  /** Marks cached calls as used by a run, in one transaction. */
+  /** The latest answer stored for a cache key, as `cachedCall` finds it, with only what serving it needs. */
+  cachedAnswer(cacheKey: string, retry: RetryFailed = 'mismatch'): StoredAnswer | undefined {
+    const row = this.#stmt.cachedAnswer[retry].get(cacheKey) as
+      | Pick<CallRow, 'id' | 'cache_key' | 'sample_index' | 'status' | 'error' | 'failure' | 'parsed'>
+      | undefined;
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      cacheKey: row.cache_key,
+      sampleIndex: row.sample_index,
+      status: row.status,
+      error: row.error,
+      failure: row.failure,
+      parsed: parseJson(row.parsed),
+    };
+  }
+
+  /**
+   * Marks cached calls as used by a run. The links ride with the next write (or `flush()`,
+   * or a second from now), like image and result rows: a link lost to a kill is made
+   * again when the rerun serves the call again, and a cached rerun of a million samples
+   * does not pay a commit per image.
+   */
   linkCached(runId: number, callIds: readonly number[]): void {
-    this.#write(() => {
+    this.#deferred.push(() => {
       for (const id of callIds) this.#stmt.linkCall.run(runId, id, 1);
     });
+    if (this.#deferredDue()) this.flush();
   }
 
   /**
@@ -632,14 +676,14 @@ export class Store {
    * it), or `theirs` (claimed by another live process: wait for its answer). Claims of
    * dead processes (expired lease, or a vanished pid on this host) are taken over.
    */
-  claim(keys: readonly string[], retry: RetryFailed): { done: Map<string, CallRecord>; mine: Set<string>; theirs: Set<string> } {
-    const done = new Map<string, CallRecord>();
+  claim(keys: readonly string[], retry: RetryFailed): { done: Map<string, StoredAnswer>; mine: Set<string>; theirs: Set<string> } {
+    const done = new Map<string, StoredAnswer>();
     const mine = new Set<string>();
     const theirs = new Set<string>();
     const now = Date.now();
     this.#write(() => {
       for (const key of keys) {
-        const hit = this.cachedCall(key, retry);
+        const hit = this.cachedAnswer(key, retry);
         if (hit) {
           done.set(key, hit);
           continue;
@@ -694,6 +738,7 @@ export class Store {
 
   /** Calls a run used (made or served from cache), oldest first, with `cached` set. */
   runCalls(runId: number): (CallRecord & { cached: boolean })[] {
+    this.flush(); // reads see the links and rows this process deferred
     return (this.#stmt.runCalls.all(runId) as (CallRow & { cached: number })[]).map((row) => ({
       ...callFromRow(row),
       cached: row.cached === 1,
@@ -710,6 +755,7 @@ export class Store {
    * hold a large run in memory (`show --calls` of a million calls).
    */
   *eachRunCall(runId: number): Generator<CallRecord & { cached?: boolean }> {
+    this.flush(); // reads see the links and rows this process deferred
     for (const row of this.#stmt.runCalls.iterate(runId) as IterableIterator<CallRow & { cached: number }>) {
       yield { ...callFromRow(row), cached: row.cached === 1 };
     }
@@ -729,6 +775,7 @@ export class Store {
    * failures that a later call of the run replaced are not counted.
    */
   storedFailures(runId: number): { mismatch: number; answer: number } {
+    this.flush(); // reads see the links and rows this process deferred
     const out = { mismatch: 0, answer: 0 };
     for (const r of this.#stmt.storedFailures.all({ runId }) as { failure: FailureKind | null; n: number }[]) {
       out[r.failure ?? 'answer'] += r.n;
@@ -786,11 +833,13 @@ export class Store {
 
   /** How many results of each kind (`image`, `pair`, `rank`, `summary`) a run holds, counted in SQL. */
   resultCounts(runId: number): Record<string, number> {
+    this.flush(); // reads see the links and rows this process deferred
     const rows = this.#stmt.resultCounts.all(runId) as { kind: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
   }
 
   results(runId: number, kind?: string): ResultRecord[] {
+    this.flush(); // reads see the links and rows this process deferred
     const k = kind ?? null;
     return (
       this.#stmt.results.all(runId, k, k) as {

@@ -11,7 +11,7 @@ import { describeError, InputError, QuorumError } from '../../core/errors.js';
 import type { Provider } from '../../core/provider.js';
 import { collectInputs } from '../../images/index.js';
 import { templateText, type PromptTemplate } from '../../prompts/template.js';
-import type { CallRecord, RetryFailed, RunRecord, Store } from '../../store/store.js';
+import type { StoredAnswer, RetryFailed, RunRecord, Store } from '../../store/store.js';
 import { PanelStore, type PanelAgreementRecord, type PanelReviewRecord } from '../../store/panels.js';
 import { QUORUM_VERSION } from '../../version.js';
 import { ImageRegistry, type RegisteredImage } from '../image-registry.js';
@@ -182,7 +182,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     const params = scoreParams(judge.provider, settings);
     const question = { judgeId: judge.judgeId, promptHash: template.hash, imageHashes: [image.sha256], params };
     const { cached, missing } = judge.session.lookup(sampleSlots({ ...question, count: samples }));
-    const calls: CallRecord[] = [...cached];
+    const calls: StoredAnswer[] = [...cached];
     if (missing.length > 0 && !judge.session.stopping) {
       const spec = scoreGroupSpec(judge.provider, settings, await image.encode());
       calls.push(...(await judge.session.execute({ ...spec, params, slots: missing, promptHash: template.hash, imageHashes: [image.sha256] })));

@@ -3,7 +3,7 @@ import { BudgetError, describeError, ProviderError, UnreachableError } from '../
 import { hashObject, sha256, stableStringify } from '../../core/hash.js';
 import type { Choice, Completion, CompletionRequest, Message, Provider } from '../../core/provider.js';
 import type { Result } from '../../core/result.js';
-import type { CallRecord, NewCall, RetryFailed, Store } from '../../store/store.js';
+import type { CallRecord, NewCall, RetryFailed, Store, StoredAnswer } from '../../store/store.js';
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.js';
 import { costOf, type Price } from '../prices.js';
 import { AbortedError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
@@ -309,11 +309,11 @@ export class JudgeSession {
    * Splits slots into the samples the store already has (linked to this run) and the
    * ones still to ask for.
    */
-  lookup(slots: readonly SampleSlot[]): { cached: CallRecord[]; missing: SampleSlot[] } {
-    const cached: CallRecord[] = [];
+  lookup(slots: readonly SampleSlot[]): { cached: StoredAnswer[]; missing: SampleSlot[] } {
+    const cached: StoredAnswer[] = [];
     const missing: SampleSlot[] = [];
     for (const slot of slots) {
-      const hit = this.#o.store.cachedCall(slot.cacheKey, this.#retryFailed);
+      const hit = this.#o.store.cachedAnswer(slot.cacheKey, this.#retryFailed);
       if (hit) cached.push(hit);
       else missing.push(slot);
     }
@@ -321,7 +321,7 @@ export class JudgeSession {
     return { cached, missing };
   }
 
-  #served(cached: readonly CallRecord[]): void {
+  #served(cached: readonly StoredAnswer[]): void {
     this.counts.cached += cached.length;
     if (cached.length) this.#o.store.linkCached(this.#o.runId, cached.map((c) => c.id));
   }
@@ -333,9 +333,9 @@ export class JudgeSession {
    * or by the other process); samples skipped because the session stopped or the budget
    * ran out are absent.
    */
-  async execute(group: CallGroup): Promise<CallRecord[]> {
+  async execute(group: CallGroup): Promise<StoredAnswer[]> {
     if (this.#held !== undefined) return [];
-    const out: CallRecord[] = [];
+    const out: StoredAnswer[] = [];
     let pending = [...group.slots];
     let announced = false;
     while (pending.length > 0 && !this.#stopping) {

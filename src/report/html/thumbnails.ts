@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import PQueue from 'p-queue';
+import { loadSharp } from '../../images/index.js';
 
 /** Longest side of an embedded thumbnail, in pixels; also what the viewer enlarges. */
 export const THUMB_SIDE = 192;
@@ -17,7 +18,7 @@ export interface Thumbnail {
  * 5-10 kB an image). A path that cannot be read gets none; the page says so.
  */
 export async function makeThumbnails(paths: Iterable<string>): Promise<Map<string, Thumbnail | null>> {
-  const sharp = (await import('sharp')).default;
+  const sharp = await loadSharp();
   const out = new Map<string, Thumbnail | null>();
   const queue = new PQueue({ concurrency: 4 });
   for (const path of new Set(paths)) {
