@@ -62,7 +62,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     } else if (stored.command === 'rank') {
       if (stored.view) io.stdout.write(formatRanking(stored.view, format));
       else io.note('this rank run has no ranking yet (interrupted before it finished); rerun its command to complete it');
-    } else {
+    } else if (stored.command === 'score') {
       for (const chunk of scoreChunks(stored.images, format)) {
         if (!io.stdout.write(chunk)) await new Promise((resolve) => io.stdout.once('drain', resolve));
       }
