@@ -60,12 +60,17 @@ function planes(p: Pixels, crop: number): Float64Array[] {
   const width = p.width - 2 * crop;
   const height = p.height - 2 * crop;
   const c = p.channels;
-  const out = Array.from({ length: c }, () => new Float64Array(width * height));
   const data = p.data;
+  // A single plane already whole (a luma image, no crop) is used as it is.
+  if (c === 1 && crop === 0 && data instanceof Float64Array) return [data];
+  const out = Array.from({ length: c }, () => new Float64Array(width * height));
   for (let y = 0; y < height; y++) {
-    let i = ((y + crop) * p.width + crop) * c;
+    const start = ((y + crop) * p.width + crop) * c;
     const row = y * width;
-    for (let x = 0; x < width; x++) for (let k = 0; k < c; k++, i++) (out[k] as Float64Array)[row + x] = data[i] as number;
+    for (let k = 0; k < c; k++) {
+      const plane = out[k] as Float64Array;
+      for (let x = 0, i = start + k; x < width; x++, i += c) plane[row + x] = data[i] as number;
+    }
   }
   return out;
 }

@@ -64,7 +64,8 @@ ${rows.join('\n')}
 
 /** The thumbnail with the findings drawn over it; text in the SVG is escaped like any other. */
 function overlay(item: HallucinationItem, t: Thumbnail | null | undefined): string {
-  if (!t || item.width === null || item.height === null) return `<span class="no-thumb">no image (${esc(item.sr)} could not be read)</span>`;
+  if (item.width === null || item.height === null) return `<span class="no-thumb">no image (${esc(item.status)}: see below)</span>`;
+  if (!t) return `<span class="no-thumb">no image (${esc(item.sr)} could not be read)</span>`;
   const image = { width: item.width, height: item.height };
   const size = thumbnailSize(item.width, item.height);
   const boxes = item.findings.map((f) => {
