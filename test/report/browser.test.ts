@@ -501,6 +501,10 @@ describe('quorum report in Chromium: a hallucination run', () => {
       const counts = shown.systems.find((s) => s.system === r.system)!.findings;
       expect(r.cells.slice(-6).map(Number)).toEqual(['texture', 'text', 'face', 'object', 'structure', 'colour'].map((k) => counts[k]));
     }
+    // The ranking chart: one point and one interval rule per ranked system.
+    const scope = section(opened.page, runs.halluc);
+    expect(await marks(scope, 'ranking', 'symbol', 'path').count()).toBe(rows.length);
+    expect(await marks(scope, 'ranking', 'rule', 'line').count()).toBe(rows.length);
     await closeClean(opened);
   });
 

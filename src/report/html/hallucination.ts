@@ -14,6 +14,7 @@ import type { SystemSummary } from '../../hallucination/summary.js';
 import type { Finding } from '../../hallucination/tiles.js';
 import type { ReportRun } from '../gather.js';
 import { esc, num, numAttr } from './_escape.js';
+import { rankingChart } from './charts.js';
 import { THUMB_SIDE, type Thumbnail } from './thumbnails.js';
 
 /** Size of an image's thumbnail: fitted inside THUMB_SIDE, never enlarged (as `makeThumbnails` makes it). */
@@ -97,10 +98,17 @@ ${findings ? `<ul class="findings">${findings}</ul>` : item.status === 'ok' ? '<
 </article>`;
 }
 
-export function hallucinationSection(r: ReportRun): string {
+export async function hallucinationSection(r: ReportRun): Promise<string> {
   if (r.stored.command !== 'hallucination') return '';
   const { items, systems } = r.stored;
-  const summary = systems ? systemsTable(systems) : '<p class="warn">This hallucination run has no summary yet (interrupted before it finished).</p>';
+  const ranked = [...(systems ?? [])].filter((x): x is SystemSummary & { score: NonNullable<SystemSummary['score']> } => x.score !== null).sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity));
+  const chart = ranked.length
+    ? `<figure class="chart" data-chart="ranking">${await rankingChart(
+        ranked.map((x) => ({ name: x.system, score: x.score.estimate, lower: x.score.lower, upper: x.score.upper })),
+        'hallucination 0-4 (mean, 95% interval)',
+      )}<figcaption>Mean hallucination score per system with its bootstrap 95% interval, least first</figcaption></figure>`
+    : '';
+  const summary = systems ? `${chart}${systemsTable(systems)}` : '<p class="warn">This hallucination run has no summary yet (interrupted before it finished).</p>';
   const counts = (['ok', 'failed', 'error', 'not-run'] as const).map((s) => [s, items.filter((i) => i.status === s).length] as const).filter(([, n]) => n > 0);
   return `<h3>Systems</h3>${summary}<h3>Outputs</h3><p>${counts.map(([s, n]) => `${n} ${s}`).join(', ')}</p>${items.map((i) => itemArticle(r, i)).join('\n')}`;
 }

@@ -37,7 +37,7 @@ async function section(r: ReportRun, first: boolean): Promise<string> {
       : stored.command === 'compare'
         ? await compareSection(r)
         : stored.command === 'hallucination'
-          ? hallucinationSection(r)
+          ? await hallucinationSection(r)
           : await rankSection(r);
   return `<section class="run" data-run="${esc(stored.run.name)}" data-command="${esc(stored.command)}"${first ? '' : ' hidden'}>
 <h2>${esc(stored.run.name)} <small>(${esc(stored.command)}, ${esc(stored.run.status)})</small></h2>
