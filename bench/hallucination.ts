@@ -1,13 +1,16 @@
 /**
  * What `quorum hallucination` costs besides the judge's own time.
  *
- *   node --import tsx bench/hallucination.ts [--rounds N]
+ *   node --import tsx bench/hallucination.ts [--rounds N] [--fidelity-only]
  *
  * 1. Fidelity: PSNR + SSIM (RGB and BT.601 Y, border cropped) of one 2048 x 2048 pair,
- *    and the box downscale against the LR, in-process, median of N runs after one warm-up;
- *    beside it, when Debian's /usr/bin/python3 has python3-skimage, scikit-image's
- *    peak_signal_noise_ratio + structural_similarity with the same settings on the same
- *    size (its own process, median of N, computation only).
+ *    and the box downscale against the LR, in-process, median of N runs after one warm-up,
+ *    wall and CPU time. Baselines in the same run: the first implementation (commit
+ *    fb5a496, read from git history into a temporary file; skipped outside a clone),
+ *    interleaved with the current one round by round; and, when Debian's /usr/bin/python3
+ *    has python3-skimage, scikit-image's peak_signal_noise_ratio + structural_similarity
+ *    on RGB with the same settings (its own process, median of N, computation only),
+ *    beside the current code timed on the same RGB-only work.
  * 2. Scoring overhead per tile: the OpenAI test server runs in a CHILD process
  *    (bench/_judge-server.ts, 0 ms latency, its CPU not counted). Workload: 4 triplets of
  *    a 1024 x 1024 SR output (x4), 512-pixel tiles (9 per image with overlap), 1 sample:
@@ -36,7 +39,7 @@ import { hallucinationSchema } from '../src/hallucination/answer.js';
 import { tileMessages } from '../src/hallucination/judge.js';
 import { runHallucination } from '../src/hallucination/run.js';
 import { planTiles } from '../src/hallucination/tiles.js';
-import { fidelityReport } from '../src/images/fidelity/index.js';
+import { fidelityReport, psnr, ssim } from '../src/images/fidelity/index.js';
 import { createOpenAIProvider } from '../src/judges/providers/openai/index.js';
 import { hallucinationReport } from '../src/prompts/builtin.js';
 import { Store } from '../src/store/store.js';
@@ -44,7 +47,7 @@ import { Store } from '../src/store/store.js';
 sharp.cache(false);
 sharp.concurrency(1);
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, side: { type: 'string' }, url: { type: 'string' }, dir: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, side: { type: 'string' }, url: { type: 'string' }, dir: { type: 'string' }, 'fidelity-only': { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
 const SR_SIDE = 1024;
 const TILE = 512;
@@ -129,35 +132,64 @@ async function side(which: 'quorum' | 'bare', url: string, dir: string): Promise
   console.log(JSON.stringify({ tiles, wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 }));
 }
 
+/** The first fidelity implementation, from git history, as a baseline; undefined outside a clone. */
+const BASELINE_COMMIT = 'fb5a496';
+async function baselineFidelity(): Promise<typeof fidelityReport | undefined> {
+  const git = spawnSync('git', ['show', `${BASELINE_COMMIT}:src/images/fidelity/index.ts`], { encoding: 'utf8' });
+  if (git.status !== 0) return undefined;
+  const dir = await mkdtemp(join(tmpdir(), 'quorum-bench-fid-'));
+  const file = join(dir, 'baseline.ts');
+  await writeFile(file, git.stdout);
+  return ((await import(file)) as { fidelityReport: typeof fidelityReport }).fidelityReport;
+}
+
+/** Median wall and CPU ms of `fn` over the rounds. */
+function timed(fn: () => unknown): { wall: number; cpu: number } {
+  const cpu0 = process.cpuUsage();
+  const t = performance.now();
+  fn();
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: performance.now() - t, cpu: (cpu.user + cpu.system) / 1000 };
+}
+
 async function fidelityPart(): Promise<void> {
   const side = 2048;
   const a = { data: noisyImage(side, 1), width: side, height: side, channels: 3 };
   const b = { data: noisyImage(side, 2), width: side, height: side, channels: 3 };
   const lr = { data: noisyImage(side / 4, 3), width: side / 4, height: side / 4, channels: 3 };
-  const times: number[] = [];
-  fidelityReport({ sr: a, lr, gt: b, scale: 4 });
+  const baseline = await baselineFidelity();
+  const sides = { current: fidelityReport, ...(baseline ? { baseline } : {}) };
+  const times: Record<string, { wall: number; cpu: number }[]> = { current: [], baseline: [], rgb: [] };
+  for (const fn of Object.values(sides)) fn({ sr: a, lr, gt: b, scale: 4 });
   for (let r = 0; r < Math.max(3, rounds); r++) {
-    const t = performance.now();
-    fidelityReport({ sr: a, lr, gt: b, scale: 4 });
-    times.push(performance.now() - t);
+    const order = r % 2 === 0 ? Object.entries(sides) : Object.entries(sides).reverse();
+    for (const [name, fn] of order) times[name]!.push(timed(() => fn({ sr: a, lr, gt: b, scale: 4 })));
+    times.rgb!.push(timed(() => [psnr(a, b), ssim(a, b)]));
+    console.log(`   round ${r + 1}: ${order.map(([name]) => `${name} ${times[name]!.at(-1)!.wall.toFixed(0)} ms`).join(', ')} (load ${load()})`);
   }
-  console.log(`1. fidelity of a 2048x2048 pair (PSNR+SSIM on RGB and Y, crop 4, plus LR consistency): median ${median(times).toFixed(0)} ms (load ${load()})`);
+  const figure = (name: string) => `median ${median(times[name]!.map((t) => t.wall)).toFixed(0)} ms wall, ${median(times[name]!.map((t) => t.cpu)).toFixed(0)} ms CPU`;
+  console.log(`1. fidelity of a 2048x2048 pair (PSNR+SSIM on RGB and Y, crop 4, plus LR consistency): ${figure('current')} (load ${load()})`);
+  if (baseline) console.log(`   baseline (first implementation, ${BASELINE_COMMIT}), same rounds: ${figure('baseline')}`);
+  else console.log(`   (baseline ${BASELINE_COMMIT} not in git history here: skipped)`);
+  console.log(`   Quorum PSNR+SSIM on RGB only, no crop: ${figure('rgb')}`);
   const py = spawnSync('/usr/bin/python3', ['-c', `
 import time, numpy as np
 from skimage.metrics import peak_signal_noise_ratio as p, structural_similarity as s
 r = np.random.default_rng(0); a = r.integers(0, 256, (2048, 2048, 3), dtype=np.uint8); b = r.integers(0, 256, (2048, 2048, 3), dtype=np.uint8)
-ts = []
+ts = []; cs = []
 for _ in range(${Math.max(3, rounds)}):
-    t = time.perf_counter(); p(a, b, data_range=255); s(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1); ts.append(time.perf_counter() - t)
-print(sorted(ts)[len(ts)//2] * 1000)
+    t = time.perf_counter(); c = time.process_time(); p(a, b, data_range=255); s(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1); ts.append(time.perf_counter() - t); cs.append(time.process_time() - c)
+print(sorted(ts)[len(ts)//2] * 1000, sorted(cs)[len(cs)//2] * 1000)
 `], { encoding: 'utf8' });
-  if (py.status === 0) console.log(`   scikit-image PSNR+SSIM on RGB only, same size: median ${Number(py.stdout).toFixed(0)} ms`);
+  const [pyWall, pyCpu] = py.stdout.trim().split(' ').map(Number) as [number, number];
+  if (py.status === 0) console.log(`   scikit-image PSNR+SSIM on RGB only, same size: median ${pyWall.toFixed(0)} ms wall, ${pyCpu.toFixed(0)} ms CPU (load ${load()})`);
   else console.log('   (scikit-image not available: apt-get install -y python3-skimage)');
 }
 
 async function main(): Promise<void> {
   if (values.side) return side(values.side as 'quorum' | 'bare', values.url as string, values.dir as string);
   await fidelityPart();
+  if (values['fidelity-only']) return;
   const dir = await mkdtemp(join(tmpdir(), 'quorum-bench-hdata-'));
   await writeTriplets(dir);
   const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./_judge-server.ts', import.meta.url)), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });

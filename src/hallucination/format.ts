@@ -3,8 +3,10 @@ import { csvCell, fixed, oneLine, textTable, type OutputFormat } from '../report
 import type { HallucinationItem } from './run.js';
 import type { SystemSummary } from './summary.js';
 
-const db = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v === Number.POSITIVE_INFINITY ? 'inf' : v.toFixed(2));
-const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(4));
+/** dB with two decimals; `inf` for identical images, `-` for none. */
+export const db = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v === Number.POSITIVE_INFINITY ? 'inf' : v.toFixed(2));
+/** SSIM with four decimals, `-` for none. */
+export const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(4));
 
 /** The JSON object printed per item: tiles are summarised, findings kept whole. */
 export function itemJson(item: HallucinationItem): Record<string, unknown> {

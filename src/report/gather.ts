@@ -46,7 +46,9 @@ export async function gatherReport(store: Store, runs: readonly RunRecord[], opt
         ? stored.images.filter((i) => i.sha256 !== null).map((i) => i.path)
         : stored.command === 'compare'
           ? [...stored.pairs.flatMap((p) => [p.a.path, p.b.path]), ...referenceOf.values()]
-          : [];
+          : stored.command === 'hallucination'
+            ? stored.items.filter((i) => i.width !== null).map((i) => i.sr)
+            : [];
     const thumbnails = options.thumbnails === false ? new Map<string, Thumbnail | null>() : await makeThumbnails(paths);
     out.push({ stored, facts, judges, callsByImage, thumbnails, referenceOf });
   }

@@ -1,9 +1,13 @@
+import { ELEMENT_KINDS } from '../hallucination/answer.js';
+import { db, ratio } from '../hallucination/format.js';
 import type { ReportRun } from './gather.js';
 import { pairStatus } from './pairs.js';
+import type { StoredRun } from './stored.js';
 
 /**
  * The Markdown report, for pull requests and papers: per run a headline table (images with
- * score, spread and status; the comparison's summary; the ranking with intervals), the facts,
+ * score, spread and status; the comparison's summary; the ranking with intervals; the SR
+ * systems' hallucination ranking beside fidelity, and every finding with its box), the facts,
  * and links to the images by path. Text from judges and file names is escaped for tables.
  */
 export function renderMarkdownReport(runs: readonly ReportRun[]): string {
@@ -31,6 +35,8 @@ export function renderMarkdownReport(runs: readonly ReportRun[]): string {
       }
       out.push('', '| pair | A | B | verdict | P(B better) |', '| --- | --- | --- | --- | ---: |');
       for (const p of r.stored.pairs) out.push(`| ${cell(p.key)} | ${link(p.a.path)} | ${link(p.b.path)} | ${p.verdict ?? pairStatus(p)} | ${n(p.preference)} |`);
+    } else if (r.stored.command === 'hallucination') {
+      out.push(...hallucinationLines(r.stored));
     } else if (r.stored.view) {
       out.push('| rank | name | score | 95% interval | pairs | status |', '| ---: | --- | ---: | --- | ---: | --- |');
       for (const x of r.stored.view.ranking) {
@@ -50,6 +56,31 @@ export function renderMarkdownReport(runs: readonly ReportRun[]): string {
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+/** A hallucination run: systems ranked with intervals, fidelity and counts by kind; then each output's findings (boxes in SR pixels). */
+function hallucinationLines({ items, systems }: Extract<StoredRun, { command: 'hallucination' }>): string[] {
+  const out: string[] = [];
+  if (systems) {
+    out.push(
+      `| rank | system | hallucination [95% CI] | scored | PSNR | SSIM | PSNR Y | SSIM Y | PSNR LR | ${ELEMENT_KINDS.join(' | ')} |`,
+      `| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ${ELEMENT_KINDS.map(() => '---:').join(' | ')} |`,
+    );
+    for (const s of [...systems].sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity))) {
+      const f = s.fidelity;
+      out.push(
+        `| ${s.rank ?? '-'} | ${cell(s.system)} | ${s.score ? `${iv(s.score)}${s.few ? ' (few images)' : ''}` : '-'} | ${s.scored} of ${s.outputs} | ${db(f.psnrRgb)} | ${ratio(f.ssimRgb)} | ${db(f.psnrY)} | ${ratio(f.ssimY)} | ${db(f.psnrLr)} | ${ELEMENT_KINDS.map((k) => s.findings[k]).join(' | ')} |`,
+      );
+    }
+    out.push('');
+  } else out.push('No summary yet: the run was interrupted before it finished.', '');
+  out.push('| output | status | score (worst, area) | findings (kind, severity, box x0,y0,x1,y1 in SR pixels) | reasoning |', '| --- | --- | --- | --- | --- |');
+  for (const i of items) {
+    const findings = i.findings.map((f) => `${f.kind} ${f.severity} ${[f.box.x0, f.box.y0, f.box.x1, f.box.y1].map((v) => Math.round(v)).join(',')}`).join('; ');
+    const words = i.status === 'ok' ? (i.reasoning ?? '') : i.errors.filter(Boolean).join('; ');
+    out.push(`| ${link(i.sr)} (${cell(i.system)}) | ${i.status} | ${n(i.score)}, ${n(i.areaScore)} | ${cell(findings || (i.status === 'ok' ? 'none' : '-'), 400)} | ${cell(words, 160)} |`);
+  }
+  return out;
 }
 
 const n = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));

@@ -1,3 +1,5 @@
+import type { HallucinationItem } from '../hallucination/run.js';
+import type { SystemSummary } from '../hallucination/summary.js';
 import type { ComparedPair, CompareSummary } from '../judges/compare-run.js';
 import { byKey, canonicalPairs } from '../judges/pair-checks.js';
 import type { RankedItem, RankedPair, StoredRankSummary } from '../judges/rank-run.js';
@@ -12,7 +14,8 @@ import type { RankingView } from './ranking.js';
 export type StoredRun =
   | { command: 'score'; run: RunRecord; images: ImageScore[] }
   | { command: 'compare'; run: RunRecord; pairs: ComparedPair[]; summary: CompareSummary | undefined }
-  | { command: 'rank'; run: RunRecord; view: RankingView | undefined };
+  | { command: 'rank'; run: RunRecord; view: RankingView | undefined }
+  | { command: 'hallucination'; run: RunRecord; items: HallucinationItem[]; systems: SystemSummary[] | undefined };
 
 export function readStoredRun(store: Store, run: RunRecord): StoredRun {
   if (run.command === 'compare') {
@@ -27,6 +30,11 @@ export function readStoredRun(store: Store, run: RunRecord): StoredRun {
     const pairs = canonicalPairs(store.results(run.id, 'pair').map((r) => r.value as RankedPair));
     const view = summary ? { ...summary, mode: summary.perContent.length ? ('systems' as const) : ('items' as const), ranking, pairs, unmatched: [] } : undefined;
     return { command: 'rank', run, view };
+  }
+  if (run.command === 'hallucination') {
+    const items = store.results(run.id, 'hallucination').map((r) => r.value as HallucinationItem);
+    const summary = store.results(run.id, 'summary').find((r) => r.itemKey === 'hallucination')?.value as { systems: SystemSummary[] } | undefined;
+    return { command: 'hallucination', run, items, systems: summary?.systems };
   }
   return { command: 'score', run, images: store.results(run.id, 'image').map((r) => r.value as ImageScore) };
 }

@@ -103,6 +103,35 @@ describe('quorum hallucination', () => {
     expect(anthropic.calls).toBe(6);
   });
 
+  it('--prompt takes a template of task hallucination: its words are sent, the answer is the same JSON, the run records it', async () => {
+    const words = 'Compare the bicubic input and the output; list every invented element with a box, then score 0-4 as JSON.';
+    await writeFile(
+      join(dir, 'mine.md'),
+      ['---', 'id: my-hallucination', 'version: 2', 'kind: report', 'task: hallucination', 'range: 0, 4', '---', '## system', 'You check SR outputs.', '## user', words, ''].join('\n'),
+    );
+    const before = openai.requests.length;
+    const r = await run(['--tiles', 'off', '--prompt', 'mine.md', '--format', 'json', '--run', 'mine']);
+    expect(r.code, r.stderr).toBe(0);
+    const sent = openai.requests.slice(before).map((q) => JSON.stringify(q.body));
+    expect(sent).toHaveLength(3);
+    for (const body of sent) expect(body).toContain(words);
+    const text = (JSON.parse(r.stdout) as { items: Item[] }).items.find((i) => i.system === 'sr-text') as Item;
+    expect(iou(text.findings.find((f) => f.kind === 'text')!.box, TEXT_BOX)).toBeGreaterThanOrEqual(0.5);
+    const db = new Database(join(dir, 'q.db'), { readonly: true });
+    const row = db.prepare("SELECT options FROM runs WHERE name = 'mine'").get() as { options: string };
+    db.close();
+    expect(JSON.parse(row.options).prompt).toMatchObject({ id: 'my-hallucination', version: 2 });
+  });
+
+  it('--prompt of another task is a usage error naming it; nothing is sent', async () => {
+    const before = openai.requests.length;
+    const r = await run(['--prompt', 'quality-report']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Expected `prompt` to be a template of task `hallucination` \(kind report\), got `quality-report` of task `single`/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(openai.requests.length).toBe(before);
+  });
+
   it('bad triplets: each gets its reason, the rest proceeds; --dry-run sends nothing', async () => {
     const bad = await mkdtemp(join(tmpdir(), 'quorum-halluc-bad-'));
     for (const sub of ['lr', 'gt', 'sr']) await mkdir(join(bad, sub));

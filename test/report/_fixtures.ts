@@ -9,6 +9,9 @@
  * - `reportRun`: `--prompt quality-report`, answers with distortions (kind, severity, location).
  * - `compareRun`: two folders of the same names plus `--ref`.
  * - `rankRun`: `rank --items`, a folder of images ranked against each other.
+ * - `hallucinationRun`: `quorum hallucination` on the generated SR fixtures (faithful, planted
+ *   texture, planted text; 768 px in 512-px tiles), whose first tile answer is
+ *   `HALLUCINATION_HOSTILE` (markup in its reasoning, one box of kind `object`).
  * - `hostileRun`: a judge that answers markup (`HOSTILE_ANSWERS`) and an image named
  *   `HOSTILE_FILE`; a report must show all of it as text and run none of it.
  *
@@ -23,6 +26,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { runQuorum, type QuorumResult } from '../support/cli.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
+import { writeFixtures } from '../hallucination/_fixtures.js';
 import { spread, tempDir, writeImages, type TempDir } from '../scoring/_support.js';
 
 /** A name that closes an attribute and opens an element, if a report pastes it into HTML. */
@@ -43,6 +47,13 @@ export const BLURRED = {
   reasoning: 'Edges are soft in the top left corner; elsewhere the gradient is clean.',
 } as const;
 
+/** A hallucination answer that parses and carries markup in its reasoning. */
+export const HALLUCINATION_HOSTILE = {
+  score: 1,
+  elements: [{ kind: 'object', severity: 'minor', box: { x0: 20, y0: 30, x1: 120, y1: 90 } }],
+  reasoning: `A small ${HOSTILE_IMG} object appears; ${HOSTILE_SCRIPT}`,
+} as const;
+
 export interface ReportFixtures {
   /** The temporary folder; everything lives under it. */
   readonly dir: string;
@@ -54,6 +65,7 @@ export interface ReportFixtures {
   compareRun(): Promise<string>;
   rankRun(): Promise<string>;
   hostileRun(): Promise<string>;
+  hallucinationRun(): Promise<string>;
   /** `quorum report RUN... --db DB --out OUT [...extra]`. */
   report(runs: readonly string[], out: string, extra?: readonly string[]): Promise<QuorumResult>;
   cleanup(): Promise<void>;
@@ -143,6 +155,17 @@ export async function reportFixtures(): Promise<ReportFixtures> {
       await judged(['score', images, '--method', 'sample', '--samples', '2', '--concurrency', '1', '--run', 'hostile'], [0, 1]);
       server.clearFaults();
       return 'hostile';
+    },
+
+    async hallucinationRun() {
+      const root = await folder('sr');
+      await writeFixtures(root);
+      const sr = ['sr-faithful', 'sr-texture', 'sr-text'].flatMap((s) => ['--sr', join(root, s)]);
+      server.clearFaults();
+      server.failNext({ kind: 'say', text: JSON.stringify(HALLUCINATION_HOSTILE) });
+      await judged(['hallucination', '--lr', join(root, 'lr'), ...sr, '--gt', join(root, 'gt'), '--max-side', '512', '--run', 'halluc']);
+      server.clearFaults();
+      return 'halluc';
     },
 
     report(runs, out, extra = []) {

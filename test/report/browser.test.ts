@@ -16,7 +16,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/cli.js';
-import { BLURRED, expectReported, HOSTILE_ANSWERS, HOSTILE_FILE, HOSTILE_IMG, HOSTILE_SCRIPT, reportFixtures, type ReportFixtures } from './_fixtures.js';
+import { showJson, type ShownHallucination } from './_hallucination.js';
+import { BLURRED, expectReported, HALLUCINATION_HOSTILE, HOSTILE_ANSWERS, HOSTILE_FILE, HOSTILE_IMG, HOSTILE_SCRIPT, reportFixtures, type ReportFixtures } from './_fixtures.js';
 
 // The DOM as the page functions below use it (this project compiles without lib "dom").
 interface ImageNode {
@@ -44,7 +45,8 @@ let browser: Browser;
 /** Report files: every kind of run in one (tabs), and the hostile run alone. */
 let allReport: string;
 let hostileReport: string;
-const runs = { score: '', report: '', compare: '', rank: '', hostile: '' };
+let hallucinationReport: string;
+const runs = { score: '', report: '', compare: '', rank: '', hostile: '', halluc: '' };
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -59,13 +61,16 @@ beforeAll(async () => {
   runs.compare = await fx.compareRun();
   runs.rank = await fx.rankRun();
   runs.hostile = await fx.hostileRun();
+  runs.halluc = await fx.hallucinationRun();
   allReport = join(fx.dir, 'all.html');
   hostileReport = join(fx.dir, 'hostile.html');
   expectReported(await fx.report([runs.score, runs.report, runs.compare, runs.rank], allReport));
   expectReported(await fx.report([runs.hostile], hostileReport));
+  hallucinationReport = join(fx.dir, 'halluc.html');
+  expectReported(await fx.report([runs.halluc], hallucinationReport));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   await mkdir(ARTIFACTS, { recursive: true });
-}, 240_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -473,6 +478,95 @@ describe('quorum report in Chromium: what a model wrote and what a file is calle
     for (const s of code) expect(s.text).not.toMatch(/alert\(/);
     for (const s of planted.scripts.filter((x) => /json/i.test(x.type))) expect(() => JSON.parse(s.text)).not.toThrow();
     await screenshot(page, 'hostile');
+    await closeClean(opened);
+  });
+});
+
+describe('quorum report in Chromium: a hallucination run', () => {
+  let shown: ShownHallucination;
+  beforeAll(async () => {
+    shown = await showJson(fx, runs.halluc);
+  });
+
+  it('ranks the systems with intervals beside PSNR/SSIM and counts findings by kind', async () => {
+    const opened = await open(hallucinationReport);
+    const rows = await section(opened.page, runs.halluc)
+      .locator('table.systems tr.system')
+      .evaluateAll((all) => all.map((r) => ({ system: r.getAttribute('data-system'), cells: [...r.querySelectorAll('td')].map((c) => c.textContent ?? '') })));
+    expect(rows.map((r) => r.system)).toEqual([...shown.systems].sort((a, b) => a.rank - b.rank).map((s) => s.system));
+    for (const r of rows) {
+      expect(r.cells[2]).toMatch(/^\d\.\d\d \[\d\.\d\d, \d\.\d\d\]/);
+      // PSNR, SSIM, PSNR Y, SSIM Y against the ground truth.
+      expect(r.cells.slice(5, 9).every((c) => /^\d+\.\d+$/.test(c))).toBe(true);
+      const counts = shown.systems.find((s) => s.system === r.system)!.findings;
+      expect(r.cells.slice(-6).map(Number)).toEqual(['texture', 'text', 'face', 'object', 'structure', 'colour'].map((k) => counts[k]));
+    }
+    // The ranking chart: one point and one interval rule per ranked system.
+    const scope = section(opened.page, runs.halluc);
+    expect(await marks(scope, 'ranking', 'symbol', 'path').count()).toBe(rows.length);
+    expect(await marks(scope, 'ranking', 'rule', 'line').count()).toBe(rows.length);
+    await closeClean(opened);
+  });
+
+  it('draws every stored box over its thumbnail where the finding is, labelled with kind and severity', async () => {
+    const opened = await open(hallucinationReport);
+    const scope = section(opened.page, runs.halluc);
+    expect(await scope.locator('article.sr-item').count()).toBe(shown.items.length);
+    expect((await thumbWidths(scope)).every((w) => w > 0)).toBe(true);
+    let drawn = 0;
+    for (const item of shown.items) {
+      const article = scope.locator(`article.sr-item[data-id="${item.id}"]`);
+      const geometry = await article.evaluate((el) => {
+        const img = el.querySelector('img.thumb') as unknown as { getBoundingClientRect(): { x: number; y: number; width: number; height: number }; naturalWidth: number; naturalHeight: number };
+        const at = img.getBoundingClientRect();
+        return {
+          img: { width: at.width, height: at.height, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight },
+          rects: [...el.querySelectorAll('svg.boxes rect.finding')].map((r) => {
+            const b = r.getBoundingClientRect();
+            return { kind: r.getAttribute('data-kind'), severity: r.getAttribute('data-severity'), label: r.parentElement?.querySelector('text')?.textContent ?? '', x: b.x - at.x, y: b.y - at.y, width: b.width, height: b.height };
+          }),
+        };
+      });
+      // The thumbnail is drawn at its own size, so SR pixels map by its ratio on each axis.
+      expect(geometry.img.width).toBe(geometry.img.naturalWidth);
+      expect(geometry.img.height).toBe(geometry.img.naturalHeight);
+      const sx = geometry.img.width / item.width;
+      const sy = geometry.img.height / item.height;
+      expect(geometry.rects).toHaveLength(item.findings.length);
+      for (const [i, f] of item.findings.entries()) {
+        const r = geometry.rects[i]!;
+        expect([r.kind, r.severity]).toEqual([f.kind, f.severity]);
+        expect(r.label).toBe(`${f.kind} · ${f.severity}`);
+        // The rect as laid out (its geometry box, stroke not counted), relative to the image, against the stored box scaled.
+        expect(Math.abs(r.x - f.box.x0 * sx)).toBeLessThan(0.05);
+        expect(Math.abs(r.y - f.box.y0 * sy)).toBeLessThan(0.05);
+        expect(Math.abs(r.width - (f.box.x1 - f.box.x0) * sx)).toBeLessThan(0.05);
+        expect(Math.abs(r.height - (f.box.y1 - f.box.y0) * sy)).toBeLessThan(0.05);
+        drawn++;
+      }
+    }
+    // The planted text and texture, and the hostile answer's object box.
+    expect(drawn).toBeGreaterThanOrEqual(3);
+    await scope.locator('article.sr-item').first().scrollIntoViewIfNeeded();
+    await screenshot(opened.page, 'hallucination');
+    await closeClean(opened);
+  });
+
+  it("the judge's reasoning is shown as text, and the viewer lists every tile's", async () => {
+    const opened = await open(hallucinationReport);
+    const { page } = opened;
+    const scope = section(page, runs.halluc);
+    const text = (await scope.textContent()) ?? '';
+    expect(text).toMatch(/sr-text\/city/);
+    const hostile = scope.locator('article.sr-item', { has: page.locator('rect.finding[data-kind="object"]') });
+    await hostile.locator('img.thumb').click();
+    const viewer = page.locator('dialog#viewer');
+    await expect.poll(() => viewer.evaluate((d) => (d as DialogNode).open)).toBe(true);
+    const tiles = await viewer.locator('ol.samples li').allTextContents();
+    expect(tiles).toHaveLength(4);
+    expect(tiles.join('\n')).toContain(HALLUCINATION_HOSTILE.reasoning);
+    const planted = await page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('img[src="x"], img[onerror]').length);
+    expect(planted).toBe(0);
     await closeClean(opened);
   });
 });

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runQuorum } from '../support/cli.js';
+import { showJson, type ShownHallucination } from './_hallucination.js';
 import { HOSTILE_IMG, reportFixtures, type ReportFixtures } from './_fixtures.js';
 
 let fx: ReportFixtures;
@@ -18,7 +19,8 @@ beforeAll(async () => {
   runs['compare'] = await fx.compareRun();
   runs['rank'] = await fx.rankRun();
   runs['hostile'] = await fx.hostileRun();
-}, 180_000);
+  runs['halluc'] = await fx.hallucinationRun();
+}, 240_000);
 afterAll(() => fx.cleanup());
 
 it('one section per run: images with score, spread and status; the comparison with its intervals; the ranking; the facts', async () => {
@@ -58,6 +60,27 @@ it('markup from a judge stays text in Markdown: angle brackets escaped, no raw e
   // Every `<` a judge or a file name brought is escaped (`\<`), so no element is written.
   expect(md).not.toMatch(/(^|[^\\])<(svg|script|img)/m);
   expect(md).toContain('\\<svg onload=alert(1)\\>');
+});
+
+it('a hallucination run: systems ranked with intervals beside fidelity and counts by kind, then every finding with its box', async () => {
+  const out = join(fx.dir, 'halluc.md');
+  const r = await fx.report([runs['halluc']!], out, ['--format', 'md']);
+  expect(r.code, r.stderr).toBe(0);
+  const md = await readFile(out, 'utf8');
+  const shown: ShownHallucination = await showJson(fx, runs['halluc']!);
+  const systems = md.split('\n').filter((l) => /^\| \d+ \| sr-/.test(l));
+  expect(systems.map((l) => l.split(' | ')[1])).toEqual([...shown.systems].sort((a, b) => a.rank - b.rank).map((s) => s.system));
+  for (const row of systems) expect(row).toMatch(/\| \d\.\d\d \[\d\.\d\d, \d\.\d\d\] \(few images\) \| 1 of 1 \| \d+\.\d\d \| 0\.\d{4} \|/);
+  const text = systems.find((l) => l.includes('| sr-text |')) as string;
+  // Counts by kind in ELEMENT_KINDS order: texture, text, face, object, structure, colour.
+  expect(text.split(' | ').slice(-6)[1]).toBe(String(shown.systems.find((s) => s.system === 'sr-text')!.findings.text));
+  const outputs = md.split('\n').filter((l) => /^\| \[city\.png\]/.test(l));
+  expect(outputs).toHaveLength(3);
+  for (const item of shown.items) {
+    const row = outputs.find((l) => l.includes(`(${item.system})`)) as string;
+    for (const f of item.findings) expect(row).toContain(`${f.kind} ${f.severity} ${[f.box.x0, f.box.y0, f.box.x1, f.box.y1].map((v) => Math.round(v)).join(',')}`);
+  }
+  expect(md).not.toContain(HOSTILE_IMG);
 });
 
 it('an unknown run is a usage error naming it', async () => {

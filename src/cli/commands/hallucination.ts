@@ -3,6 +3,8 @@ import { UsageError } from '../../core/errors.js';
 import { hashObject } from '../../core/hash.js';
 import { readSize } from '../../images/index.js';
 import { hallucinationReport } from '../../prompts/builtin.js';
+import { resolveTemplate } from '../../prompts/load.js';
+import type { PromptTemplate } from '../../prompts/template.js';
 import { formatHallucination } from '../../hallucination/format.js';
 import { missingPart, runHallucination } from '../../hallucination/run.js';
 import { planTiles, type TileMode } from '../../hallucination/tiles.js';
@@ -30,6 +32,12 @@ export const command = defineCommand({
     tiles: { type: 'string', valueHint: 'auto|N|off', description: 'auto: tiles the judge sees at native resolution (one tile when the image fits --max-side); N: tiles of N x N SR pixels; off: the whole image once', default: 'auto' },
     samples: { type: 'string', valueHint: 'K', description: 'Answers per tile; the score is their mean and the spread is kept (1-1000)', default: '1' },
     temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature', default: '1' },
+    prompt: {
+      type: 'string',
+      valueHint: 'id|file',
+      description:
+        'Prompt template of task `hallucination` (default hallucination-report): a template file (JSON or Markdown, docs/prompts.md) with `kind: report` and `task: hallucination`. Its words are yours; the answer is always the hallucination JSON (score 0-4, elements with kind, severity and box in pixels of the image as shown, reasoning), requested as structured output and checked, so the template must ask for that',
+    },
     'bootstrap-seed': { type: 'string', valueHint: 'N', description: 'Seed of the bootstrap intervals', default: '0' },
     ...judgeArgs,
     ...runArgs,
@@ -41,6 +49,7 @@ export const examples = `Examples:
   quorum hallucination --lr data/lr --sr out/esrgan --sr out/diffusion --gt data/hr --judge openai:gpt-4o
   quorum hallucination --lr data/lr --sr out/model --judge anthropic:claude-sonnet-4-6 --samples 3 --format json
   quorum hallucination --lr data/lr --sr out/model --judge openai:gpt-4o --tiles 512 --dry-run
+  quorum hallucination --lr data/lr --sr out/model --judge openai:gpt-4o --prompt my-hallucination.md
 
 The judge answers a 0-4 hallucination score (0 none, 1 slight, 2 moderate, 3 strong,
 4 severe) and the invented elements (texture, text, face, object, structure, colour) with
@@ -48,6 +57,22 @@ boxes, stored in SR pixels. An image's score is its worst tile (the area-weighte
 kept too). Systems are ranked by mean score with 95% bootstrap intervals, beside PSNR and
 SSIM against the GT (RGB and BT.601 Y, border of \`scale\` pixels cropped) and against the
 LR input after a box downscale. See docs/hallucination.md.`;
+
+/**
+ * The template of `--prompt`: a built-in or a file of task `hallucination` (a report
+ * template). Another task is refused: its images, answer and parsing are another command's.
+ */
+async function hallucinationTemplate(args: Args): Promise<PromptTemplate> {
+  const name = str(args, 'prompt');
+  if (!name) return hallucinationReport;
+  const template = await resolveTemplate(name);
+  if (template.task !== 'hallucination') {
+    throw new UsageError(
+      `Expected \`prompt\` to be a template of task \`hallucination\` (kind report), got \`${template.id}\` of task \`${template.task}\`; quorum prompts lists them, docs/prompts.md describes template files`,
+    );
+  }
+  return template;
+}
 
 function tileMode(args: Args): TileMode {
   const v = str(args, 'tiles') ?? 'auto';
@@ -68,11 +93,12 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
+  const template = await hallucinationTemplate(args);
   const judge = await setupJudge(args, io);
-  const settings = { template: hallucinationReport, samples, temperature, seed: intArg(args, 'seed', 0) };
+  const settings = { template, samples, temperature, seed: intArg(args, 'seed', 0) };
   try {
     if (args['dry-run'] === true) return await dryRun({ lr, srs, gt, tiles, samples, maxSide: judge.provider.maxImageSide, format }, io);
-    const runOptions = { judge: `${judge.provider.id}:${judge.provider.model}`, lr, srs, gt: gt ?? null, tiles, samples, temperature, prompt: hallucinationReport.hash };
+    const runOptions = { judge: `${judge.provider.id}:${judge.provider.model}`, lr, srs, gt: gt ?? null, tiles, samples, temperature, prompt: { id: template.id, version: template.version, hash: template.hash } };
     const store = Store.open(dbPath(args, io.env));
     const terminal = new RunTerminal('hallucination', io, args);
     try {

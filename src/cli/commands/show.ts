@@ -64,9 +64,9 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     } else if (stored.command === 'rank') {
       if (stored.view) io.stdout.write(formatRanking(stored.view, format));
       else io.note('this rank run has no ranking yet (interrupted before it finished, or judged as --shard parts); rerun its command unsharded to complete it (served from the cache)');
-    } else if (stored.images.some(isPanelResult)) {
+    } else if (stored.command === 'score' && stored.images.some(isPanelResult)) {
       await showPanel(store, found.id, stored.images.filter(isPanelResult), format, io);
-    } else {
+    } else if (stored.command === 'score') {
       for (const chunk of scoreChunks(stored.images, format)) {
         if (!io.stdout.write(chunk)) await new Promise((resolve) => io.stdout.once('drain', resolve));
       }

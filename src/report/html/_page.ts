@@ -40,6 +40,16 @@ dialog#viewer { max-width: min(960px, 92vw); border: 1px solid #99a; border-radi
 dialog#viewer img.large { width: 100%; max-height: 70vh; object-fit: contain; image-rendering: auto; }
 ol.samples li { white-space: pre-wrap; margin: 6px 0; }
 .warn { color: #a32020; font-weight: 600; }
+table.systems td.count { text-align: right; } p.note { color: #5b6475; font-size: 12px; }
+article.sr-item { border: 1px solid #e1e4ec; border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
+article.sr-item .sr-body { display: flex; gap: 16px; align-items: flex-start; }
+.overlay { position: relative; flex: none; }
+.overlay img.thumb.sr { display: block; max-width: none; max-height: none; border-radius: 0; }
+.overlay svg.boxes { position: absolute; left: 0; top: 0; pointer-events: none; overflow: visible; }
+svg.boxes rect { fill: none; stroke-width: 2; }
+svg.boxes .sev-minor rect { stroke: #fdb863; } svg.boxes .sev-moderate rect { stroke: #e66101; } svg.boxes .sev-severe rect { stroke: #d7191c; }
+svg.boxes text { font: 10px system-ui, sans-serif; fill: #fff; stroke: #000; stroke-width: 2px; paint-order: stroke; }
+ul.findings { margin: 4px 0; padding-left: 18px; font-size: 12px; }
 `;
 
 const SCRIPT = `(() => {

@@ -50,7 +50,10 @@ export function preferenceBars(pairs: readonly { key: string; preference: number
 }
 
 /** Ranked items: the score as a point, its 95% interval as a rule, best first. */
-export function rankingChart(items: readonly { name: string; score: number; lower: number; upper: number }[]): Promise<string> {
+export function rankingChart(
+  items: readonly { name: string; score: number; lower: number; upper: number }[],
+  axis = 'Bradley-Terry score (log-odds), 95% interval',
+): Promise<string> {
   const order = items.map((i) => i.name);
   const y = { field: 'name', type: 'nominal', sort: order, title: null };
   return render({
@@ -58,7 +61,7 @@ export function rankingChart(items: readonly { name: string; score: number; lowe
     height: Math.max(60, items.length * 18),
     data: { values: items },
     layer: [
-      { mark: { type: 'rule' }, encoding: { y, x: { field: 'lower', type: 'quantitative', title: 'Bradley-Terry score (log-odds), 95% interval' }, x2: { field: 'upper' } } },
+      { mark: { type: 'rule' }, encoding: { y, x: { field: 'lower', type: 'quantitative', title: axis }, x2: { field: 'upper' } } },
       { mark: { type: 'point', filled: true, size: 50 }, encoding: { y, x: { field: 'score', type: 'quantitative' } } },
     ],
   });

@@ -6,6 +6,7 @@ import type { ReportRun } from '../gather.js';
 import { esc, num, numAttr } from './_escape.js';
 import { page } from './_page.js';
 import { preferenceBars, rankingChart, scoreHistogram } from './charts.js';
+import { hallucinationSection } from './hallucination.js';
 import type { Thumbnail } from './thumbnails.js';
 
 /**
@@ -15,7 +16,7 @@ import type { Thumbnail } from './thumbnails.js';
  * `data-score`, `data-std`, `data-status`, `data-distortions`, sortable `th[data-sort]`
  * headers and `.filter-text`, `.filter-status`, `.filter-distortion` controls; charts are
  * `figure.chart[data-chart]` holding Vega's SVG; `dialog#viewer` shows an image large
- * with every sample's reasoning.
+ * with every sample's reasoning. Hallucination runs: see `./hallucination.ts`.
  */
 export async function renderHtmlReport(runs: readonly ReportRun[], options: { generatedAt?: string } = {}): Promise<string> {
   const sections: string[] = [];
@@ -35,7 +36,9 @@ async function section(r: ReportRun, first: boolean): Promise<string> {
       ? await scoreSection(r, stored.images)
       : stored.command === 'compare'
         ? await compareSection(r)
-        : await rankSection(r);
+        : stored.command === 'hallucination'
+          ? await hallucinationSection(r)
+          : await rankSection(r);
   return `<section class="run" data-run="${esc(stored.run.name)}" data-command="${esc(stored.command)}"${first ? '' : ' hidden'}>
 <h2>${esc(stored.run.name)} <small>(${esc(stored.command)}, ${esc(stored.run.status)})</small></h2>
 ${factsPanel(r)}
