@@ -143,7 +143,7 @@ export function panelReferences(names: readonly string[]) {
       layers: z.array(z.looseObject({ neurons: z.array(neuron).optional() })).optional(),
       escalation: withJudge.optional(),
       meta: withJudge.optional(),
-      roles: withJudge.optional(),
+      roles: z.union([z.array(z.unknown()), withJudge]).optional(),
     }),
   );
 }

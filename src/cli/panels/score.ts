@@ -54,6 +54,8 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
       panel,
       members: judges.members,
       escalation: judges.escalation,
+      meta: judges.meta,
+      roles: judges.roles,
       inputs,
       runName: str(args, 'run') ?? `panel-${panel.name}`,
       argv: io.argv,
