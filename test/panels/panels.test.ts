@@ -257,3 +257,44 @@ describe('roles generated per item', () => {
     expect(reviews.filter((v) => v.layer === -1).every((v) => v.status === 'failed' && !v.used)).toBe(true);
   }, 120_000);
 });
+
+describe('escalation by level entropy', () => {
+  it('a cheap judge read by levels calls the panel only where the entropy of its levels exceeds maxEntropy', async () => {
+    const cheap = await server({ levelSpread: 0.3 });
+    const neurons = [await server({}), await server({})];
+    const maxEntropy = 0.8;
+    const { result, reviews } = await run(
+      { name: 'entropy', neurons: [{ judge: 'a' }, { judge: 'b' }], samples: 2, fusion: 'mean', escalation: { judge: 'cheap', method: 'levels', maxEntropy } },
+      neurons,
+      { cheap },
+    );
+    // One logprob call per image; the entropy is recomputed here from the stored levels.
+    expect(completions(cheap)).toHaveLength(30);
+    const unsure = result.results.filter((r) => {
+      const c = r.panel.reviews.find((v) => v.layer === 0)!;
+      const p = Object.values(c.levels!);
+      const h = -p.reduce((s, q) => (q > 0 ? s + (q / p.reduce((a, b) => a + b, 0)) * Math.log2(q / p.reduce((a, b) => a + b, 0)) : s), 0);
+      return h > maxEntropy;
+    });
+    expect(unsure.length).toBeGreaterThan(0);
+    expect(unsure.length).toBeLessThan(30);
+    expect(result.results.filter((r) => r.panel.escalated).map((r) => r.path)).toEqual(unsure.map((r) => r.path));
+    // One request per unsure item (its 2 samples as n = 2).
+    for (const s of neurons) expect(completions(s)).toHaveLength(unsure.length);
+    // Sure items keep the cheap judge's expected level as their score.
+    for (const r of result.results.filter((x) => !x.panel.escalated)) expect(r.score).toBe(r.panel.reviews[0]!.score);
+    expect(reviews.filter((v) => v.layer === 0)).toHaveLength(30);
+  }, 120_000);
+
+  it('config: escalation by levels needs a threshold it can use; maxEntropy needs method levels', () => {
+    const base = { name: 'p', neurons: [{ judge: 'a' }] };
+    expect(PanelDefinition.safeParse({ ...base, escalation: { judge: 'c', method: 'levels' } }).error?.issues[0]?.message).toBe(
+      'escalation by levels needs maxEntropy or maxSpread',
+    );
+    expect(PanelDefinition.safeParse({ ...base, escalation: { judge: 'c', maxEntropy: 1 } }).error?.issues.map((i) => i.message)).toContain(
+      'maxEntropy needs method: levels (sampled scores have no level entropy)',
+    );
+    expect(PanelDefinition.safeParse({ ...base, fusion: 'meta' }).error?.issues[0]?.message).toBe('fusion: meta needs a meta judge (meta: { judge: NAME })');
+    expect(PanelDefinition.safeParse({ ...base, escalation: { judge: 'c', method: 'levels', maxEntropy: 1 } }).success).toBe(true);
+  });
+});

@@ -7,6 +7,7 @@
  * fusion goes on without it.
  */
 import PQueue from 'p-queue';
+import { levelMoments } from '../../aggregate/level-moments.js';
 import { describeError, InputError, QuorumError } from '../../core/errors.js';
 import type { Provider } from '../../core/provider.js';
 import { collectInputs } from '../../images/index.js';
@@ -78,6 +79,8 @@ export interface NeuronReview {
   errors: string[];
   /** Calls of this review: answered, failed, served from the store. */
   calls: { ok: number; failed: number; cached: number };
+  /** Level probabilities, best first, of a review by the levels method (the escalation judge's). */
+  levels?: Record<string, number> | null | undefined;
 }
 
 export interface PanelImageResult extends ImageScore {
@@ -219,7 +222,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     path: string,
     where: { layer: number; neuron: number; role: string },
     method: 'sample' | 'levels' | 'report' = 'sample',
-  ): Promise<NeuronReview & { reasoning: string | null; levels: Record<string, number> | null }> => {
+  ): Promise<NeuronReview & { reasoning: string | null }> => {
     const settings: ScoreSettings = { template, method, samples, temperature: method === 'levels' ? 0 : panel.temperature };
     const count = method === 'levels' ? 1 : samples;
     const params = scoreParams(judge.provider, settings);
@@ -246,7 +249,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       errors: s.errors,
       calls: { ok: s.okCalls, failed: s.failedCalls, cached: s.cachedCalls },
       reasoning: s.reasoning,
-      levels: s.levels,
+      ...(method === 'levels' ? { levels: s.levels } : {}),
     };
   };
   /**
@@ -282,7 +285,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     };
   };
 
-  type Review = NeuronReview & { reasoning: string | null; levels: Record<string, number> | null };
+  type Review = NeuronReview & { reasoning: string | null };
   type Item = {
     path: string;
     sha256: string;
@@ -382,7 +385,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       return;
     }
     const reviews = [...(it.cheap ? [it.cheap] : []), ...it.layers.flat(), ...(it.meta ? [it.meta] : [])].map(
-      ({ reasoning: _r, levels: _l, ...r }): NeuronReview => r,
+      ({ reasoning: _r, ...r }): NeuronReview => r,
     );
     if (it.layers.length === 0 && it.cheap) {
       // The escalation judge was sure: its verdict stands.
@@ -485,21 +488,17 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
 
 /** Whether the escalation judge is sure enough that the panel is not called. */
 function isSure(
-  cheap: { status: ImageScore['status']; std: number | null; levels: Record<string, number> | null },
+  cheap: Pick<NeuronReview, 'status' | 'std' | 'levels'>,
   e: NonNullable<PanelDefinition['escalation']>,
 ): boolean {
   if (cheap.status === 'failed' || cheap.status === 'not-run') return false;
   if (e.maxSpread !== undefined && (cheap.std === null || cheap.std > e.maxSpread)) return false;
-  if (e.maxEntropy !== undefined && (cheap.levels === null || levelEntropy(Object.values(cheap.levels)) > e.maxEntropy)) return false;
+  if (e.maxEntropy !== undefined && (!cheap.levels || entropyBits(cheap.levels) > e.maxEntropy)) return false;
   return true;
 }
 
-/** Shannon entropy in bits of level probabilities (renormalised; 0 log 0 = 0): 0 sure, log2(5) = 2.32 uniform. */
-export function levelEntropy(probabilities: readonly number[]): number {
-  const total = probabilities.reduce((a, b) => a + b, 0);
-  if (!(total > 0)) return NaN;
-  return -probabilities.reduce((h, p) => (p > 0 ? h + (p / total) * Math.log2(p / total) : h), 0);
-}
+/** Entropy of the level probabilities in bits: 0 when sure, log2(5) = 2.32 when uniform. */
+export const entropyBits = (levels: Record<string, number>): number => levelMoments(Object.values(levels)).entropy / Math.LN2;
 
 function markUsed(rows: PanelReviewRecord[], itemKey: string, layer: number, neuron = 0): void {
   for (const row of rows) if (row.itemKey === itemKey && row.layer === layer && row.neuron === neuron) row.used = true;
