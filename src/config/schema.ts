@@ -130,7 +130,7 @@ export function judgeReference(names: readonly string[]) {
 /**
  * What this module checks of `panels` until the panels feature supplies its full schema:
  * each panel is an object, and every judge it names (`neurons[].judge`,
- * `layers[].neurons[].judge`, `escalation.judge`, `meta.judge`, `roles.judge`) exists.
+ * `escalation.judge`, `meta.judge`, `roles.judge`) exists.
  */
 export function panelReferences(names: readonly string[]) {
   const ref = judgeReference(names);
@@ -140,10 +140,9 @@ export function panelReferences(names: readonly string[]) {
     z.string(),
     z.looseObject({
       neurons: z.array(neuron).optional(),
-      layers: z.array(z.looseObject({ neurons: z.array(neuron).optional() })).optional(),
       escalation: withJudge.optional(),
       meta: withJudge.optional(),
-      roles: withJudge.optional(),
+      roles: z.union([z.array(z.unknown()), withJudge]).optional(),
     }),
   );
 }

@@ -68,13 +68,13 @@ export interface DryRunJudgeInput {
 }
 
 /** An image as the plan knows it: identity and the size it is sent at. */
-interface PlannedImage {
+export interface PlannedImage {
   sha256: string;
   part: ImagePart;
 }
 
 /** Reads and hashes a file; its size from the store (seen before) or the header. */
-async function planImage(store: Store, path: string, maxSide: number): Promise<PlannedImage> {
+export async function planImage(store: Store, path: string, maxSide: number): Promise<PlannedImage> {
   const source = await readImageFile(path);
   const hash = sha256(source.data);
   let size = store.getImage(hash);
@@ -96,7 +96,7 @@ async function planImage(store: Store, path: string, maxSide: number): Promise<P
 }
 
 /** Accumulates questions (one image, one pair order) into a judge's figures. */
-class Tally {
+export class Tally {
   readonly #input: DryRunJudgeInput;
   readonly #judgeId: string;
   readonly #maxChoices: number;
@@ -116,9 +116,13 @@ class Tally {
     return this.#maxChoices;
   }
 
-  add(question: { promptHash: string; imageHashes: string[]; params: Record<string, unknown>; count: number; request: () => CompletionRequest }): void {
+  /**
+   * One question. `unknown`: its prompt depends on answers not given yet (a panel's later
+   * layers), so its cache cannot be looked up: every sample counts as to ask.
+   */
+  add(question: { promptHash: string; imageHashes: string[]; params: Record<string, unknown>; count: number; request: () => CompletionRequest; unknown?: boolean }): void {
     const slots = sampleSlots({ judgeId: this.#judgeId, ...question });
-    const missing = slots.filter((s) => !this.#input.store.cachedCall(s.cacheKey, this.#input.retryFailed)).length;
+    const missing = question.unknown ? question.count : slots.filter((s) => !this.#input.store.cachedCall(s.cacheKey, this.#input.retryFailed)).length;
     this.samples += question.count;
     this.cached += question.count - missing;
     if (missing === 0) return;

@@ -9,7 +9,7 @@ export interface PanelReviewRecord {
   runId: number;
   itemKey: string;
   panel: string;
-  /** 0: the escalation judge; 1..: the panel's layers. */
+  /** -1: the roles call; 0: the escalation judge; 1..L: the panel's layers; L+1: the meta judge. */
   layer: number;
   neuron: number;
   role: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuorum } from '../support/cli.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
-import { spread, tempDir, writeImages, type ScoredImage, type TempDir } from '../scoring/_support.js';
+import { completions, spread, tempDir, writeImages, type ScoredImage, type TempDir } from '../scoring/_support.js';
 
 const KEY = 'sk-test-panels';
 let tmp: TempDir;
@@ -102,6 +102,39 @@ describe('score --judge panel:NAME', () => {
     expect(r.stdout).toMatch(/image +score +95% interval +neurons +spread +status +notes/);
     expect(r.stdout).toMatch(/\d\.\d\d-\d\.\d\d +2 +\d\.\d\d +partial +neuron 3/);
   }, 60_000);
+});
+
+describe('score --judge panel:NAME --dry-run', () => {
+  it('plans every neuron and layer with nothing sent; its request count equals the real run; a rerun plan finds layer 1 cached', async () => {
+    const file = tmp.path('dry.yaml');
+    const deep = ['    samples: 3', '    layers: 2', '    window: 1', '    fusion: mean', '    neurons:', '      - judge: sim1', '      - judge: sim2'].join('\n');
+    await writeFile(file, config(deep));
+    const db = tmp.path('dry.db');
+    const args = ['score', tmp.images, '--judge', 'panel:wide', '--config', file, '--db', db];
+    const count = () => servers.map((s) => completions(s).length).reduce((a, b) => a + b, 0);
+    type Plan = { judges: { name: string; requests: number; samples: number; cached: number; upperBound: boolean }[]; notes: string[] };
+    const before = count();
+    const dry = await runQuorum([...args, '--dry-run', '--format', 'json'], { env: { SIM_KEY: KEY }, cwd: tmp.dir });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(count()).toBe(before);
+    const plan = JSON.parse(dry.stdout) as Plan;
+    expect(plan.judges.map((j) => j.name)).toEqual([
+      'panel wide: layer 1, neuron 1 (sharpness and detail)',
+      'panel wide: layer 2, neuron 1 (sharpness and detail)',
+      'panel wide: layer 1, neuron 2 (noise and grain)',
+      'panel wide: layer 2, neuron 2 (noise and grain)',
+    ]);
+    expect(plan.judges.every((j) => j.samples === 18 && j.cached === 0 && !j.upperBound)).toBe(true);
+    const planned = plan.judges.reduce((n, j) => n + j.requests, 0);
+
+    const real = await runQuorum([...args, '--format', 'json'], { env: { SIM_KEY: KEY }, cwd: tmp.dir });
+    expect(real.code, real.stderr).toBe(0);
+    expect(count() - before).toBe(planned);
+
+    const again = JSON.parse((await runQuorum([...args, '--dry-run', '--format', 'json'], { env: { SIM_KEY: KEY }, cwd: tmp.dir })).stdout) as Plan;
+    expect(again.judges.filter((j) => j.name.includes('layer 1')).map((j) => [j.cached, j.requests])).toEqual([[18, 0], [18, 0]]);
+    expect(again.notes.join(' ')).toMatch(/layers 2\+ quote the earlier reviews/);
+  }, 120_000);
 });
 
 describe('config errors in panels: one line naming file, line and key', () => {

@@ -44,7 +44,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const outRun = str(args, 'out-run');
   if (!outRun) throw new UsageError('Missing required option --out-run NAME: the fused run is stored under it');
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
-  const fusion = enumArg(args, 'fusion', PanelFusion.options, 'thurstone');
+  const fusion = enumArg(args, 'fusion', PanelFusion.exclude(['meta']).options, 'thurstone');
   const settings = {
     fusion,
     trim: numArg(args, 'trim', 0, 0.49) ?? 0.2,

@@ -49,10 +49,12 @@ export async function choosePanel(args: Args, env: NodeJS.ProcessEnv, cwd = proc
   return { panel: { name, ...body }, config };
 }
 
-/** The judges of a panel, opened: one per neuron (same order), and the escalation judge. */
+/** The judges of a panel, opened: one per neuron (same order), the escalation, meta and roles judges. */
 export interface OpenedPanel {
   members: OpenedJudge[];
   escalation: OpenedJudge | undefined;
+  meta: OpenedJudge | undefined;
+  roles: OpenedJudge | undefined;
   close(): Promise<void>;
 }
 
@@ -121,7 +123,9 @@ export async function openPanel(choice: PanelChoice, args: Args, env: NodeJS.Pro
     const members: OpenedJudge[] = [];
     for (const [i, neuron] of panel.neurons.entries()) members.push(await open(neuron, ['neurons', i, 'judge']));
     const escalation = panel.escalation ? await open(panel.escalation, ['escalation', 'judge']) : undefined;
-    return { members, escalation, close };
+    const meta = panel.meta ? await open(panel.meta, ['meta', 'judge']) : undefined;
+    const roles = panel.roles && !Array.isArray(panel.roles) ? await open(panel.roles, ['roles', 'judge']) : undefined;
+    return { members, escalation, meta, roles, close };
   } catch (error) {
     await close();
     throw error;

@@ -10,7 +10,8 @@ import { agreementLine, panelChunks } from '../../report/panels.js';
 import type { OutputFormat } from '../../report/format.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, str, type Args } from '../args.js';
-import { retryFailedOf, RunTerminal } from '../judge-run.js';
+import { dryRunPanel } from '../../dry-run/index.js';
+import { openForDryRun, printDryRun, retryFailedOf, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { checkOutputs } from '../outputs.js';
 import { openPanel, type PanelChoice } from './options.js';
@@ -32,10 +33,19 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
   const judges = await openPanel(choice, args, io.env);
   let store: Store;
   try {
-    store = Store.open(dbPath(args, io.env));
+    store = args['dry-run'] === true ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
   } catch (error) {
     await judges.close();
     throw error;
+  }
+  if (args['dry-run'] === true) {
+    try {
+      const plan = await dryRunPanel({ store, panel, ...judges, retryFailed: retryFailedOf(args), inputs });
+      return await printDryRun(plan, args, io, undefined);
+    } finally {
+      store.close();
+      await judges.close();
+    }
   }
   const terminal = new RunTerminal(`panel ${panel.name}`, io, args);
   // Ctrl-C: the first stops every judge's new calls, the second abandons those in flight.
@@ -54,6 +64,8 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
       panel,
       members: judges.members,
       escalation: judges.escalation,
+      meta: judges.meta,
+      roles: judges.roles,
       inputs,
       runName: str(args, 'run') ?? `panel-${panel.name}`,
       argv: io.argv,

@@ -42,3 +42,48 @@ export function neuronTemplate(role: string, layer = 1, own?: ShownReview, neigh
     range: [1, 5],
   });
 }
+
+/**
+ * `fusion: meta`: one judge reads every last-layer review of the image (and sees the
+ * image) and writes the verdict with its reasons, as the JSON quality report
+ * (`quality-report`'s shape, zod-checked: score 1-5, distortions, reasoning).
+ */
+export function metaTemplate(reviews: readonly ShownReview[], failed: readonly string[]): PromptTemplate {
+  return defineTemplate({
+    id: 'panel-meta',
+    version: 1,
+    kind: 'report',
+    description: 'A panel chair: reads every neuron review of the image and writes the final verdict with reasons.',
+    system: 'You are the chair of a panel of image quality judges. You answer in JSON only.',
+    user: [
+      'A panel of judges reviewed this image, each from one angle, on a scale from 1 (bad) to 5 (excellent).',
+      'Their reviews:',
+      ...(reviews.length ? reviews.map(line) : ['- (none usable)']),
+      ...(failed.length ? ['Members who gave no usable review:', ...failed.map((f) => `- ${f}`)] : []),
+      'Weigh the reviews against what you see in the image: a member may be harsh, lenient or wrong.',
+      'Write the panel\'s final verdict: an overall score from 1 to 5, the distortions that matter',
+      '(type, severity minor|moderate|severe, location) and a short reasoning that says which reviews you followed and why.',
+      'Answer with a JSON object: {"score": number, "distortions": [{"type": string, "severity":',
+      '"minor"|"moderate"|"severe", "location": string}], "reasoning": string}.',
+    ].join('\n'),
+    range: [1, 5],
+  });
+}
+
+/** Roles generated per item: the judge sees the image and proposes `count` angles (JSON). */
+export function rolesTemplate(count: number): PromptTemplate {
+  return defineTemplate({
+    id: 'panel-roles',
+    version: 1,
+    kind: 'report',
+    description: 'Proposes the angles from which a panel should judge this image.',
+    system: 'You are an expert in image quality assessment. You answer in JSON only.',
+    user: [
+      `A panel of ${count} judges will assess the quality of this image, each from one angle.`,
+      `Propose ${count} distinct angles that matter most for this particular image (for example`,
+      '"sharpness of the foreground", "noise in the shadows", "skin tones", "compression artefacts in the sky").',
+      'Each angle is a short phrase of at most 8 words.',
+      'Answer with a JSON object: {"roles": [string, ...]}.',
+    ].join('\n'),
+  });
+}

@@ -148,6 +148,10 @@ export function fuseRuns(options: FuseRunsOptions): FuseRunsResult {
         spread: fused.spread[i] ?? null,
         reviews,
         failedNeurons,
+        // A stored run's neuron is the run: its role is its name (see `reviews`).
+        roles: reviews.map((v) => v.role),
+        rolesFrom: 'config',
+        meta: null,
       },
     };
   });

@@ -38,7 +38,9 @@ export function fuseNeurons(samples: readonly (readonly (readonly number[] | nul
   const score = none();
   const lower = none();
   const upper = none();
-  if (settings.fusion === 'thurstone' && fusable.length >= 2) {
+  // `meta` fusion: the meta judge's verdict replaces this where it answered; Thurstone stands in where not.
+  const thurstone = settings.fusion === 'thurstone' || settings.fusion === 'meta';
+  if (thurstone && fusable.length >= 2) {
     const f = thurstoneFusion(
       samples.map((row) => fusable.map((i) => (has(row[i]) ? (row[i] as readonly number[]) : null))),
       { rounds: settings.rounds, seed: settings.seed },
@@ -49,7 +51,7 @@ export function fuseNeurons(samples: readonly (readonly (readonly number[] | nul
       upper[item] = finite(f.upper[k]);
     });
   } else {
-    const method = settings.fusion === 'thurstone' ? 'mean' : settings.fusion;
+    const method = settings.fusion === 'thurstone' || settings.fusion === 'meta' ? 'mean' : settings.fusion;
     for (const i of fusable) score[i] = finite(fuseValues(means.flatMap((row) => (row[i] === null ? [] : [row[i] as number])), method, settings.trim));
   }
   const agreement = items > 0 ? panelAgreement(means) : { alpha: NaN, spread: [], meanSpread: NaN };

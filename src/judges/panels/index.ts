@@ -9,4 +9,4 @@ export {
   type PanelDefinitionInput,
   type PanelNeuron,
 } from './schema.js';
-export { runPanel, type PanelRunOptions, type PanelRunResult, type PanelImageResult, type NeuronReview, type PanelMember } from './panel-run.js';
+export { entropyBits, runPanel, type PanelRunOptions, type PanelRunResult, type PanelImageResult, type NeuronReview, type PanelMember } from './panel-run.js';

@@ -7,9 +7,12 @@
  * fusion goes on without it.
  */
 import PQueue from 'p-queue';
+import { levelMoments } from '../../aggregate/level-moments.js';
 import { describeError, InputError, QuorumError } from '../../core/errors.js';
 import type { Provider } from '../../core/provider.js';
 import { collectInputs } from '../../images/index.js';
+import type { ImagePart } from '../../core/provider.js';
+import { qualityLevels } from '../../prompts/builtin.js';
 import { templateText, type PromptTemplate } from '../../prompts/template.js';
 import type { StoredAnswer, RetryFailed, RunRecord, Store } from '../../store/store.js';
 import { PanelStore, type PanelAgreementRecord, type PanelReviewRecord } from '../../store/panels.js';
@@ -19,10 +22,11 @@ import type { Price } from '../prices.js';
 import type { RetryPolicy } from '../session/retry.js';
 import { judgeIdOf } from '../run.js';
 import { aggregateImage, scoreGroupSpec, scoreParams, unscored, type ImageScore, type ScoreSettings } from '../score.js';
-import { JudgeSession, sampleSlots, type SessionEvent } from '../session/session.js';
-import { neuronTemplate, type ShownReview } from './_prompts.js';
+import { JudgeSession, sampleSlots, type CallGroup, type SessionEvent } from '../session/session.js';
+import { metaTemplate, neuronTemplate, rolesTemplate, type ShownReview } from './_prompts.js';
+import { rolesParams, rolesSpec } from './_roles.js';
 import { fuseNeurons } from './fuse.js';
-import { roleOf, type PanelDefinition } from './schema.js';
+import { DEFAULT_ROLES, roleOf, type PanelDefinition } from './schema.js';
 
 /** A neuron's judge, opened by the caller (an `OpenedJudge` is one). */
 export interface PanelMember {
@@ -41,6 +45,10 @@ export interface PanelRunOptions {
   members: readonly PanelMember[];
   /** The escalation judge, when the panel has one. */
   escalation?: PanelMember | undefined;
+  /** The meta judge (`fusion: meta`). */
+  meta?: PanelMember | undefined;
+  /** The judge that generates roles per item (`roles: { judge, count }`). */
+  roles?: PanelMember | undefined;
   inputs: readonly string[];
   runName: string;
   argv: readonly string[];
@@ -71,6 +79,8 @@ export interface NeuronReview {
   errors: string[];
   /** Calls of this review: answered, failed, served from the store. */
   calls: { ok: number; failed: number; cached: number };
+  /** Level probabilities, best first, of a review by the levels method (the escalation judge's). */
+  levels?: Record<string, number> | null | undefined;
 }
 
 export interface PanelImageResult extends ImageScore {
@@ -88,6 +98,11 @@ export interface PanelImageResult extends ImageScore {
     reviews: NeuronReview[];
     /** Neurons that failed, in words, so the verdict says what it was fused from. */
     failedNeurons: string[];
+    /** The roles the neurons judged from, in neuron order, and where they came from. */
+    roles: string[];
+    rolesFrom: 'config' | 'generated' | 'fallback';
+    /** `fusion: meta`: the meta judge's verdict (its reasons), or why Thurstone fusion stood in. */
+    meta: { status: ImageScore['status']; score: number | null; reasoning: string | null; fallback: string | null } | null;
   };
 }
 
@@ -117,6 +132,9 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     throw new QuorumError(`panel ${panel.name}: ${panel.neurons.length} neurons defined but ${options.members.length} judges opened`);
   }
   if (panel.escalation && !options.escalation) throw new QuorumError(`panel ${panel.name}: the escalation judge was not opened`);
+  if (panel.meta && !options.meta) throw new QuorumError(`panel ${panel.name}: the meta judge was not opened`);
+  const rolesBy = panel.roles !== undefined && !Array.isArray(panel.roles) ? panel.roles : undefined;
+  if (rolesBy && !options.roles) throw new QuorumError(`panel ${panel.name}: the roles judge was not opened`);
   const collected = await collectInputs([...options.inputs]);
   if (collected.files.length === 0 && collected.errors.length === 0) throw new QuorumError(`no images found in ${options.inputs.join(', ')}`);
 
@@ -128,7 +146,13 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     version: QUORUM_VERSION,
     ...(options.fresh ? { fresh: true } : {}),
   });
-  const everyone = [...options.members, ...(options.escalation ? [options.escalation] : [])];
+  const extra = (m: PanelMember | undefined, wanted: unknown) => (m && wanted ? [m] : []);
+  const everyone = [
+    ...options.members,
+    ...extra(options.escalation, panel.escalation),
+    ...extra(options.meta, panel.meta),
+    ...extra(options.roles, rolesBy),
+  ];
   const share = options.maxCost === undefined ? undefined : options.maxCost / everyone.length;
   const open = (m: PanelMember): Judge => {
     const judgeId = judgeIdOf(m.provider);
@@ -159,8 +183,10 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     return { label, provider: m.provider, judgeId, session };
   };
   const neurons = options.members.map(open);
-  const cheap = options.escalation ? open(options.escalation) : undefined;
-  const judges = [...neurons, ...(cheap ? [cheap] : [])];
+  const cheap = options.escalation && panel.escalation ? open(options.escalation) : undefined;
+  const chair = options.meta && panel.meta ? open(options.meta) : undefined;
+  const proposer = options.roles && rolesBy ? open(options.roles) : undefined;
+  const judges = [...neurons, ...[cheap, chair, proposer].filter((j): j is Judge => j !== undefined)];
   const registered = new Set<string>();
   const register = (t: PromptTemplate) => {
     if (registered.has(t.hash)) return;
@@ -169,6 +195,25 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
   };
 
   const reviewRows: PanelReviewRecord[] = [];
+  /** `count` samples of one question about one image: from the store, the rest asked. */
+  const ask = async (
+    judge: Judge,
+    template: PromptTemplate,
+    params: Record<string, unknown>,
+    count: number,
+    image: RegisteredImage,
+    spec: (part: ImagePart) => Pick<CallGroup, 'request' | 'parse' | 'reask'>,
+  ): Promise<{ calls: StoredAnswer[]; cached: number }> => {
+    register(template);
+    const question = { judgeId: judge.judgeId, promptHash: template.hash, imageHashes: [image.sha256], params };
+    const { cached, missing } = judge.session.lookup(sampleSlots({ ...question, count }));
+    const calls: StoredAnswer[] = [...cached];
+    if (missing.length > 0 && !judge.session.stopping) {
+      const group = spec(await image.encode());
+      calls.push(...(await judge.session.execute({ ...group, params, slots: missing, promptHash: template.hash, imageHashes: [image.sha256] })));
+    }
+    return { calls, cached: cached.length };
+  };
   const review = async (
     judge: Judge,
     template: PromptTemplate,
@@ -176,18 +221,13 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     image: RegisteredImage,
     path: string,
     where: { layer: number; neuron: number; role: string },
+    method: 'sample' | 'levels' | 'report' = 'sample',
   ): Promise<NeuronReview & { reasoning: string | null }> => {
-    register(template);
-    const settings: ScoreSettings = { template, method: 'sample', samples, temperature: panel.temperature };
+    const settings: ScoreSettings = { template, method, samples, temperature: method === 'levels' ? 0 : panel.temperature };
+    const count = method === 'levels' ? 1 : samples;
     const params = scoreParams(judge.provider, settings);
-    const question = { judgeId: judge.judgeId, promptHash: template.hash, imageHashes: [image.sha256], params };
-    const { cached, missing } = judge.session.lookup(sampleSlots({ ...question, count: samples }));
-    const calls: StoredAnswer[] = [...cached];
-    if (missing.length > 0 && !judge.session.stopping) {
-      const spec = scoreGroupSpec(judge.provider, settings, await image.encode());
-      calls.push(...(await judge.session.execute({ ...spec, params, slots: missing, promptHash: template.hash, imageHashes: [image.sha256] })));
-    }
-    const s = aggregateImage(path, image.sha256, settings, calls, samples, cached.length, judge.session.notRunReason());
+    const { calls, cached } = await ask(judge, template, params, count, image, (part) => scoreGroupSpec(judge.provider, settings, part));
+    const s = aggregateImage(path, image.sha256, settings, calls, count, cached, judge.session.notRunReason());
     reviewRows.push({
       runId: run.id,
       itemKey: image.sha256,
@@ -209,10 +249,53 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       errors: s.errors,
       calls: { ok: s.okCalls, failed: s.failedCalls, cached: s.cachedCalls },
       reasoning: s.reasoning,
+      ...(method === 'levels' ? { levels: s.levels } : {}),
+    };
+  };
+  /**
+   * The item's roles: the panel's list, or one call to the roles judge (stored as the
+   * review of layer -1) with the fixed list as the fallback when it fails or does not parse.
+   */
+  const rolesFor = async (image: RegisteredImage): Promise<{ roles: string[]; from: PanelImageResult['panel']['rolesFrom']; error?: string }> => {
+    const fixed = neurons.map((_, r) => roleOf(panel, r));
+    if (!proposer || !rolesBy) return { roles: fixed, from: 'config' };
+    const template = rolesTemplate(rolesBy.count);
+    const { calls } = await ask(proposer, template, rolesParams(rolesBy.count), 1, image, (part) => rolesSpec(template, rolesBy.count, part));
+    const call = calls[0];
+    const generated = call?.status === 'ok' ? (call.parsed as { roles: string[] }).roles : undefined;
+    reviewRows.push({
+      runId: run.id,
+      itemKey: image.sha256,
+      panel: panel.name,
+      layer: -1,
+      neuron: 0,
+      role: 'roles',
+      judgeId: proposer.judgeId,
+      callIds: calls.map((c) => c.id),
+      status: generated ? 'ok' : call ? 'failed' : 'not-run',
+      score: null,
+      used: generated !== undefined,
+    });
+    if (generated) return { roles: neurons.map((_, r) => roleOf(panel, r, generated)), from: 'generated' };
+    const why = call ? (call.error ?? call.status) : `not run: ${proposer.session.notRunReason()}`;
+    return {
+      roles: neurons.map((_, r) => roleOf(panel, r, DEFAULT_ROLES)),
+      from: 'fallback',
+      error: `roles judge ${proposer.label}: ${why}; the fixed roles were used`,
     };
   };
 
-  type Item = { path: string; sha256: string; cheap?: NeuronReview & { reasoning: string | null }; layers: (NeuronReview & { reasoning: string | null })[][] };
+  type Review = NeuronReview & { reasoning: string | null };
+  type Item = {
+    path: string;
+    sha256: string;
+    cheap?: Review;
+    layers: Review[][];
+    roles: string[];
+    rolesFrom: PanelImageResult['panel']['rolesFrom'];
+    notes: string[];
+    meta?: Review;
+  };
   const items: (Item | { path: string; error: string })[] = new Array(collected.files.length);
   const registry = new ImageRegistry(store, Math.min(...judges.map((j) => j.provider.maxImageSide)));
   const pipeline = new PQueue({ concurrency: Math.max(8, (options.concurrency ?? 4) * 2) });
@@ -230,26 +313,30 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
           items[position] = { path: file.path, error: bad.reason };
           return;
         }
-        const item: Item = { path: file.path, sha256: image.sha256, layers: [] };
+        const item: Item = { path: file.path, sha256: image.sha256, layers: [], roles: [], rolesFrom: 'config', notes: [] };
         items[position] = item;
         try {
           if (cheap && panel.escalation) {
-            item.cheap = await review(cheap, neuronTemplate('overall quality'), panel.escalation.samples, image, file.path, {
-              layer: 0,
-              neuron: 0,
-              role: 'overall quality',
-            });
-            const sure = item.cheap.status !== 'failed' && item.cheap.std !== null && item.cheap.std <= panel.escalation.maxSpread;
-            if (sure) return;
+            const e = panel.escalation;
+            const where = { layer: 0, neuron: 0, role: 'overall quality' };
+            item.cheap =
+              e.method === 'levels'
+                ? await review(cheap, qualityLevels, 1, image, file.path, where, 'levels')
+                : await review(cheap, neuronTemplate('overall quality'), e.samples, image, file.path, where);
+            if (isSure(item.cheap, e)) return;
           }
-          let previous: (NeuronReview & { reasoning: string | null })[] = [];
+          const roles = await rolesFor(image);
+          item.roles = roles.roles;
+          item.rolesFrom = roles.from;
+          if (roles.error) item.notes.push(roles.error);
+          let previous: Review[] = [];
           for (let layer = 1; layer <= panel.layers; layer++) {
             const shown = previous.map((r): ShownReview | undefined =>
               r.score === null ? undefined : { neuron: r.neuron, role: r.role, score: r.score, reasoning: r.reasoning },
             );
             const current = await Promise.all(
               neurons.map((judge, r) => {
-                const role = roleOf(panel, r);
+                const role = item.roles[r] as string;
                 const neighbours = shown.filter(
                   (s): s is ShownReview => s !== undefined && s.neuron !== r && Math.abs(s.neuron - r) <= panel.window,
                 );
@@ -259,6 +346,12 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
             );
             item.layers.push(current);
             previous = current;
+          }
+          const usable = previous.filter((r) => r.score !== null);
+          if (chair && panel.meta && usable.length >= panel.minNeurons && usable.length > 0) {
+            const shown = usable.map((r): ShownReview => ({ neuron: r.neuron, role: r.role, score: r.score as number, reasoning: r.reasoning }));
+            const failed = previous.filter((r) => r.score === null).map((r) => `neuron ${r.neuron + 1} (${r.role})`);
+            item.meta = await review(chair, metaTemplate(shown, failed), panel.meta.samples, image, file.path, { layer: panel.layers + 1, neuron: 0, role: 'meta' }, 'report');
           }
         } finally {
           registry.release(image.sha256);
@@ -291,7 +384,9 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       results.push(panelResult(unscored(path, null, 'sample'), panel, { status: 'error', errors: [it.error] }));
       return;
     }
-    const reviews = [...(it.cheap ? [it.cheap] : []), ...it.layers.flat()].map(({ reasoning: _r, ...r }) => r);
+    const reviews = [...(it.cheap ? [it.cheap] : []), ...it.layers.flat(), ...(it.meta ? [it.meta] : [])].map(
+      ({ reasoning: _r, ...r }): NeuronReview => r,
+    );
     if (it.layers.length === 0 && it.cheap) {
       // The escalation judge was sure: its verdict stands.
       markUsed(reviewRows, it.sha256, 0);
@@ -305,6 +400,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
           escalated: false,
           neuronsUsed: 0,
           reviews,
+          roles: [],
         }),
       );
       return;
@@ -313,10 +409,24 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     const failedNeurons = final.filter((r) => r.score === null).map((r) => `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`);
     const used = final.filter((r) => r.score !== null);
     const i = reviewed.indexOf(it);
-    const score = fused.score[i] ?? null;
+    const thurstone = fused.score[i] ?? null;
     for (const r of used) markUsed(reviewRows, it.sha256, r.layer, r.neuron);
+    // fusion: meta: the meta judge's verdict where it answered; Thurstone fusion stands in (and says so).
+    let meta: PanelImageResult['panel']['meta'] = null;
+    if (panel.fusion === 'meta' && thurstone !== null) {
+      const m = it.meta;
+      const answered = m !== undefined && m.score !== null;
+      const fallback = answered
+        ? null
+        : `meta judge ${chair?.label ?? ''}: ${m ? (m.errors[0] ?? m.status) : 'not asked'}; Thurstone fusion used instead`;
+      meta = { status: m?.status ?? 'not-run', score: m?.score ?? null, reasoning: m?.reasoning ?? null, fallback };
+      if (answered) markUsed(reviewRows, it.sha256, panel.layers + 1);
+    }
+    const score = meta?.score ?? thurstone;
     const errors = [
+      ...it.notes,
       ...failedNeurons,
+      ...(meta?.fallback ? [meta.fallback] : []),
       ...(score !== null ? [] : [`only ${used.length} of ${final.length} neurons answered (at least ${panel.minNeurons} needed)`]),
     ];
     results.push(
@@ -325,13 +435,18 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
         score,
         samples: used.map((r) => r.score as number),
         errors,
+        ...(meta?.score != null ? { reasoning: meta.reasoning } : {}),
         escalated: true,
         neuronsUsed: used.length,
-        lower: fused.lower[i] ?? null,
-        upper: fused.upper[i] ?? null,
+        // The bootstrap interval is Thurstone fusion's; a meta verdict has none.
+        lower: meta?.score != null ? null : (fused.lower[i] ?? null),
+        upper: meta?.score != null ? null : (fused.upper[i] ?? null),
         spread: fused.spread[i] ?? null,
         reviews,
         failedNeurons,
+        roles: it.roles,
+        rolesFrom: it.rolesFrom,
+        meta,
       }),
     );
   });
@@ -371,6 +486,20 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
   };
 }
 
+/** Whether the escalation judge is sure enough that the panel is not called. */
+function isSure(
+  cheap: Pick<NeuronReview, 'status' | 'std' | 'levels'>,
+  e: NonNullable<PanelDefinition['escalation']>,
+): boolean {
+  if (cheap.status === 'failed' || cheap.status === 'not-run') return false;
+  if (e.maxSpread !== undefined && (cheap.std === null || cheap.std > e.maxSpread)) return false;
+  if (e.maxEntropy !== undefined && (!cheap.levels || entropyBits(cheap.levels) > e.maxEntropy)) return false;
+  return true;
+}
+
+/** Entropy of the level probabilities in bits: 0 when sure, log2(5) = 2.32 when uniform. */
+export const entropyBits = (levels: Record<string, number>): number => levelMoments(Object.values(levels)).entropy / Math.LN2;
+
 function markUsed(rows: PanelReviewRecord[], itemKey: string, layer: number, neuron = 0): void {
   for (const row of rows) if (row.itemKey === itemKey && row.layer === layer && row.neuron === neuron) row.used = true;
 }
@@ -380,7 +509,7 @@ function panelResult(
   panel: PanelDefinition,
   fields: Partial<ImageScore> & Partial<PanelImageResult['panel']>,
 ): PanelImageResult {
-  const { escalated, neuronsUsed, lower, upper, spread, reviews, failedNeurons, ...score } = fields;
+  const { escalated, neuronsUsed, lower, upper, spread, reviews, failedNeurons, roles, rolesFrom, meta, ...score } = fields;
   const sum = (key: keyof NeuronReview['calls']) => (reviews ?? []).reduce((n, r) => n + r.calls[key], 0);
   return {
     ...base,
@@ -398,6 +527,9 @@ function panelResult(
       spread: spread ?? null,
       reviews: reviews ?? [],
       failedNeurons: failedNeurons ?? [],
+      roles: roles ?? [],
+      rolesFrom: rolesFrom ?? 'config',
+      meta: meta ?? null,
     },
   };
 }

@@ -25,7 +25,7 @@ export const DEFAULT_ROLES = [
   'faithfulness to the reference',
 ] as const;
 
-export const PanelFusion = z.enum(['mean', 'median', 'trimmed-mean', 'thurstone']);
+export const PanelFusion = z.enum(['mean', 'median', 'trimmed-mean', 'thurstone', 'meta']);
 export type PanelFusion = z.infer<typeof PanelFusion>;
 
 /**
@@ -43,14 +43,34 @@ function panelShape(ref: JudgeRef) {
         }),
       )
       .min(1),
-    /** Roles for neurons that name none, in order (cycled). @default DEFAULT_ROLES */
-    roles: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * Roles for neurons that name none, in order (cycled): a list, or generated per item by
+     * one call to a named judge (`{ judge, count }`) with DEFAULT_ROLES as the fallback
+     * when that call fails or does not parse. @default DEFAULT_ROLES
+     */
+    roles: z
+      .union([
+        z.array(z.string().min(1)).min(1),
+        z.strictObject({ ...judgeShape(ref), count: z.number().int().min(1).max(12).default(DEFAULT_ROLES.length) }),
+      ])
+      .optional(),
     /** Layers: 1 is a wide panel; each further layer re-judges seeing earlier reviews. @default 1 */
     layers: z.number().int().min(1).max(4).default(1),
     /** Neighbours on each side whose earlier review a neuron sees in layers 2+. @default 2 */
     window: z.number().int().min(0).default(2),
-    /** How the last layer's reviews become one score. @default 'thurstone' */
+    /**
+     * How the last layer's reviews become one score. `meta`: the `meta` judge reads every
+     * review of the item and writes the verdict (Thurstone fusion where it fails). @default 'thurstone'
+     */
     fusion: PanelFusion.default('thurstone'),
+    /** The judge that reads all reviews of an item and writes the verdict (`fusion: meta`). */
+    meta: z
+      .strictObject({
+        ...judgeShape(ref),
+        /** Verdicts sampled per item; their mean is the score. @default 1 */
+        samples: z.number().int().min(1).max(16).default(1),
+      })
+      .optional(),
     /** Share cut from each end by `trimmed-mean`. @default 0.2 */
     trim: z.number().min(0).max(0.49).default(0.2),
     /** Samples per neuron review (K). @default 5 */
@@ -59,13 +79,18 @@ function panelShape(ref: JudgeRef) {
     /** Fewest neurons that must answer an item; fewer marks it failed. @default 1 */
     minNeurons: z.number().int().min(1).default(1),
     /**
-     * Cascade: a cheap judge scores every item first; the panel is called only where its
-     * samples spread (standard deviation) exceeds `maxSpread`, or it failed.
+     * Cascade: a cheap judge scores every item first; the panel is called only where it is
+     * unsure, or it failed. `method: sample` (K samples): unsure when their standard
+     * deviation exceeds `maxSpread`. `method: levels` (one call, Q-Align level
+     * probabilities): unsure when the entropy of the levels (bits, 0 to log2 5 = 2.32)
+     * exceeds `maxEntropy`, or their spread exceeds `maxSpread`.
      */
     escalation: z
       .strictObject({
         ...judgeShape(ref),
-        maxSpread: z.number().min(0),
+        method: z.enum(['sample', 'levels']).default('sample'),
+        maxSpread: z.number().min(0).optional(),
+        maxEntropy: z.number().min(0).optional(),
         samples: z.number().int().min(2).max(64).default(5),
       })
       .optional(),
@@ -75,7 +100,16 @@ function panelShape(ref: JudgeRef) {
   };
 }
 
-const checkMinNeurons = (p: { minNeurons: number; neurons: readonly unknown[] }, ctx: z.RefinementCtx) => {
+type Checked = {
+  minNeurons: number;
+  neurons: readonly unknown[];
+  fusion: PanelFusion;
+  meta?: unknown;
+  escalation?: { method: 'sample' | 'levels'; maxSpread?: number | undefined; maxEntropy?: number | undefined } | undefined;
+};
+
+/** Rules across fields: enough neurons, a meta judge exactly when `fusion: meta`, a threshold the escalation method can use. */
+const checkPanel = (p: Checked, ctx: z.RefinementCtx) => {
   if (p.minNeurons > p.neurons.length) {
     ctx.addIssue({
       code: 'custom',
@@ -83,13 +117,30 @@ const checkMinNeurons = (p: { minNeurons: number; neurons: readonly unknown[] },
       message: `Expected \`minNeurons\` to be at most the ${p.neurons.length} neurons, got \`${p.minNeurons}\``,
     });
   }
+  if (p.fusion === 'meta' && p.meta === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['fusion'], message: 'fusion: meta needs a meta judge (meta: { judge: NAME })' });
+  }
+  if (p.fusion !== 'meta' && p.meta !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['meta'], message: `a meta judge is used only with fusion: meta, got fusion: ${p.fusion}` });
+  }
+  const e = p.escalation;
+  if (e && e.maxSpread === undefined && (e.method === 'sample' || e.maxEntropy === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['escalation'],
+      message: e.method === 'sample' ? 'escalation by samples needs maxSpread' : 'escalation by levels needs maxEntropy or maxSpread',
+    });
+  }
+  if (e && e.method === 'sample' && e.maxEntropy !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['escalation', 'maxEntropy'], message: 'maxEntropy needs method: levels (sampled scores have no level entropy)' });
+  }
 };
 
 /** Panel names, like judge names: letters, digits, ".", "_" and "-" (no ":"). */
 export const PanelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'panel names are letters, digits, ".", "_" and "-"');
 
 /** A panel defined in code: its name and fields. */
-export const PanelDefinition = z.strictObject({ name: PanelName, ...panelShape(anyJudge) }).superRefine(checkMinNeurons);
+export const PanelDefinition = z.strictObject({ name: PanelName, ...panelShape(anyJudge) }).superRefine(checkPanel);
 export type PanelDefinition = z.infer<typeof PanelDefinition>;
 export type PanelDefinitionInput = z.input<typeof PanelDefinition>;
 export type PanelNeuron = PanelDefinition['neurons'][number];
@@ -99,14 +150,17 @@ export type PanelNeuron = PanelDefinition['neurons'][number];
  * checked by `ref` (see `judgeReference` in the config module).
  */
 export function panelEntrySchema(ref: JudgeRef) {
-  return z.strictObject(panelShape(ref)).superRefine(checkMinNeurons);
+  return z.strictObject(panelShape(ref)).superRefine(checkPanel);
 }
 
-/** The role of neuron `index`: its own, else the panel's list (cycled), else the defaults. */
-export function roleOf(panel: PanelDefinition, index: number): string {
+/**
+ * The role of neuron `index`: its own, else the panel's list (cycled), else the roles
+ * generated for the item (`generated`), else the defaults.
+ */
+export function roleOf(panel: PanelDefinition, index: number, generated?: readonly string[]): string {
   const own = panel.neurons[index]?.role;
   if (own) return own;
-  const list = panel.roles ?? DEFAULT_ROLES;
+  const list = Array.isArray(panel.roles) ? panel.roles : generated?.length ? generated : DEFAULT_ROLES;
   return list[index % list.length] as string;
 }
 
