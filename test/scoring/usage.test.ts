@@ -99,7 +99,7 @@ it('an unknown command: exit 2, one line with the nearest command and a pointer 
 it('--help still prints the whole help, on stdout', async () => {
   const r = await runQuorum(['score', '--help']);
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/^Usage: quorum score <image-or-folder>\.\.\. \[--judge provider:model\|name\] \[--dry-run\] \[options\]$/m);
+  expect(r.stdout).toMatch(/^Usage: quorum score <image-or-folder>\.\.\. \[--judge provider:model\|name\|panel:NAME\] \[--dry-run\] \[options\]$/m);
   expect(r.stdout).toMatch(/--samples <K> +Samples per image/);
 });
 
