@@ -11,6 +11,7 @@ import { matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { inShard, type Shard } from './shard.js';
 import type { JudgeSession, SessionEvent } from './session/session.js';
+import type { PairJudging, PairJudgingFactory } from './panels/pairs.js';
 
 export interface ComparedPair extends PairResult {
   key: string;
@@ -87,6 +88,11 @@ export interface CompareRunOptions extends Omit<JudgeRunOptions, 'templates' | '
    * (merged with the other shards, the unsharded command summarises the whole from the cache).
    */
   shard?: Shard | undefined;
+  /**
+   * Judges the pairs in place of `provider` (a panel: see `panelPairJudging`); the run is
+   * still opened under `provider`, whose own session then makes no call.
+   */
+  pairJudging?: PairJudgingFactory | undefined;
   onEvent?: (event: SessionEvent | { type: 'plan'; calls: number } | { type: 'pair'; pair: ComparedPair }) => void;
 }
 
@@ -184,6 +190,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
   const names = { a: matched.names[0] as string, b: matched.names[1] as string };
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'compare' });
   const { run, resumed, renamed, judgeId, session } = judgeRun;
+  const judging: PairJudging | undefined = options.pairJudging?.(run.id);
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
   // Positions (and the coins of `--order random`) are over every matched pair, the same on every shard.
   const shard = options.shard;
@@ -213,17 +220,8 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
           return;
         }
         const [a, b, reference] = sides as [RegisteredImage, RegisteredImage, RegisteredImage | undefined];
-        const result = await judgePair({
-          session,
-          provider,
-          judgeId,
-          settings,
-          a,
-          b,
-          reference,
-          order: options.order,
-          coin: () => coins[position] as boolean,
-        });
+        const pairInput = { a, b, reference, order: options.order, coin: () => coins[position] as boolean };
+        const result = await (judging ? judging.judge(pairInput) : judgePair({ ...pairInput, session, provider, judgeId, settings }));
         const asked = result.orders.some((o) => o.ok + o.failed > 0);
         // Nothing asked because the run stopped, or because its answers wait in a batch (held): not run.
         const status = result.verdict !== null ? 'ok' : asked || (!session.stopping && session.held === undefined) ? 'failed' : 'not-run';
@@ -242,6 +240,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
       }),
     ),
   );
+  await judging?.finish();
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
   // Every matched pair is accounted for: unreadable ones as errors, unreached ones as not run.
   const done = here.map((position) => {
@@ -269,9 +268,9 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
     summary,
     unmatched: matched.unmatched,
     inputErrors,
-    counts: session.counts,
+    counts: judging?.counts() ?? session.counts,
     interrupted,
-    budgetExceeded: session.budgetExceeded,
+    budgetExceeded: judging?.budgetExceeded() ?? session.budgetExceeded,
     otherShards: matched.keys.length - here.length,
   };
 }

@@ -12,6 +12,7 @@ import { contentKey, matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { inShard, type Shard } from './shard.js';
 import type { JudgeSession, SessionEvent } from './session/session.js';
+import type { PairJudging, PairJudgingFactory } from './panels/pairs.js';
 
 export type RankStrategy = 'active' | 'round-robin' | 'random';
 
@@ -75,6 +76,11 @@ export interface RankRunOptions extends Omit<JudgeRunOptions, 'templates' | 'com
    * returned is over this part; a shard stores its pairs but no ranking or summary.
    */
   shard?: Shard | undefined;
+  /**
+   * Judges the pairs in place of `provider` (a panel: see `panelPairJudging`); the run is
+   * still opened under `provider`, whose own session then makes no call.
+   */
+  pairJudging?: PairJudgingFactory | undefined;
   onEvent?: (event: SessionEvent | { type: 'plan'; calls: number } | { type: 'pair'; pair: RankedPair }) => void;
 }
 
@@ -269,6 +275,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   // ---- judging ------------------------------------------------------------------------------
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'rank' });
   const { run, resumed, renamed, judgeId, session } = judgeRun;
+  const judging: PairJudging | undefined = options.pairJudging?.(run.id);
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
   const random = createRandom(options.seed ?? 0);
   const pairs: RankedPair[] = [];
@@ -285,7 +292,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
         judgedOrders += 2;
         const a = registered.get(pathOf(c, 'a')) as RegisteredImage;
         const b = registered.get(pathOf(c, 'b')) as RegisteredImage;
-        const result = await judgePair({ session, provider, judgeId, settings, a, b, order: 'both' });
+        const result = await (judging ? judging.judge({ a, b, order: 'both' }) : judgePair({ session, provider, judgeId, settings, a, b, order: 'both' }));
         const pair: RankedPair = { ...result, itemA: c.a, itemB: c.b, content: c.content };
         pairs.push(pair);
         store.putResults([
@@ -347,6 +354,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
       ranker.add(comparisonsOf(pairs.slice(before)));
     }
   }
+  await judging?.finish();
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
 
   // ---- scores and intervals -------------------------------------------------------------------
@@ -420,9 +428,9 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
     intervals,
     unmatched,
     inputErrors,
-    counts: session.counts,
+    counts: judging?.counts() ?? session.counts,
     interrupted,
-    budgetExceeded: session.budgetExceeded,
+    budgetExceeded: judging?.budgetExceeded() ?? session.budgetExceeded,
     otherShards,
   };
 }

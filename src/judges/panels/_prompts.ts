@@ -87,3 +87,14 @@ export function rolesTemplate(count: number): PromptTemplate {
     ].join('\n'),
   });
 }
+
+/** A pair template seen from one angle: the neuron's role first, the template's own question after (answer format unchanged). */
+export function neuronPairTemplate(template: PromptTemplate, role: string): PromptTemplate {
+  const { hash: _h, source: _s, ...spec } = template;
+  return defineTemplate({
+    ...spec,
+    id: `${template.id}-panel`,
+    description: `A panel neuron: ${template.id} from one angle (WideDeep).`,
+    user: `You are one member of a panel of judges. Compare the images from one angle above all: ${role}.\n${template.user}`,
+  });
+}

@@ -8,8 +8,7 @@
  */
 import PQueue from 'p-queue';
 import { levelMoments } from '../../aggregate/level-moments.js';
-import { describeError, InputError, QuorumError } from '../../core/errors.js';
-import type { Provider } from '../../core/provider.js';
+import { describeError, InputError, QuorumError, UsageError } from '../../core/errors.js';
 import { collectInputs } from '../../images/index.js';
 import type { ImagePart } from '../../core/provider.js';
 import { qualityLevels } from '../../prompts/builtin.js';
@@ -18,25 +17,15 @@ import type { StoredAnswer, RetryFailed, RunRecord, Store } from '../../store/st
 import { PanelStore, type PanelAgreementRecord, type PanelReviewRecord } from '../../store/panels.js';
 import { QUORUM_VERSION } from '../../version.js';
 import { ImageRegistry, type RegisteredImage } from '../image-registry.js';
-import type { Price } from '../prices.js';
-import type { RetryPolicy } from '../session/retry.js';
-import { judgeIdOf } from '../run.js';
 import { aggregateImage, scoreGroupSpec, scoreParams, unscored, type ImageScore, type ScoreSettings } from '../score.js';
-import { JudgeSession, sampleSlots, type CallGroup, type SessionEvent } from '../session/session.js';
+import { sampleSlots, type CallGroup, type JudgeSession, type SessionEvent } from '../session/session.js';
+import { openMember, type PanelJudge, type PanelMember } from './_sessions.js';
 import { metaTemplate, neuronTemplate, rolesTemplate, type ShownReview } from './_prompts.js';
 import { rolesParams, rolesSpec } from './_roles.js';
 import { fuseNeurons } from './fuse.js';
 import { DEFAULT_ROLES, roleOf, type PanelDefinition } from './schema.js';
 
-/** A neuron's judge, opened by the caller (an `OpenedJudge` is one). */
-export interface PanelMember {
-  provider: Provider;
-  price: Price | undefined;
-  retry?: RetryPolicy | undefined;
-  /** Requests in flight for this judge; the run's `concurrency` when absent. */
-  concurrency?: number | undefined;
-  rpm?: number | undefined;
-}
+export type { PanelMember } from './_sessions.js';
 
 export interface PanelRunOptions {
   store: Store;
@@ -118,18 +107,17 @@ export interface PanelRunResult {
   budgetExceeded: boolean;
 }
 
-interface Judge {
-  label: string;
-  provider: Provider;
-  judgeId: string;
-  session: JudgeSession;
-}
+type Judge = PanelJudge;
 
 /** Runs a panel over images; see the file header. */
 export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult> {
   const { store, panel } = options;
   if (options.members.length !== panel.neurons.length) {
     throw new QuorumError(`panel ${panel.name}: ${panel.neurons.length} neurons defined but ${options.members.length} judges opened`);
+  }
+  const esc = panel.escalation;
+  if (esc && esc.maxSpread === undefined && esc.maxEntropy === undefined) {
+    throw new UsageError(`panel ${panel.name}: escalation by disagree: true is for pairs (compare, rank); scores need maxSpread or maxEntropy`);
   }
   if (panel.escalation && !options.escalation) throw new QuorumError(`panel ${panel.name}: the escalation judge was not opened`);
   if (panel.meta && !options.meta) throw new QuorumError(`panel ${panel.name}: the meta judge was not opened`);
@@ -154,34 +142,16 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     ...extra(options.roles, rolesBy),
   ];
   const share = options.maxCost === undefined ? undefined : options.maxCost / everyone.length;
-  const open = (m: PanelMember): Judge => {
-    const judgeId = judgeIdOf(m.provider);
-    const identity = m.provider.identity();
-    store.putJudge({
-      id: judgeId,
-      provider: m.provider.id,
-      model: m.provider.model,
-      baseURL: typeof identity['baseURL'] === 'string' ? identity['baseURL'] : undefined,
-      identity,
-    });
-    const label = `${m.provider.id}:${m.provider.model}`;
-    const onEvent = options.onEvent;
-    const session = new JudgeSession({
+  const open = (m: PanelMember): Judge =>
+    openMember(m, {
       store,
       runId: run.id,
-      provider: m.provider,
-      judgeId,
-      price: m.price,
-      concurrency: m.concurrency ?? options.concurrency ?? 4,
-      rpm: m.rpm,
+      concurrency: options.concurrency,
       maxCost: share,
-      ...(m.retry ? { retry: m.retry } : {}),
-      ...(options.retryFailed ? { retryFailed: options.retryFailed } : {}),
-      ...(onEvent ? { onEvent: (e: SessionEvent) => onEvent(e, label) } : {}),
+      retryFailed: options.retryFailed,
+      onEvent: options.onEvent,
+      onSession: options.onSession,
     });
-    options.onSession?.(session);
-    return { label, provider: m.provider, judgeId, session };
-  };
   const neurons = options.members.map(open);
   const cheap = options.escalation && panel.escalation ? open(options.escalation) : undefined;
   const chair = options.meta && panel.meta ? open(options.meta) : undefined;

@@ -83,7 +83,9 @@ function panelShape(ref: JudgeRef) {
      * unsure, or it failed. `method: sample` (K samples): unsure when their standard
      * deviation exceeds `maxSpread`. `method: levels` (one call, Q-Align level
      * probabilities): unsure when the entropy of the levels (bits, 0 to log2 5 = 2.32)
-     * exceeds `maxEntropy`, or their spread exceeds `maxSpread`.
+     * exceeds `maxEntropy`, or their spread exceeds `maxSpread`. Pairs (`compare`, `rank`):
+     * `disagree: true`: the cheap judge judges each pair in both orders and the panel is
+     * called only where its two orders disagree (or it failed).
      */
     escalation: z
       .strictObject({
@@ -92,6 +94,7 @@ function panelShape(ref: JudgeRef) {
         maxSpread: z.number().min(0).optional(),
         maxEntropy: z.number().min(0).optional(),
         samples: z.number().int().min(2).max(64).default(5),
+        disagree: z.boolean().optional(),
       })
       .optional(),
     /** Bootstrap rounds of the Thurstone intervals. @default 200 */
@@ -105,7 +108,7 @@ type Checked = {
   neurons: readonly unknown[];
   fusion: PanelFusion;
   meta?: unknown;
-  escalation?: { method: 'sample' | 'levels'; maxSpread?: number | undefined; maxEntropy?: number | undefined } | undefined;
+  escalation?: { method: 'sample' | 'levels'; maxSpread?: number | undefined; maxEntropy?: number | undefined; disagree?: boolean | undefined } | undefined;
 };
 
 /** Rules across fields: enough neurons, a meta judge exactly when `fusion: meta`, a threshold the escalation method can use. */
@@ -124,11 +127,11 @@ const checkPanel = (p: Checked, ctx: z.RefinementCtx) => {
     ctx.addIssue({ code: 'custom', path: ['meta'], message: `a meta judge is used only with fusion: meta, got fusion: ${p.fusion}` });
   }
   const e = p.escalation;
-  if (e && e.maxSpread === undefined && (e.method === 'sample' || e.maxEntropy === undefined)) {
+  if (e && !e.disagree && e.maxSpread === undefined && (e.method === 'sample' || e.maxEntropy === undefined)) {
     ctx.addIssue({
       code: 'custom',
       path: ['escalation'],
-      message: e.method === 'sample' ? 'escalation by samples needs maxSpread' : 'escalation by levels needs maxEntropy or maxSpread',
+      message: e.method === 'sample' ? 'escalation by samples needs maxSpread (or disagree: true for pairs)' : 'escalation by levels needs maxEntropy or maxSpread (or disagree: true for pairs)',
     });
   }
   if (e && e.method === 'sample' && e.maxEntropy !== undefined) {

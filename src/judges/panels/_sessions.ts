@@ -1,0 +1,66 @@
+/** A panel judge's session: the judge registered in the store, its own session in the run, events labelled with it. */
+import type { Provider } from '../../core/provider.js';
+import type { Store } from '../../store/store.js';
+import type { Price } from '../prices.js';
+import { judgeIdOf } from '../run.js';
+import type { RetryPolicy } from '../session/retry.js';
+import { JudgeSession, type SessionEvent } from '../session/session.js';
+import type { RetryFailed } from '../../store/store.js';
+
+/** A neuron's judge, opened by the caller (an `OpenedJudge` is one). */
+export interface PanelMember {
+  provider: Provider;
+  price: Price | undefined;
+  retry?: RetryPolicy | undefined;
+  /** Requests in flight for this judge; the run's `concurrency` when absent. */
+  concurrency?: number | undefined;
+  rpm?: number | undefined;
+}
+
+export interface PanelJudge {
+  label: string;
+  provider: Provider;
+  judgeId: string;
+  session: JudgeSession;
+}
+
+export interface MemberSessionOptions {
+  store: Store;
+  runId: number;
+  concurrency?: number | undefined;
+  /** This judge's share of the budget in USD. */
+  maxCost?: number | undefined;
+  retryFailed?: RetryFailed | undefined;
+  onEvent?: ((event: SessionEvent, judge: string) => void) | undefined;
+  onSession?: ((session: JudgeSession) => void) | undefined;
+}
+
+export function openMember(m: PanelMember, options: MemberSessionOptions): PanelJudge {
+  const { store } = options;
+  const judgeId = judgeIdOf(m.provider);
+  const identity = m.provider.identity();
+  store.putJudge({
+    id: judgeId,
+    provider: m.provider.id,
+    model: m.provider.model,
+    baseURL: typeof identity['baseURL'] === 'string' ? identity['baseURL'] : undefined,
+    identity,
+  });
+  const label = `${m.provider.id}:${m.provider.model}`;
+  const onEvent = options.onEvent;
+  const session = new JudgeSession({
+    store,
+    runId: options.runId,
+    provider: m.provider,
+    judgeId,
+    price: m.price,
+    concurrency: m.concurrency ?? options.concurrency ?? 4,
+    rpm: m.rpm,
+    maxCost: options.maxCost,
+    ...(m.retry ? { retry: m.retry } : {}),
+    ...(options.retryFailed ? { retryFailed: options.retryFailed } : {}),
+    ...(onEvent ? { onEvent: (e: SessionEvent) => onEvent(e, label) } : {}),
+  });
+  options.onSession?.(session);
+  return { label, provider: m.provider, judgeId, session };
+}
