@@ -84,7 +84,7 @@ export async function chooseJudge(args: Args, io: CommandIO, cwd = process.cwd()
   const named = entry && config && given !== undefined ? { name: given, entry, config } : undefined;
   let specText = named ? named.entry.judge : given;
   if (specText?.startsWith('panel:') || (!named && specText !== undefined && config?.data.panels?.[specText] !== undefined)) {
-    throw new UsageError(`Panels judge \`quorum score\` only so far; \`${specText}\` cannot judge here (give a judge: provider:model or a name from judges:)`);
+    throw new UsageError(`Panels judge \`quorum score\`, \`compare\` and \`rank\` only; \`${specText}\` cannot judge here (give a judge: provider:model or a name from judges:)`);
   }
   if (specText !== undefined && !named && !specText.includes(':')) {
     const names = Object.keys(config?.data.judges ?? {});

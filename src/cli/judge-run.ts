@@ -13,6 +13,10 @@ import { parseShard, shardLabel, type Shard } from '../judges/shard.js';
 import type { LevelsSupport } from '../judges/session/probe.js';
 import { dbPath, enumArg, str, type Args } from './args.js';
 import { chooseJudge, pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
+import type { PairJudgingFactory, PanelPairResult } from '../judges/panels/pairs.js';
+import { panelNotes } from './panels/show.js';
+import { choosePanel } from './panels/options.js';
+import { openPanelPairs } from './panels/pairs.js';
 import type { CommandIO } from './main.js';
 import { writeOutput } from './outputs.js';
 import { Progress } from './progress.js';
@@ -214,8 +218,12 @@ export interface PairCommand {
   stored: Record<string, unknown>;
   /** `--shard k/n`: the part of the pairs this process judges. */
   shard: Shard | undefined;
+  /** `--judge panel:NAME`: the panel judges the pairs (`judge` is its first neuron, under which the run is opened). */
+  pairJudging: PairJudgingFactory | undefined;
   /** Handles the run's events: shared ones, then the cached samples of each judged pair. */
   onEvent(e: RunEvent | { type: 'pair'; pair: PairResult }): void;
+  /** A panel's neurons that failed on some pairs, one line each (none without a panel). */
+  panelNotes(pairs: readonly PairResult[]): string[];
   /** Notes for unmatched files, bad inputs and the run; returns the exit code. */
   finish(result: {
     run: { name: string };
@@ -240,18 +248,23 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
   // Options are checked first: a usage error costs no call, not even the probe.
   const shardArg = str(args, 'shard');
   const shard = shardArg !== undefined ? parseShard(shardArg) : undefined;
-  const choice = await chooseJudge(args, io);
-  const options = await pairOptionsFrom(args, choice);
-  const judge = await setupJudge(args, io, choice);
+  // A panel (`--judge panel:NAME`): its neurons judge every pair in place of one judge.
+  const panelChoice = await choosePanel(args, io.env);
+  const panel = panelChoice
+    ? await openPanelPairs(args, io, panelChoice, { onEvent: (e) => terminal.event(e), onSession: () => undefined })
+    : undefined;
+  const choice = panel ? undefined : await chooseJudge(args, io);
+  const options = choice ? await pairOptionsFrom(args, choice) : undefined;
+  const judge = panel ? panel.judge : await setupJudge(args, io, choice);
   const dryRun = args['dry-run'] === true;
-  let plan: Awaited<ReturnType<typeof planPairs>>;
+  let plan: { settings: PairSettings; stored: Record<string, unknown>; levels: LevelsSupport | undefined };
   let store: Store | undefined;
   try {
     store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
-    plan = await planPairs({ store, judge, ...options, probe: !dryRun });
+    plan = panel ? { ...panel, levels: undefined } : await planPairs({ store, judge, ...(options as NonNullable<typeof options>), probe: !dryRun });
   } catch (error) {
     store?.close();
-    await judge.provider.close?.();
+    await (panel ? panel.close() : judge.provider.close?.());
     throw error;
   }
   const { settings, stored } = plan;
@@ -267,6 +280,14 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     terminal,
     stored,
     shard,
+    pairJudging: panel?.pairJudging,
+    panelNotes: (pairs) => {
+      const withPanel = pairs.filter((p): p is PanelPairResult => 'panel' in p);
+      return [
+        ...panelNotes(withPanel, 'pair(s)'),
+        ...withPanel.flatMap((p) => p.panel.errors.map((e) => `panel ${p.panel.name}: ${p.a.path} vs ${p.b.path}: ${e}`)),
+      ];
+    },
     onEvent: (e) => {
       if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
     },
@@ -292,7 +313,7 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     },
     close: async () => {
       store.close();
-      await judge.provider.close?.();
+      await (panel ? panel.close() : judge.provider.close?.());
     },
   };
 }

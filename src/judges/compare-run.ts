@@ -190,7 +190,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
   const names = { a: matched.names[0] as string, b: matched.names[1] as string };
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'compare' });
   const { run, resumed, renamed, judgeId, session } = judgeRun;
-  const judging: PairJudging | undefined = options.pairJudging?.(run.id);
+  const judging: PairJudging | undefined = options.pairJudging?.(store, run.id);
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
   // Positions (and the coins of `--order random`) are over every matched pair, the same on every shard.
   const shard = options.shard;

@@ -89,6 +89,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
           runName,
           runOptions,
           shard: cmd.shard,
+          pairJudging: cmd.pairJudging,
           ...cmd.terminal.runOptions(cmd.judge),
           onEvent: cmd.onEvent,
           ...overrides,
@@ -97,6 +98,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const line = batchLine(batch);
     cmd.terminal.done();
     if (line) io.note(line);
+    for (const note of cmd.panelNotes(result.pairs)) io.note(note);
     await cmd.terminal.output(args, formatCompare(result.pairs, result.summary, result.unmatched, format), result.run);
     const failed = result.pairs.filter((p) => p.status === 'failed');
     for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);

@@ -90,6 +90,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
           runName,
           runOptions,
           shard: cmd.shard,
+          pairJudging: cmd.pairJudging,
           ...cmd.terminal.runOptions(cmd.judge),
           onEvent: cmd.onEvent,
           ...overrides,
@@ -98,6 +99,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const line = batchLine(batch);
     cmd.terminal.done();
     if (line) io.note(line);
+    for (const note of cmd.panelNotes(result.pairs)) io.note(note);
     await cmd.terminal.output(args, formatRanking(result, format), result.run);
     return batchExit(cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length, pairsHere: result.pairs.length }), batch);
   } finally {

@@ -21,9 +21,9 @@ export async function showPanel(store: Store, runId: number, results: readonly P
 
 /**
  * One line per neuron that failed somewhere: `neuron 3 (openai:sim, colour) failed on 6
- * of 6 image(s): <first reason>; fused from the other neurons`.
+ * of 6 image(s): <first reason>; fused from the other neurons` (`what`: pair(s) for compare and rank).
  */
-export function panelNotes(results: readonly PanelImageResult[]): string[] {
+export function panelNotes(results: readonly { panel: { failedNeurons: readonly string[] } }[], what = 'image(s)'): string[] {
   const failing = new Map<string, { count: number; reason: string }>();
   for (const r of results) {
     for (const f of r.panel.failedNeurons) {
@@ -33,5 +33,5 @@ export function panelNotes(results: readonly PanelImageResult[]): string[] {
       failing.set(neuron, { count: (seen?.count ?? 0) + 1, reason: seen?.reason ?? f.slice(cut + 2) });
     }
   }
-  return [...failing].map(([neuron, f]) => `${neuron} failed on ${f.count} of ${results.length} image(s) (${f.reason}); fused from the other neurons`);
+  return [...failing].map(([neuron, f]) => `${neuron} failed on ${f.count} of ${results.length} ${what} (${f.reason}); fused from the other neurons`);
 }

@@ -35,7 +35,7 @@ export interface PairJudging {
 }
 
 /** Makes the pair judging of a run once it is open (its id is where the calls are linked). */
-export type PairJudgingFactory = (runId: number) => PairJudging;
+export type PairJudgingFactory = (store: Store, runId: number) => PairJudging;
 
 /** One neuron's verdict on a pair. */
 export interface NeuronPairReview {
@@ -57,6 +57,8 @@ export interface PanelPairInfo {
   reviews: NeuronPairReview[];
   /** Neurons without a verdict on this pair, in words. */
   failedNeurons: string[];
+  /** Why the panel gave no verdict (fewer than `minNeurons` answered), when it gave none. */
+  errors: string[];
   /** The escalation judge's verdict, when there is one. */
   cheap: { judge: string; preference: number | null; consistent: boolean | null } | null;
 }
@@ -64,7 +66,6 @@ export interface PanelPairInfo {
 export type PanelPairResult = PairResult & { panel: PanelPairInfo };
 
 export interface PanelPairOptions {
-  store: Store;
   panel: PanelDefinition;
   /** One per `panel.neurons`, same order. */
   members: readonly PanelMember[];
@@ -83,7 +84,7 @@ const asked = (r: PairResult) => r.orders.some((o) => o.ok + o.failed > 0);
 
 /** The pair judging of a panel, for `runCompare` / `runRank`'s `pairJudging`. */
 export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory {
-  const { store, panel, settings } = options;
+  const { panel, settings } = options;
   if (options.members.length !== panel.neurons.length) {
     throw new Error(`panel ${panel.name}: ${panel.neurons.length} neurons defined but ${options.members.length} judges opened`);
   }
@@ -92,8 +93,8 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
     throw new Error(`panel ${panel.name}: pairs escalate by disagreement only (escalation: { disagree: true })`);
   }
   if (byDisagreement && !options.escalation) throw new Error(`panel ${panel.name}: the escalation judge was not opened`);
-  const put = (t: PromptTemplate) => store.putPrompt({ hash: t.hash, id: t.id, version: t.version, kind: t.kind, text: templateText(t) });
-  return (runId) => {
+  return (store, runId) => {
+    const put = (t: PromptTemplate) => store.putPrompt({ hash: t.hash, id: t.id, version: t.version, kind: t.kind, text: templateText(t) });
     const judges = options.members.length + (byDisagreement ? 1 : 0);
     const open = (m: PanelMember) =>
       openMember(m, {
@@ -162,7 +163,7 @@ function withPanel(
     .map((r) => `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`);
   const used = fields.reviews.filter((r) => r.status === 'ok').length;
   const short = fields.escalated && result.preference === null && used > 0 ? [`only ${used} of ${fields.reviews.length} neurons answered (at least ${panel.minNeurons} needed)`] : [];
-  return { ...result, panel: { name: panel.name, ...fields, neuronsUsed: fields.escalated ? used : 0, failedNeurons: [...failedNeurons, ...short] } };
+  return { ...result, panel: { name: panel.name, ...fields, neuronsUsed: fields.escalated ? used : 0, failedNeurons, errors: short } };
 }
 
 /**

@@ -1,0 +1,86 @@
+/**
+ * `compare` / `rank` with `--judge panel:NAME`: the panel's judges opened, the pair
+ * settings read (the panel's samples and temperature unless `--samples` /
+ * `--temperature` say otherwise; `--prompt` or compare-sample), and the panel's pair
+ * judging that replaces the one judge of the run.
+ */
+import { UsageError } from '../../core/errors.js';
+import { pairMethod, type PairSettings } from '../../judges/compare.js';
+import { panelPairJudging, type PairJudgingFactory } from '../../judges/panels/pairs.js';
+import { compareSample } from '../../prompts/builtin.js';
+import { resolveTemplate } from '../../prompts/load.js';
+import type { JudgeSession, SessionEvent } from '../../judges/session/session.js';
+import { intArg, numArg, str, type Args } from '../args.js';
+import type { JudgeSetup } from '../judge-options.js';
+import type { CommandIO } from '../main.js';
+import { openPanel, type PanelChoice } from './options.js';
+
+export interface PanelPairs {
+  /** The first neuron's judge: the run is opened under it (its own session makes no call). */
+  judge: JudgeSetup;
+  settings: PairSettings;
+  stored: Record<string, unknown>;
+  pairJudging: PairJudgingFactory;
+  close(): Promise<void>;
+}
+
+export async function openPanelPairs(
+  args: Args,
+  io: CommandIO,
+  choice: PanelChoice,
+  hooks: { onEvent(e: SessionEvent): void; onSession(s: JudgeSession): void },
+): Promise<PanelPairs> {
+  const { panel, config } = choice;
+  if (args['dry-run'] === true) {
+    throw new UsageError(`--dry-run does not plan a panel's pairs yet (panel:${panel.name}); run it with --max-cost to cap the spend, or dry-run each judge of the panel`);
+  }
+  if (args['batch'] === true) throw new UsageError(`--batch does not take a panel (panel:${panel.name}): give one judge`);
+  const promptArg = str(args, 'prompt');
+  const template = promptArg ? await resolveTemplate(promptArg) : compareSample;
+  const samples = intArg(args, 'samples', 1) ?? panel.samples;
+  const temperature = numArg(args, 'temperature', 0, 2) ?? panel.temperature;
+  const seed = intArg(args, 'seed', 0);
+  const settings: PairSettings = { template, samples, temperature, ...(seed !== undefined ? { seed } : {}) };
+  const judges = await openPanel(choice, args, io.env);
+  try {
+    for (const m of [...judges.members, ...(judges.escalation ? [judges.escalation] : [])]) pairMethod(template, m.provider);
+    if (panel.escalation && !panel.escalation.disagree) {
+      throw new UsageError(`panels.${panel.name} in ${config.file}: pairs escalate by disagreement: set escalation.disagree: true (maxSpread and maxEntropy are for scores)`);
+    }
+  } catch (error) {
+    await judges.close();
+    throw error;
+  }
+  const stopped = new Set<string>();
+  const pairJudging = panelPairJudging({
+    panel,
+    members: judges.members,
+    escalation: judges.escalation,
+    settings,
+    concurrency: intArg(args, 'concurrency', 1),
+    maxCost: judges.members[0]?.maxCost,
+    onSession: hooks.onSession,
+    onEvent: (e, judge) => {
+      if (e.type === 'fatal') {
+        // One judge stopped, not the run: the panel judges on with the others.
+        if (!stopped.has(judge)) io.note(`error: ${judge}: ${e.error}; this judge stopped, the panel goes on without it`);
+        stopped.add(judge);
+        return;
+      }
+      hooks.onEvent(e);
+    },
+  });
+  return {
+    judge: { ...(judges.members[0] as JudgeSetup), named: undefined },
+    settings,
+    stored: {
+      judge: `panel:${panel.name}`,
+      panel,
+      prompt: { id: template.id, version: template.version, hash: template.hash },
+      samples: template.kind === 'levels' ? 1 : samples,
+      temperature,
+    },
+    pairJudging,
+    close: judges.close,
+  };
+}
