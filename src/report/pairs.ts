@@ -34,6 +34,8 @@ export function pairJson(p: ComparedPair): Record<string, unknown> {
       callIds: o.callIds,
       errors: o.errors,
     })),
+    // A panel's pair: each neuron's verdict, who failed, whether the panel was called.
+    ...('panel' in p && p.panel !== undefined ? { panel: p.panel } : {}),
   };
 }
 
