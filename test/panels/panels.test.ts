@@ -289,7 +289,7 @@ describe('escalation by level entropy', () => {
   it('config: escalation by levels needs a threshold it can use; maxEntropy needs method levels', () => {
     const base = { name: 'p', neurons: [{ judge: 'a' }] };
     expect(PanelDefinition.safeParse({ ...base, escalation: { judge: 'c', method: 'levels' } }).error?.issues[0]?.message).toBe(
-      'escalation by levels needs maxEntropy or maxSpread',
+      'escalation by levels needs maxEntropy or maxSpread (or disagree: true for pairs)',
     );
     expect(PanelDefinition.safeParse({ ...base, escalation: { judge: 'c', maxEntropy: 1 } }).error?.issues.map((i) => i.message)).toContain(
       'maxEntropy needs method: levels (sampled scores have no level entropy)',
