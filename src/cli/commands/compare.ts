@@ -10,7 +10,7 @@ import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-r
 import { dryRunCompare } from '../../dry-run/index.js';
 import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 
-export const usage = 'compare <dirA> <dirB> [--judge provider:model|name] [--ref <dir>] [--dry-run] [options]';
+export const usage = 'compare <dirA> <dirB> [--judge provider:model|name|panel:NAME] [--ref <dir>] [--dry-run] [options]';
 
 export const command = defineCommand({
   meta: {

@@ -10,7 +10,7 @@ import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-r
 import { dryRunRank } from '../../dry-run/index.js';
 import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 
-export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model|name] [--dry-run] [options]';
+export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model|name|panel:NAME] [--dry-run] [options]';
 
 export const command = defineCommand({
   meta: {
