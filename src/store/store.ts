@@ -871,9 +871,13 @@ export class Store {
     if (!prints) {
       this.flush();
       prints = new Map();
-      for (const [key, position, status, score, value] of this.#stmt.resultPrints.raw().iterate(runId, kind) as Iterable<
-        [string, number, string, number | null, string]
-      >) {
+      for (const [key, position, status, score, value] of this.#stmt.resultPrints.raw().all(runId, kind) as [
+        string,
+        number,
+        string,
+        number | null,
+        string,
+      ][]) {
         prints.set(key, resultPrint(position, status, score, value));
       }
       this.#resultPrints.set(at, prints);
