@@ -265,6 +265,9 @@ const CONFIG_KEYS: Record<string, string> = {
   items: 'items',
 };
 
+/** Lookups from which `cachedAnswers` holds one read transaction for them all (BEGIN and COMMIT cost about two). */
+const READ_BATCH_MIN = 3;
+
 /** Deferred rows gathered before they ride with a call's transaction. */
 const DEFERRED_BATCH = 64;
 
@@ -686,6 +689,16 @@ export class Store {
       failure: row.failure,
       parsed: parseJson(row.parsed),
     };
+  }
+
+  /**
+   * `cachedAnswer` for several keys (a question's samples) in one read transaction: each
+   * lookup outside one opens and closes its own, which is half of what it costs. Reads
+   * only, so it never waits for or blocks a writer.
+   */
+  cachedAnswers(cacheKeys: readonly string[], retry: RetryFailed = 'mismatch'): (StoredAnswer | undefined)[] {
+    const all = () => cacheKeys.map((key) => this.cachedAnswer(key, retry));
+    return cacheKeys.length < READ_BATCH_MIN || this.db.inTransaction ? all() : this.db.transaction(all).deferred();
   }
 
   /**
