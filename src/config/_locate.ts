@@ -1,4 +1,15 @@
-import { isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter } from 'yaml';
+
+let yamlModule: typeof import('yaml') | undefined;
+
+/**
+ * The yaml package, loaded on first use (34 modules): most commands find no config file
+ * and never parse one, so their start-up does not pay for it.
+ */
+export function yaml(): typeof import('yaml') {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+}
 
 /** A parsed config file with what is needed to point at its lines. */
 export interface ConfigSource {
@@ -24,6 +35,7 @@ export function keyPathText(path: readonly PropertyKey[]): string {
  * its parent's line).
  */
 export function lineOf(source: ConfigSource, path: readonly PropertyKey[]): number | undefined {
+  const { isMap, isScalar, isSeq } = yaml();
   let node: unknown = source.doc.contents;
   let offset = (node as { range?: [number, number, number] } | null)?.range?.[0];
   for (const segment of path) {

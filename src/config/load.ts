@@ -1,10 +1,9 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigFileError } from '../core/errors.js';
 import { nearest } from '../core/nearest.js';
-import { keyPathText, lineOf, type ConfigSource } from './_locate.js';
+import { keyPathText, lineOf, yaml, type ConfigSource } from './_locate.js';
 import { ConfigFile, JudgeSpec, panelReferences, type JudgeEntry } from './schema.js';
 
 /** The names looked for in the working directory, in this order. */
@@ -104,6 +103,7 @@ export function parseConfig(text: string, file: string, dir: string): LoadedConf
       throw new ConfigFileError(file, line === undefined ? undefined : Number(line), '', `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`);
     }
   }
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const bad = doc.errors[0];

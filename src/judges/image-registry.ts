@@ -57,7 +57,7 @@ export class ImageRegistry {
     let loaded: LoadedImage | undefined;
     // Image rows are rebuilt from the file if lost, so they ride along with the next call's
     // transaction rather than paying a commit of their own (Store.putImage).
-    if (known) this.#store.putImage({ ...known, path }, { deferred: true, known: true });
+    if (known) this.#store.putImage({ ...known, path }, { deferred: true, known: true, knownPath: known.path });
     else {
       loaded = await this.#decoding.add(() => loadImage({ ...source, sha256: hash }, { decodeBudget: this.#decodeBudget }));
       this.#store.putImage(

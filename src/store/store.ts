@@ -184,6 +184,25 @@ interface RunRow {
   heartbeat_at: number | null;
 }
 
+/**
+ * A result row in a few bytes: equal fingerprints mean the upsert would change nothing.
+ * The value's JSON is folded into 53 bits (two multiplicative 32-bit lanes, as in
+ * cyrb53), a fraction of a sha256's cost; a changed row that kept its fingerprint would
+ * need a 2^-53 coincidence.
+ */
+function resultPrint(position: number, status: string, score: number | null, value: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `${position}|${status}|${score}|${value.length}|${4294967296 * (2097151 & h2) + (h1 >>> 0)}`;
+}
+
 const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
@@ -246,6 +265,9 @@ const CONFIG_KEYS: Record<string, string> = {
   items: 'items',
 };
 
+/** Lookups from which `cachedAnswers` holds one read transaction for them all (BEGIN and COMMIT cost about two). */
+const READ_BATCH_MIN = 3;
+
 /** Deferred rows gathered before they ride with a call's transaction. */
 const DEFERRED_BATCH = 64;
 
@@ -298,6 +320,15 @@ export class Store {
    */
   readonly #deferred: (() => void)[] = [];
   #deferredSince = Date.now();
+  /**
+   * What this process knows a run holds, so that a rerun does not ask SQLite again for each
+   * row it would leave unchanged: the calls linked to each run (read once per run, then
+   * kept in step; links are never deleted), and a fingerprint of each result row
+   * (position, status, score and a 53-bit hash of the value's JSON), read once
+   * per run and kind.
+   */
+  readonly #linked = new Map<number, Set<number>>();
+  readonly #resultPrints = new Map<string, Map<string, string>>();
   /** This process's name on runs it holds and calls it has claimed (`host:pid:nonce`). */
   readonly owner = newOwner();
 
@@ -445,6 +476,8 @@ export class Store {
           @raw, @parsed, @logprobs, @status, @error, @failure, @inputTokens, @outputTokens, @costUsd, @latencyMs, @attempts, @meta,
           @startedAt, @finishedAt, @endpoint)`),
       linkCall: db.prepare('INSERT OR IGNORE INTO run_calls (run_id, call_id, cached) VALUES (?, ?, ?)'),
+      runCallIds: db.prepare('SELECT call_id FROM run_calls WHERE run_id = ?'),
+      resultPrints: db.prepare('SELECT item_key, position, status, score, value FROM results WHERE run_id = ? AND kind = ?'),
       runCalls: db.prepare(
         'SELECT c.*, rc.cached AS cached FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = ? ORDER BY c.id',
       ),
@@ -487,9 +520,11 @@ export class Store {
    * `deferred`, the row is written with the next call transaction or `flush()`; with
    * `known`, only the path (the image was found by `getImage`).
    */
-  putImage(image: ImageRecord, options: { deferred?: boolean; known?: boolean } = {}): void {
+  putImage(image: ImageRecord, options: { deferred?: boolean; known?: boolean; knownPath?: string } = {}): void {
+    // `known`: the image row is there (read with getImage), its first path with it (one
+    // transaction wrote both), so only another path is new.
+    if (options.known && options.knownPath === image.path) return;
     const write = () => {
-      // `known`: the image row is there (read with getImage); only the path may be new.
       if (!options.known) this.#stmt.insertImage.run(image);
       this.#stmt.insertImagePath.run(image.sha256, image.path);
     };
@@ -657,14 +692,33 @@ export class Store {
   }
 
   /**
+   * `cachedAnswer` for several keys (a question's samples) in one read transaction: each
+   * lookup outside one opens and closes its own, which is half of what it costs. Reads
+   * only, so it never waits for or blocks a writer.
+   */
+  cachedAnswers(cacheKeys: readonly string[], retry: RetryFailed = 'mismatch'): (StoredAnswer | undefined)[] {
+    const all = () => cacheKeys.map((key) => this.cachedAnswer(key, retry));
+    return cacheKeys.length < READ_BATCH_MIN || this.db.inTransaction ? all() : this.db.transaction(all).deferred();
+  }
+
+  /**
    * Marks cached calls as used by a run. The links ride with the next write (or `flush()`,
    * or a second from now), like image and result rows: a link lost to a kill is made
    * again when the rerun serves the call again, and a cached rerun of a million samples
    * does not pay a commit per image.
    */
   linkCached(runId: number, callIds: readonly number[]): void {
+    let linked = this.#linked.get(runId);
+    if (!linked) {
+      this.flush();
+      linked = new Set(this.#stmt.runCallIds.pluck().all(runId) as number[]);
+      this.#linked.set(runId, linked);
+    }
+    const fresh = callIds.filter((id) => !linked.has(id));
+    if (fresh.length === 0) return;
+    for (const id of fresh) linked.add(id);
     this.#deferred.push(() => {
-      for (const id of callIds) this.#stmt.linkCall.run(runId, id, 1);
+      for (const id of fresh) this.#stmt.linkCall.run(runId, id, 1);
     });
     if (this.#deferredDue()) this.flush();
   }
@@ -727,7 +781,10 @@ export class Store {
           endpoint: call.endpoint ?? null,
         });
         const id = Number(info.lastInsertRowid);
-        if (call.status !== 'error') this.#stmt.linkCall.run(call.runId, id, 0);
+        if (call.status !== 'error') {
+          this.#stmt.linkCall.run(call.runId, id, 0);
+          this.#linked.get(call.runId)?.add(id);
+        }
         // Answered or failed, the key is free again: a failed one may be asked by anyone.
         this.#stmt.releaseClaim.run(call.cacheKey, this.owner);
         ids.push(id);
@@ -802,11 +859,43 @@ export class Store {
 
   /** Upserts results; with `deferred`, they are written with the next call transaction or `flush()`. */
   putResults(results: readonly ResultRecord[], options: { deferred?: boolean } = {}): void {
+    const rows: (Omit<ResultRecord, 'value'> & { value: string })[] = [];
+    for (const r of results) {
+      const value = JSON.stringify(r.value);
+      const prints = this.#resultPrintsOf(r.runId, r.kind);
+      const print = resultPrint(r.position, r.status, r.score, value);
+      // A rerun's unchanged row is left alone (as the upsert's WHERE would), without asking SQLite.
+      if (prints.get(r.itemKey) === print) continue;
+      prints.set(r.itemKey, print);
+      rows.push({ ...r, value });
+    }
+    if (rows.length === 0) return;
     const write = () => {
-      for (const r of results) this.#stmt.upsertResult.run({ ...r, value: JSON.stringify(r.value) });
+      for (const row of rows) this.#stmt.upsertResult.run(row);
     };
     if (options.deferred) this.#deferred.push(write);
     else this.#write(write);
+  }
+
+  /** The fingerprints of a run's stored results of one kind, read on first use. */
+  #resultPrintsOf(runId: number, kind: string): Map<string, string> {
+    const at = `${runId}\u0000${kind}`;
+    let prints = this.#resultPrints.get(at);
+    if (!prints) {
+      this.flush();
+      prints = new Map();
+      for (const [key, position, status, score, value] of this.#stmt.resultPrints.raw().all(runId, kind) as [
+        string,
+        number,
+        string,
+        number | null,
+        string,
+      ][]) {
+        prints.set(key, resultPrint(position, status, score, value));
+      }
+      this.#resultPrints.set(at, prints);
+    }
+    return prints;
   }
 
   /**

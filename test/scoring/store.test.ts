@@ -124,3 +124,66 @@ describe('the call cache', () => {
     expect(store.getRun(`r1~${runId}`)).toMatchObject({ id: runId, options: { samples: 5 } });
   });
 });
+
+describe('a rerun writes only what changed', () => {
+  const rows = (file: string, runId: number) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT item_key AS k, score, value, updated_at AS at FROM results WHERE run_id = ? ORDER BY k').all(runId) as {
+        k: string;
+        score: number | null;
+        value: string;
+        at: string;
+      }[];
+    } finally {
+      db.close();
+    }
+  };
+  const result = (runId: number, itemKey: string, score: number, note: string) =>
+    ({ runId, kind: 'image', itemKey, position: 0, status: 'ok', score, value: { score, note } });
+
+  it('results: an unchanged row keeps its updated_at, in this process and the next; a changed one is written', () => {
+    const file = tmp.path('rerun.db');
+    const first = Store.open(file);
+    const runId = seed(first);
+    first.putResults([result(runId, 'a.png', 3, 'x'), result(runId, 'b.png', 4, 'y')], { deferred: true });
+    first.putResults([result(runId, 'a.png', 3, 'x')], { deferred: true });
+    first.close();
+    const before = rows(file, runId);
+    expect(before.map((r) => [r.k, r.score, JSON.parse(r.value)])).toEqual([['a.png', 3, { score: 3, note: 'x' }], ['b.png', 4, { score: 4, note: 'y' }]]);
+    // Moved back so that any rewrite shows in updated_at.
+    const db = new Database(file);
+    db.prepare("UPDATE results SET updated_at = '2000-01-01T00:00:00.000Z'").run();
+    db.close();
+
+    const second = Store.open(file);
+    second.putResults([result(runId, 'a.png', 3, 'x')], { deferred: true });
+    second.putResults([result(runId, 'b.png', 4, 'z'), result(runId, 'c.png', 1, 'new')]);
+    second.putResults([result(runId, 'b.png', 4, 'y')]);
+    second.close();
+    const after = rows(file, runId);
+    expect(after.map((r) => [r.k, JSON.parse(r.value).note, r.at === '2000-01-01T00:00:00.000Z'])).toEqual([
+      ['a.png', 'x', true],
+      ['b.png', 'y', false],
+      ['c.png', 'new', false],
+    ]);
+  });
+
+  it('links: a cached call is linked to a run once, by this process or the next', () => {
+    const file = tmp.path('links.db');
+    const first = Store.open(file);
+    const runId = seed(first);
+    const [a, b] = first.recordCalls([call(runId, 'k1', 'ok', { parsed: { score: 2 } }), call(runId, 'k2', 'ok', { parsed: { score: 3 } })]);
+    const second = first.openRun({ name: 'r2', command: 'score', args: [], options: {}, version: '0.1.0' }).run.id;
+    first.linkCached(second, [a!]);
+    first.linkCached(second, [a!]);
+    first.close();
+    const again = Store.open(file);
+    again.linkCached(second, [a!, b!]);
+    again.linkCached(runId, [a!]);
+    expect(again.runCalls(second).map((c) => [c.cacheKey, c.cached])).toEqual([['k1', true], ['k2', true]]);
+    // The run that made k1 keeps it as made, not cached.
+    expect(again.runCalls(runId).map((c) => [c.cacheKey, c.cached])).toEqual([['k1', false], ['k2', false]]);
+    again.close();
+  });
+});

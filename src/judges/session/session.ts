@@ -312,11 +312,12 @@ export class JudgeSession {
   lookup(slots: readonly SampleSlot[]): { cached: StoredAnswer[]; missing: SampleSlot[] } {
     const cached: StoredAnswer[] = [];
     const missing: SampleSlot[] = [];
-    for (const slot of slots) {
-      const hit = this.#o.store.cachedAnswer(slot.cacheKey, this.#retryFailed);
+    const hits = this.#o.store.cachedAnswers(slots.map((s) => s.cacheKey), this.#retryFailed);
+    slots.forEach((slot, i) => {
+      const hit = hits[i];
       if (hit) cached.push(hit);
       else missing.push(slot);
-    }
+    });
     this.#served(cached);
     return { cached, missing };
   }

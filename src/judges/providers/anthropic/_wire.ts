@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { ContentBlockParam, Message as AnthropicMessage, MessageCreateParamsNonStreaming, MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import type { Completion, CompletionRequest } from '../../../core/provider.js';
 import { connectionError, httpProviderError, transportError } from '../../session/retry.js';
@@ -80,12 +80,21 @@ export function readMessage(wire: MessagesWire, response: unknown, requestId?: s
   };
 }
 
+let sdk: typeof import('@anthropic-ai/sdk') | undefined;
+
+/** The Anthropic SDK, loaded when the first request or batch goes out (see `lazyClient`). */
+export async function anthropicSdk(): Promise<typeof import('@anthropic-ai/sdk')> {
+  return (sdk ??= await import('@anthropic-ai/sdk'));
+}
+
 /** An SDK failure as Quorum's provider error (aborts are rethrown as they are). */
 export function anthropicError(wire: MessagesWire, error: unknown, signal?: AbortSignal): unknown {
-  if (error instanceof Anthropic.APIUserAbortError || signal?.aborted) return error;
-  if (error instanceof Anthropic.APIConnectionTimeoutError) return connectionError('anthropic', error, true, wire.source);
-  if (error instanceof Anthropic.APIConnectionError) return connectionError('anthropic', error, false, wire.source);
-  if (error instanceof Anthropic.APIError && error.status !== undefined) {
+  // Before the SDK is loaded, nothing can have thrown one of its errors.
+  const SDK = sdk?.default;
+  if ((SDK && error instanceof SDK.APIUserAbortError) || signal?.aborted) return error;
+  if (SDK && error instanceof SDK.APIConnectionTimeoutError) return connectionError('anthropic', error, true, wire.source);
+  if (SDK && error instanceof SDK.APIConnectionError) return connectionError('anthropic', error, false, wire.source);
+  if (SDK && error instanceof SDK.APIError && error.status !== undefined) {
     const inner = (error.error as { error?: { message?: string } } | undefined)?.error?.message;
     return httpProviderError('anthropic', error.status, inner ?? error.message, {
       source: wire.source,

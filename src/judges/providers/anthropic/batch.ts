@@ -10,18 +10,18 @@ import { anthropicError, messagesBody, readMessage, type MessagesWire } from './
  * JSONL read (`result.type` succeeded | errored | canceled | expired). Each request's
  * `params` is `messagesBody`, the live body.
  */
-export function anthropicBatchClient(client: Anthropic, wire: MessagesWire): BatchClient {
-  const call = <T>(fn: () => Promise<T>): Promise<T> => rethrowing(fn, (error) => anthropicError(wire, error));
+export function anthropicBatchClient(clientOf: () => Promise<Anthropic>, wire: MessagesWire): BatchClient {
+  const call = <T>(fn: (client: Anthropic) => Promise<T>): Promise<T> => rethrowing(async () => fn(await clientOf()), (error) => anthropicError(wire, error));
   return {
     line: ({ customId, request }) => JSON.stringify({ custom_id: customId, params: messagesBody(wire, request) }),
     async submit(lines) {
       // The lines are the API's own request objects; parsed back to hand them to the SDK.
       const requests = lines.map((l) => JSON.parse(l) as Anthropic.Messages.Batches.BatchCreateParams.Request);
-      const batch = await call(() => client.messages.batches.create({ requests }));
+      const batch = await call((client) => client.messages.batches.create({ requests }));
       return batch.id;
     },
     async state(remoteId): Promise<BatchState> {
-      const b = await call(() => client.messages.batches.retrieve(remoteId));
+      const b = await call((client) => client.messages.batches.retrieve(remoteId));
       const c = b.request_counts;
       const total = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
       return {
@@ -31,7 +31,7 @@ export function anthropicBatchClient(client: Anthropic, wire: MessagesWire): Bat
     },
     async results(remoteId) {
       const out: BatchOutcome[] = [];
-      await call(async () => {
+      await call(async (client) => {
         for await (const line of await client.messages.batches.results(remoteId)) out.push(outcomeOf(wire, line));
       });
       return out;

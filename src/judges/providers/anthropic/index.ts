@@ -1,9 +1,9 @@
-import Anthropic from '@anthropic-ai/sdk';
 import { ConfigError } from '../../../core/errors.js';
 import type { Completion, CompletionRequest, CompleteOptions, Provider, ProviderConfig } from '../../../core/provider.js';
 import { providerSource } from '../../session/retry.js';
-import { anthropicError, messagesBody, readMessage, type MessagesWire } from './_wire.js';
+import { anthropicError, anthropicSdk, messagesBody, readMessage, type MessagesWire } from './_wire.js';
 import { anthropicBatchClient } from './batch.js';
+import { lazyClient } from '../_lazy-client.js';
 
 const OFFICIAL = 'https://api.anthropic.com';
 
@@ -16,11 +16,10 @@ export function createAnthropicProvider(config: ProviderConfig): Provider {
   const official = baseURL.replace(/\/+$/, '') === OFFICIAL;
   if (!config.apiKey) throw new ConfigError('ANTHROPIC_API_KEY is not set: export it to use the anthropic provider');
   const wire: MessagesWire = { model: config.model, source: providerSource('anthropic', official ? undefined : baseURL) };
-  const client = new Anthropic({
-    apiKey: config.apiKey,
-    baseURL,
-    timeout: config.timeoutMs ?? 120_000,
-    maxRetries: 0,
+  const apiKey = config.apiKey;
+  const clientOf = lazyClient(async () => {
+    const { default: Anthropic } = await anthropicSdk();
+    return new Anthropic({ apiKey, baseURL, timeout: config.timeoutMs ?? 120_000, maxRetries: 0 });
   });
 
   return {
@@ -37,11 +36,11 @@ export function createAnthropicProvider(config: ProviderConfig): Provider {
     },
     endpoint: baseURL,
     identity: () => (official ? {} : { baseURL }),
-    batch: anthropicBatchClient(client, wire),
+    batch: anthropicBatchClient(clientOf, wire),
     async complete(request: CompletionRequest, options?: CompleteOptions): Promise<Completion> {
       let response;
       try {
-        response = await client.messages.create(messagesBody(wire, request), { signal: options?.signal });
+        response = await (await clientOf()).messages.create(messagesBody(wire, request), { signal: options?.signal });
       } catch (error) {
         throw anthropicError(wire, error, options?.signal);
       }

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionContentPart,
@@ -84,12 +84,24 @@ export function readChatCompletion(wire: ChatWire, response: unknown, requestId?
   };
 }
 
+let sdk: typeof import('openai') | undefined;
+
+/**
+ * The openai SDK (about 150 modules), loaded when the first request or batch goes out:
+ * a cached rerun sends nothing and never pays for it.
+ */
+export async function openaiSdk(): Promise<typeof import('openai')> {
+  return (sdk ??= await import('openai'));
+}
+
 /** An SDK failure as Quorum's provider error (aborts are rethrown as they are). */
 export function openaiError(wire: ChatWire, error: unknown, signal?: AbortSignal): unknown {
-  if (error instanceof OpenAI.APIUserAbortError || signal?.aborted) return error;
-  if (error instanceof OpenAI.APIConnectionTimeoutError) return connectionError('openai', error, true, wire.source);
-  if (error instanceof OpenAI.APIConnectionError) return connectionError('openai', error, false, wire.source);
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+  // Before the SDK is loaded, nothing can have thrown one of its errors.
+  const SDK = sdk?.default;
+  if ((SDK && error instanceof SDK.APIUserAbortError) || signal?.aborted) return error;
+  if (SDK && error instanceof SDK.APIConnectionTimeoutError) return connectionError('openai', error, true, wire.source);
+  if (SDK && error instanceof SDK.APIConnectionError) return connectionError('openai', error, false, wire.source);
+  if (SDK && error instanceof SDK.APIError && error.status !== undefined) {
     const message = (error.error as { message?: string } | undefined)?.message ?? error.message;
     return httpProviderError('openai', error.status, message, {
       source: wire.source,

@@ -1,8 +1,7 @@
 import type OpenAI from 'openai';
-import { toFile } from 'openai';
 import { rethrowing } from '../../session/retry.js';
 import type { BatchClient, BatchOutcome, BatchState } from '../../../core/provider.js';
-import { chatBody, openaiError, readChatCompletion, type ChatWire } from './_wire.js';
+import { chatBody, openaiError, openaiSdk, readChatCompletion, type ChatWire } from './_wire.js';
 
 const ENDPOINT = '/v1/chat/completions';
 
@@ -11,26 +10,26 @@ const ENDPOINT = '/v1/chat/completions';
  * batch is created on `/v1/chat/completions` with the 24 h window, and its output and
  * error files are read once it has ended. Each line's body is `chatBody`, the live body.
  */
-export function openaiBatchClient(client: OpenAI, wire: ChatWire): BatchClient {
-  const call = <T>(fn: () => Promise<T>): Promise<T> => rethrowing(fn, (error) => openaiError(wire, error));
+export function openaiBatchClient(clientOf: () => Promise<OpenAI>, wire: ChatWire): BatchClient {
+  const call = <T>(fn: (client: OpenAI) => Promise<T>): Promise<T> => rethrowing(async () => fn(await clientOf()), (error) => openaiError(wire, error));
   const fileLines = async (fileId: string | null | undefined): Promise<string[]> => {
     if (!fileId) return [];
-    const text = await call(async () => (await client.files.content(fileId)).text());
+    const text = await call(async (client) => (await client.files.content(fileId)).text());
     return text.split('\n').filter((l) => l.trim() !== '');
   };
   return {
     line: ({ customId, request }) =>
       JSON.stringify({ custom_id: customId, method: 'POST', url: ENDPOINT, body: chatBody(wire, request) }),
     async submit(lines) {
-      const upload = await toFile(Buffer.from(`${lines.join('\n')}\n`), 'quorum-batch.jsonl');
-      const file = await call(() => client.files.create({ file: upload, purpose: 'batch' }));
-      const batch = await call(() =>
+      const upload = await (await openaiSdk()).toFile(Buffer.from(`${lines.join('\n')}\n`), 'quorum-batch.jsonl');
+      const file = await call((client) => client.files.create({ file: upload, purpose: 'batch' }));
+      const batch = await call((client) =>
         client.batches.create({ input_file_id: file.id, endpoint: ENDPOINT, completion_window: '24h', metadata: { source: 'quorum' } }),
       );
       return batch.id;
     },
     async state(remoteId): Promise<BatchState> {
-      const b = await call(() => client.batches.retrieve(remoteId));
+      const b = await call((client) => client.batches.retrieve(remoteId));
       const counts = { total: b.request_counts?.total, done: b.request_counts?.completed, failed: b.request_counts?.failed };
       if (b.status === 'failed') {
         const why = b.errors?.data?.map((e) => e.message ?? e.code).filter(Boolean).join('; ');
@@ -40,7 +39,7 @@ export function openaiBatchClient(client: OpenAI, wire: ChatWire): BatchClient {
       return { status: ended ? 'ended' : 'in_progress', counts };
     },
     async results(remoteId) {
-      const b = await call(() => client.batches.retrieve(remoteId));
+      const b = await call((client) => client.batches.retrieve(remoteId));
       const lines = [...(await fileLines(b.output_file_id)), ...(await fileLines(b.error_file_id))];
       return lines.map((text) => outcomeOf(wire, text));
     },

@@ -1,9 +1,10 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { ConfigError } from '../../../core/errors.js';
 import type { Completion, CompletionRequest, CompleteOptions, Provider, ProviderConfig } from '../../../core/provider.js';
 import { providerSource } from '../../session/retry.js';
-import { chatBody, openaiError, readChatCompletion, type ChatWire } from './_wire.js';
+import { chatBody, openaiError, openaiSdk, readChatCompletion, type ChatWire } from './_wire.js';
 import { openaiBatchClient } from './batch.js';
+import { lazyClient } from '../_lazy-client.js';
 
 const OFFICIAL = 'https://api.openai.com/v1';
 
@@ -19,11 +20,14 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
   if (official && !config.apiKey) {
     throw new ConfigError('OPENAI_API_KEY is not set: export it, or pass --base-url for a local server');
   }
-  const client = new OpenAI({
-    apiKey: config.apiKey ?? 'not-needed',
-    baseURL,
-    timeout: config.timeoutMs ?? 120_000,
-    maxRetries: 0, // Quorum's retry policy (judges/session/retry.ts) is the only one
+  const clientOf = lazyClient(async () => {
+    const { default: OpenAI } = await openaiSdk();
+    return new OpenAI({
+      apiKey: config.apiKey ?? 'not-needed',
+      baseURL,
+      timeout: config.timeoutMs ?? 120_000,
+      maxRetries: 0, // Quorum's retry policy (judges/session/retry.ts) is the only one
+    });
   });
   const prefill = config.options?.['prefill'] !== undefined ? Boolean(config.options['prefill']) : !official;
   const wire: ChatWire = { model: config.model, official, prefill, source: providerSource('openai', official ? undefined : baseURL) };
@@ -42,11 +46,11 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
     },
     endpoint: baseURL,
     identity: () => (official ? {} : { baseURL }),
-    batch: openaiBatchClient(client, wire),
+    batch: openaiBatchClient(clientOf, wire),
     async complete(request: CompletionRequest, options?: CompleteOptions): Promise<Completion> {
       let response;
       try {
-        response = await client.chat.completions.create(chatBody(wire, request), { signal: options?.signal });
+        response = await (await clientOf()).chat.completions.create(chatBody(wire, request), { signal: options?.signal });
       } catch (error) {
         throw openaiError(wire, error, options?.signal);
       }
