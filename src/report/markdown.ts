@@ -2,6 +2,7 @@ import { ELEMENT_KINDS } from '../hallucination/answer.js';
 import { db, ratio } from '../hallucination/format.js';
 import type { ReportRun } from './gather.js';
 import { pairStatus } from './pairs.js';
+import { isPanelResult, panelVerdictText } from './panels.js';
 import type { StoredRun } from './stored.js';
 
 /**
@@ -19,7 +20,8 @@ export function renderMarkdownReport(runs: readonly ReportRun[]): string {
       out.push('| image | score | spread | status | description |', '| --- | ---: | ---: | --- | --- |');
       for (const i of r.stored.images) {
         const words = i.status === 'ok' || i.status === 'partial' ? (i.reasoning ?? '') : i.errors.join('; ');
-        out.push(`| ${link(i.path)} | ${n(i.score)} | ${n(i.std)} | ${i.status} | ${cell(words, 160)} |`);
+        // A panel's verdict: its interval and how many neurons it was fused from, in the spread column.
+        out.push(`| ${link(i.path)} | ${n(i.score)} | ${isPanelResult(i) ? cell(panelVerdictText(i)) : n(i.std)} | ${i.status} | ${cell(words, 160)} |`);
       }
     } else if (r.stored.command === 'compare') {
       const s = r.stored.summary;

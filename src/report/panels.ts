@@ -18,6 +18,18 @@ export function panelImageJson(r: PanelImageResult): Record<string, unknown> {
   return { ...imageJson(r), panel: r.panel };
 }
 
+/**
+ * A panel image's fused verdict in a report cell: `95% [2.9, 3.8], 3 neurons, spread 0.21`,
+ * and the neurons that failed (the rest were fused).
+ */
+export function panelVerdictText(r: PanelImageResult): string {
+  const p = r.panel;
+  const parts = [`95% [${fixed(p.lower)}, ${fixed(p.upper)}]`, `${p.neuronsUsed} neuron${p.neuronsUsed === 1 ? '' : 's'}`, `spread ${fixed(p.spread)}`];
+  if (!p.escalated) parts.push('not escalated');
+  if (p.failedNeurons.length) parts.push(`${p.failedNeurons.length} failed`);
+  return parts.join(', ');
+}
+
 /** Panel agreement over the run, as printed below the table and stored. */
 export interface PanelRunAgreement {
   /** Krippendorff's alpha (interval) across neurons; null when undefined (one neuron, one item). */

@@ -4,7 +4,7 @@
  * and one that never answers in format; a rerun makes no request; config mistakes in
  * `panels:` are one line naming file, line and key, exit code 2.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuorum } from '../support/cli.js';
@@ -92,6 +92,16 @@ describe('score --judge panel:NAME', () => {
     const agreement = /panel agreement: .*/.exec(first.stderr)?.[0];
     expect(shown.stderr).toContain(agreement);
     expect(shown.stderr).toMatch(/neuron 3 \(openai:sim, colour\) failed on 6 of 6 image\(s\) \(sample 0: .+\); fused from the other neurons/);
+
+    // The report shows each fused score with its interval, the neurons it used and the failure.
+    const md = await runQuorum(['report', 'panel-wide', '--db', tmp.path('q.db'), '--format', 'md', '--out', tmp.path('r.md')], { cwd: tmp.dir });
+    expect(md.code, md.stderr).toBe(0);
+    const report = await readFile(tmp.path('r.md'), 'utf8');
+    for (const r of JSON.parse(first.stdout) as PanelScored[]) {
+      // Markdown escapes the brackets of the interval.
+      expect(report).toContain(`| ${r.score!.toFixed(2)} | 95% \\[${r.panel.lower!.toFixed(2)}, ${r.panel.upper!.toFixed(2)}\\], 2 neurons, spread `);
+    }
+    expect(report.match(/, 1 failed \|/g)).toHaveLength(6);
   }, 120_000);
 
   it('a bare panel name works too, and the table shows interval, neurons and the failed neuron', async () => {

@@ -2,6 +2,7 @@ import type { ComparedPair } from '../../judges/compare-run.js';
 import type { ImageScore } from '../../judges/score.js';
 import type { CallRecord } from '../../store/store.js';
 import { pairStatus } from '../pairs.js';
+import { isPanelResult, panelVerdictText } from '../panels.js';
 import type { ReportRun } from '../gather.js';
 import { esc, num, numAttr } from './_escape.js';
 import { page } from './_page.js';
@@ -113,7 +114,7 @@ async function scoreSection(r: ReportRun, images: readonly ImageScore[]): Promis
 <td>${thumb(t, img.path)}</td>
 <td class="path">${esc(img.path)}${img.duplicateOf ? `<br><small>same picture as ${esc(img.duplicateOf)}</small>` : ''}</td>
 <td>${num(img.score)}</td>
-<td>${img.levels ? `${levelBar(img.levels)}${img.coverage !== null && img.coverage < 0.5 ? `<span class="warn">LOW level coverage ${num(img.coverage)}</span>` : ''}` : num(img.std)}</td>
+<td>${isPanelResult(img) ? `<span class="panel-verdict">${esc(panelVerdictText(img))}</span>` : img.levels ? `${levelBar(img.levels)}${img.coverage !== null && img.coverage < 0.5 ? `<span class="warn">LOW level coverage ${num(img.coverage)}</span>` : ''}` : num(img.std)}</td>
 <td class="status-${esc(img.status)}">${esc(img.status)}</td>
 <td class="text">${esc(words)}${distortions ? `<ul class="distortions">${distortions}</ul>` : ''}${failedCalls
       .map((c) => `<details class="failed-call"><summary>sample ${c.sampleIndex}: ${esc(c.status)} ${esc(c.error ?? '')}</summary><pre class="raw">${esc(c.raw ?? '')}</pre></details>`)
