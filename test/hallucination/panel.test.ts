@@ -1,0 +1,145 @@
+/**
+ * `quorum hallucination --judge panel:NAME` through the real CLI (built dist/): two
+ * simulated hallucination detectors (OpenAI and Anthropic wire formats) and one judge that
+ * always answers garbage, on 127.0.0.1. The planted text and texture are still found
+ * through tiles, the faithful output scores lowest, the failing neuron is recorded and
+ * said once, minNeurons is honoured, and a rerun sends nothing.
+ */
+import { writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { iou } from '../../src/hallucination/tiles.js';
+import { runQuorum } from '../support/cli.js';
+import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
+import { tempDir, type TempDir } from '../scoring/_support.js';
+import { TEXT_BOX, TEXTURE_BOX, writeFixtures } from './_fixtures.js';
+
+const KEY = 'sk-test-halluc-panel';
+let tmp: TempDir;
+const servers: JudgeServer[] = [];
+
+beforeAll(async () => {
+  tmp = await tempDir();
+  await writeFixtures(tmp.dir);
+  servers.push(
+    await startOpenAIServer({ apiKey: KEY, seed: 1 }),
+    await startAnthropicServer({ apiKey: KEY, seed: 2 }),
+    await startOpenAIServer({ apiKey: KEY, seed: 3, faultRate: 1, faultKinds: [{ kind: 'say', text: 'I would rather not say.' }] }),
+  );
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await tmp.cleanup();
+});
+
+async function configFile(name: string, panel: string[]): Promise<string> {
+  const file = tmp.path(name);
+  await writeFile(
+    file,
+    [
+      'judges:',
+      ...servers.flatMap((s, i) => [`  sim${i + 1}:`, `    judge: ${s.protocol}:sim`, `    baseUrl: ${s.url}`, '    apiKeyEnv: SIM_KEY', '    retries: 0', '    maxSide: 512']),
+      'panels:',
+      '  trio:',
+      ...panel.map((l) => `    ${l}`),
+    ].join('\n'),
+  );
+  return file;
+}
+
+const TRIO = ['samples: 1', 'neurons:', '  - judge: sim1', '    role: invented text', '  - judge: sim2', '    role: invented texture', '  - judge: sim3'];
+const SR = ['--lr', 'lr', '--sr', 'sr-faithful', '--sr', 'sr-texture', '--sr', 'sr-text', '--gt', 'gt'];
+const run = (args: string[]) => runQuorum(['hallucination', ...SR, ...args, '--quiet'], { env: { SIM_KEY: KEY }, cwd: tmp.dir });
+const requests = () => servers.map((s) => s.requests.length);
+
+type Box = { x0: number; y0: number; x1: number; y1: number };
+interface Item {
+  system: string;
+  status: string;
+  score: number | null;
+  areaScore: number | null;
+  spread: number | null;
+  errors: string[];
+  tiles: unknown[];
+  findings: { kind: string; box: Box; support: number }[];
+  panel: { neuronsUsed: number; failedNeurons: string[]; errors: string[]; reviews: { neuron: number; role: string; status: string; score: number | null }[] };
+}
+
+describe('quorum hallucination --judge panel:NAME', () => {
+  it('fuses the two detectors: planted regions found, faithful lowest, the garbage neuron recorded and said once; a rerun sends nothing', async () => {
+    const file = await configFile('trio.yaml', TRIO);
+    const args = ['--judge', 'panel:trio', '--config', file, '--db', 'p.db', '--format', 'json', '--run', 'hp'];
+    const first = await run(args);
+    // The garbage neuron leaves every image with a verdict from the other two: exit 0.
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).not.toMatch(/\n\s+at /);
+    // 3 images x 4 tiles (768 px, 512-px tiles) per neuron; the garbage one is re-asked once per unparsable answer.
+    const sent = requests();
+    expect(sent.slice(0, 2)).toEqual([12, 12]);
+    expect(sent[2]).toBeGreaterThanOrEqual(12);
+    const out = JSON.parse(first.stdout) as { items: Item[]; systems: { system: string; rank: number }[] };
+    const by = (s: string) => out.items.find((i) => i.system === s) as Item;
+    for (const i of out.items) {
+      expect(i.status).toBe('ok');
+      expect(i.tiles).toHaveLength(4);
+      expect(i.panel.neuronsUsed).toBe(2);
+      expect(i.panel.reviews.map((r) => r.status)).toEqual(['ok', 'ok', 'failed']);
+      expect(i.panel.failedNeurons).toHaveLength(1);
+      expect(i.panel.failedNeurons[0]).toMatch(/^neuron 3 \(openai:sim, exposure and colour\): /);
+      // Two detectors that read the same pixels agree: no spread across neurons.
+      expect(i.spread).toBe(0);
+    }
+    expect(by('sr-faithful').score).toBe(0);
+    expect(by('sr-faithful').findings).toEqual([]);
+    expect(by('sr-faithful').score as number).toBeLessThan(by('sr-texture').score as number);
+    expect(by('sr-texture').score as number).toBeLessThan(by('sr-text').score as number);
+    const text = by('sr-text').findings.filter((f) => f.kind === 'text');
+    expect(text).toHaveLength(1);
+    expect(iou(text[0]!.box, TEXT_BOX)).toBeGreaterThanOrEqual(0.5);
+    // Both detectors found it, each after merging its own tiles: support counts neurons.
+    expect(text[0]!.support).toBe(2);
+    const texture = by('sr-texture').findings.filter((f) => f.kind === 'texture');
+    expect(texture).toHaveLength(1);
+    expect(iou(texture[0]!.box, TEXTURE_BOX)).toBeGreaterThanOrEqual(0.5);
+    expect(out.systems.sort((a, b) => a.rank - b.rank).map((s) => s.system)).toEqual(['sr-faithful', 'sr-texture', 'sr-text']);
+    // The failing neuron is said once, for all three images.
+    const said = first.stderr.split('\n').filter((l) => l.includes('neuron 3'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/neuron 3 \(openai:sim, exposure and colour\) failed on 3 of 3 image\(s\)/);
+    // Each neuron's role is stated in its prompt.
+    expect(JSON.stringify(servers[0]!.requests[0]!.body)).toContain('from one angle above all: invented text');
+    expect(JSON.stringify(servers[1]!.requests[0]!.body)).toContain('from one angle above all: invented texture');
+
+    const again = await run(args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(requests()).toEqual(sent);
+    expect(again.stderr).toMatch(/0 requests/);
+    expect(JSON.parse(again.stdout).systems).toEqual(JSON.parse(first.stdout).systems);
+  });
+
+  it('minNeurons above the neurons that answer: every image failed with the reason, from the stored calls', async () => {
+    const file = await configFile('strict.yaml', ['minNeurons: 3', ...TRIO]);
+    const before = requests();
+    const r = await run(['--judge', 'panel:trio', '--config', file, '--db', 'p.db', '--format', 'json', '--run', 'strict']);
+    expect(r.code).toBe(1);
+    expect(requests()).toEqual(before);
+    const out = JSON.parse(r.stdout) as { items: Item[]; systems: { rank: number | null }[] };
+    for (const i of out.items) {
+      expect(i.status).toBe('failed');
+      expect(i.score).toBeNull();
+      expect(i.errors).toContain('only 2 of 3 neurons answered (at least 3 needed)');
+    }
+    expect(out.systems.every((s) => s.rank === null)).toBe(true);
+  });
+
+  it('refuses what a hallucination panel does not do, in one line, exit 2, nothing sent', async () => {
+    const before = requests();
+    const layered = await run(['--judge', 'panel:trio', '--config', await configFile('layers.yaml', ['layers: 2', ...TRIO])]);
+    expect(layered.code).toBe(2);
+    expect(layered.stderr).toMatch(/hallucination takes a one-layer panel, got layers: 2/);
+    const dry = await run(['--judge', 'panel:trio', '--config', await configFile('dry.yaml', TRIO), '--dry-run']);
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toMatch(/--dry-run does not plan a panel's tiles yet/);
+    for (const r of [layered, dry]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(requests()).toEqual(before);
+  });
+});
