@@ -7,6 +7,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JudgedImage } from '../../src/hallucination/judge.js';
+import { fuseNeurons } from '../../src/hallucination/panel.js';
 import { iou } from '../../src/hallucination/tiles.js';
 import { runQuorum } from '../support/cli.js';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
@@ -114,6 +116,9 @@ describe('quorum hallucination --judge panel:NAME', () => {
     expect(requests()).toEqual(sent);
     expect(again.stderr).toMatch(/0 requests/);
     expect(JSON.parse(again.stdout).systems).toEqual(JSON.parse(first.stdout).systems);
+    const shown = await runQuorum(['show', 'hp', '--db', 'p.db', '--format', 'json'], { cwd: tmp.dir });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect((JSON.parse(shown.stdout) as { items: Item[] }).items.map((i) => i.panel.neuronsUsed)).toEqual([2, 2, 2]);
   });
 
   it('minNeurons above the neurons that answer: every image failed with the reason, from the stored calls', async () => {
@@ -141,5 +146,34 @@ describe('quorum hallucination --judge panel:NAME', () => {
     expect(dry.stderr).toMatch(/--dry-run does not plan a panel's tiles yet/);
     for (const r of [layered, dry]) expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(requests()).toEqual(before);
+  });
+});
+
+describe('fuseNeurons', () => {
+  const tile = { x: 0, y: 0, width: 100, height: 100, sentWidth: 100, sentHeight: 100 };
+  const neuron = (worst: number | null, areaMean: number | null, boxes: Box[]): JudgedImage => ({
+    tiles: [{ ...tile, score: worst, samples: worst === null ? [] : [worst], ok: worst === null ? 0 : 1, failed: worst === null ? 1 : 0, cached: 0, callIds: [1], errors: worst === null ? ['tile 0 sample 0: parse'] : [], reasoning: null }],
+    worst,
+    areaMean,
+    spread: null,
+    completeSamples: worst === null ? 0 : 1,
+    findings: boxes.map((box) => ({ kind: 'text', severity: 'moderate', box, support: 3, tiles: [0] })),
+    reasoning: null,
+  });
+  it('means the neurons used, keeps their spread, merges their boxes counting each neuron once', () => {
+    const a = neuron(3, 2, [{ x0: 10, y0: 10, x1: 50, y1: 30 }]);
+    const b = neuron(1, 0.5, [{ x0: 12, y0: 8, x1: 48, y1: 32 }, { x0: 70, y0: 70, x1: 90, y1: 90 }]);
+    const garbage = neuron(null, null, []);
+    const fused = fuseNeurons([tile], [a, b, garbage], [a, b]);
+    expect([fused.worst, fused.areaMean, fused.tiles[0]!.score]).toEqual([2, 1.25, 2]);
+    expect(fused.spread).toBeCloseTo(Math.SQRT2, 12);
+    expect(fused.findings.map((f) => [f.box, f.support])).toEqual([
+      [{ x0: 10, y0: 8, x1: 50, y1: 32 }, 2],
+      [{ x0: 70, y0: 70, x1: 90, y1: 90 }, 1],
+    ]);
+    // The garbage neuron's call stays linked; its errors are its review's, not the verdict's.
+    expect(fused.tiles[0]!.callIds).toEqual([1, 1, 1]);
+    expect(fused.tiles[0]!.errors).toEqual([]);
+    expect(fuseNeurons([tile], [garbage], [])).toMatchObject({ worst: null, areaMean: null, spread: null, completeSamples: 0, findings: [] });
   });
 });
