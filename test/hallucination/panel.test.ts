@@ -48,7 +48,7 @@ async function configFile(name: string, panel: string[]): Promise<string> {
   return file;
 }
 
-const TRIO = ['samples: 1', 'neurons:', '  - judge: sim1', '    role: invented text', '  - judge: sim2', '    role: invented texture', '  - judge: sim3'];
+const TRIO = ['samples: 1', 'temperature: 0.2', 'neurons:', '  - judge: sim1', '    role: invented text', '  - judge: sim2', '    role: invented texture', '  - judge: sim3'];
 const SR = ['--lr', 'lr', '--sr', 'sr-faithful', '--sr', 'sr-texture', '--sr', 'sr-text', '--gt', 'gt'];
 const run = (args: string[]) => runQuorum(['hallucination', ...SR, ...args, '--quiet'], { env: { SIM_KEY: KEY }, cwd: tmp.dir });
 const requests = () => servers.map((s) => s.requests.length);
@@ -107,7 +107,8 @@ describe('quorum hallucination --judge panel:NAME', () => {
     const said = first.stderr.split('\n').filter((l) => l.includes('neuron 3'));
     expect(said).toHaveLength(1);
     expect(said[0]).toMatch(/neuron 3 \(openai:sim, exposure and colour\) failed on 3 of 3 image\(s\)/);
-    // Each neuron's role is stated in its prompt.
+    // The panel's temperature; each neuron's role stated in its prompt.
+    expect((servers[0]!.requests[0]!.body as { temperature: number }).temperature).toBe(0.2);
     expect(JSON.stringify(servers[0]!.requests[0]!.body)).toContain('from one angle above all: invented text');
     expect(JSON.stringify(servers[1]!.requests[0]!.body)).toContain('from one angle above all: invented texture');
 

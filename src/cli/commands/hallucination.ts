@@ -38,7 +38,7 @@ export const command = defineCommand({
       valueHint: 'K',
       description: "Answers per tile; the score is their mean and the spread is kept (1-1000; default 1, with panel:NAME the panel's samples per neuron)",
     },
-    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature', default: '1' },
+    temperature: { type: 'string', valueHint: 'T', description: "Sampling temperature (default 1; with panel:NAME the panel's temperature)" },
     prompt: {
       type: 'string',
       valueHint: 'id|file',
@@ -101,18 +101,19 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const gt = str(args, 'gt');
   const tiles = tileMode(args);
   const given = intArg(args, 'samples', 1);
-  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
+  const givenTemperature = numArg(args, 'temperature', 0, 2);
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   const template = await hallucinationTemplate(args);
-  const base = { template, temperature, seed: intArg(args, 'seed', 0) };
+  const base = { template, seed: intArg(args, 'seed', 0) };
   // A panel (`--judge panel:NAME`): its neurons judge every tile in place of one judge.
   const panelChoice = await choosePanel(args, io.env);
   let terminal: RunTerminal | undefined;
   const panel = panelChoice ? await openPanelHallucination(args, io, panelChoice, base, (e) => void terminal?.event(e)) : undefined;
   const judge = panel ? panel.judge : await setupJudge(args, io);
   const samples = panel?.samples ?? given ?? 1;
-  const settings = { ...base, samples };
+  const temperature = panel?.temperature ?? givenTemperature ?? 1;
+  const settings = { ...base, samples, temperature };
   try {
     if (args['dry-run'] === true) return await dryRun({ lr, srs, gt, tiles, samples, maxSide: judge.provider.maxImageSide, format }, io);
     const runOptions = {

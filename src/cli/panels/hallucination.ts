@@ -7,7 +7,7 @@ import { UsageError } from '../../core/errors.js';
 import type { HallucinationSettings } from '../../hallucination/judge.js';
 import { panelTripletJudging, type TripletJudgingFactory } from '../../hallucination/panel.js';
 import type { SessionEvent } from '../../judges/session/session.js';
-import { intArg, type Args } from '../args.js';
+import { intArg, numArg, type Args } from '../args.js';
 import type { JudgeSetup } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { neuronEvents, openPanel, type PanelChoice } from './options.js';
@@ -16,6 +16,7 @@ export interface PanelHallucination {
   /** The first neuron's judge: the run is opened under it (its own session makes no call). */
   judge: JudgeSetup;
   samples: number;
+  temperature: number;
   judging: TripletJudgingFactory;
   close(): Promise<void>;
 }
@@ -36,21 +37,22 @@ export async function openPanelHallucination(
   args: Args,
   io: CommandIO,
   choice: PanelChoice,
-  settings: Omit<HallucinationSettings, 'samples'>,
+  settings: Omit<HallucinationSettings, 'samples' | 'temperature'>,
   onEvent: (e: SessionEvent) => void,
 ): Promise<PanelHallucination> {
   const refused = refusal(choice, args);
   if (refused) throw new UsageError(refused);
   const { panel } = choice;
   const samples = intArg(args, 'samples', 1) ?? panel.samples;
+  const temperature = numArg(args, 'temperature', 0, 2) ?? panel.temperature;
   const judges = await openPanel(choice, args, io.env);
   const judging = panelTripletJudging({
     panel,
     members: judges.members,
-    settings: { ...settings, samples },
+    settings: { ...settings, samples, temperature },
     concurrency: intArg(args, 'concurrency', 1),
     maxCost: judges.members[0]?.maxCost,
     onEvent: neuronEvents(io, onEvent),
   });
-  return { judge: { ...(judges.members[0] as JudgeSetup), named: undefined }, samples, judging, close: judges.close };
+  return { judge: { ...(judges.members[0] as JudgeSetup), named: undefined }, samples, temperature, judging, close: judges.close };
 }
