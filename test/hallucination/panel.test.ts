@@ -26,6 +26,8 @@ beforeAll(async () => {
     await startOpenAIServer({ apiKey: KEY, seed: 1 }),
     await startAnthropicServer({ apiKey: KEY, seed: 2 }),
     await startOpenAIServer({ apiKey: KEY, seed: 3, faultRate: 1, faultKinds: [{ kind: 'say', text: 'I would rather not say.' }] }),
+    // Expects another key: every request is refused (401), the judge stops.
+    await startOpenAIServer({ apiKey: 'sk-another-key', seed: 4 }),
   );
 });
 afterAll(async () => {
@@ -120,6 +122,21 @@ describe('quorum hallucination --judge panel:NAME', () => {
     const shown = await runQuorum(['show', 'hp', '--db', 'p.db', '--format', 'json'], { cwd: tmp.dir });
     expect(shown.code, shown.stderr).toBe(0);
     expect((JSON.parse(shown.stdout) as { items: Item[] }).items.map((i) => i.panel.neuronsUsed)).toEqual([2, 2, 2]);
+  });
+
+  it('a neuron whose judge stops (bad key) is said once; the panel judges on without it', async () => {
+    const file = await configFile('stop.yaml', ['samples: 1', 'neurons:', '  - judge: sim1', '  - judge: sim4']);
+    const r = await run(['--judge', 'panel:trio', '--config', file, '--db', 'p.db', '--format', 'json', '--run', 'stop', '--tiles', 'off']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr.split('\n').filter((l) => /this judge stopped/.test(l))).toHaveLength(1);
+    const out = JSON.parse(r.stdout) as { items: Item[] };
+    for (const i of out.items) {
+      expect(i.status).toBe('ok');
+      expect(i.panel.neuronsUsed).toBe(1);
+      expect(i.panel.reviews[1]!.status).not.toBe('ok');
+    }
+    expect(out.items.find((i) => i.system === 'sr-text')!.findings.map((f) => f.kind)).toContain('text');
   });
 
   it('minNeurons above the neurons that answer: every image failed with the reason, from the stored calls', async () => {
