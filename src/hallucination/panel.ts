@@ -8,7 +8,7 @@
 import { mean, sampleStd } from '../aggregate/descriptive.js';
 import { templateText } from '../prompts/template.js';
 import { neuronHallucinationTemplate } from '../judges/panels/_prompts.js';
-import { openMember, type PanelJudge, type PanelMember } from '../judges/panels/_sessions.js';
+import { openMember, panelSessions, type PanelJudge, type PanelMember } from '../judges/panels/_sessions.js';
 import { roleOf, type PanelDefinition } from '../judges/panels/schema.js';
 import type { JudgeSession, SessionEvent } from '../judges/session/session.js';
 import type { RetryFailed, Store } from '../store/store.js';
@@ -79,15 +79,9 @@ export function panelTripletJudging(options: PanelHallucinationOptions): Triplet
       const role = roleOf(panel, r);
       const template = neuronHallucinationTemplate(settings.template, role);
       store.putPrompt({ hash: template.hash, id: template.id, version: template.version, kind: template.kind, text: templateText(template) });
-      const judge = openMember(m, {
-        store,
-        runId,
-        concurrency: options.concurrency,
-        maxCost: options.maxCost === undefined ? undefined : options.maxCost / options.members.length,
-        retryFailed: options.retryFailed,
-        onEvent: options.onEvent,
-        onSession: options.onSession,
-      });
+      // Concurrency, retries and events as the options say; the budget split evenly.
+      const share = options.maxCost === undefined ? undefined : options.maxCost / options.members.length;
+      const judge = openMember(m, { ...options, store, runId, maxCost: share });
       return { judge, role, settings: { ...settings, template } };
     });
     const all: PanelJudge[] = neurons.map((n) => n.judge);
@@ -111,18 +105,7 @@ export function panelTripletJudging(options: PanelHallucinationOptions): Triplet
         const short = used.length < panel.minNeurons && used.length > 0 ? [`only ${used.length} of ${neurons.length} neurons answered (at least ${panel.minNeurons} needed)`] : [];
         return { judged, panel: { name: panel.name, neuronsUsed: short.length ? 0 : used.length, reviews, failedNeurons, errors: short } };
       },
-      finish: async () => {
-        for (const j of all) {
-          await j.session.idle();
-          j.session.close();
-        }
-      },
-      counts: () => {
-        const total = { ...(all[0] as PanelJudge).session.counts };
-        for (const j of all.slice(1)) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += j.session.counts[k];
-        return total;
-      },
-      budgetExceeded: () => all.some((j) => j.session.budgetExceeded),
+      ...panelSessions(all),
     };
   };
 }
