@@ -6,9 +6,10 @@
 import { UsageError } from '../../core/errors.js';
 import type { HallucinationSettings } from '../../hallucination/judge.js';
 import { panelTripletJudging, type TripletJudgingFactory } from '../../hallucination/panel.js';
-import type { SessionEvent } from '../../judges/session/session.js';
+import type { JudgeSession, SessionEvent } from '../../judges/session/session.js';
 import { intArg, numArg, type Args } from '../args.js';
 import type { JudgeSetup } from '../judge-options.js';
+import { retryFailedOf } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { neuronEvents, openPanel, type PanelChoice } from './options.js';
 
@@ -46,13 +47,26 @@ export async function openPanelHallucination(
   const samples = intArg(args, 'samples', 1) ?? panel.samples;
   const temperature = numArg(args, 'temperature', 0, 2) ?? panel.temperature;
   const judges = await openPanel(choice, args, io.env);
+  // Ctrl-C: the run's terminal stops the run; this stops every neuron's new calls, then abandons those in flight.
+  const sessions: JudgeSession[] = [];
+  const onInterrupt = () => {
+    if (sessions.some((s) => !s.stopping)) for (const s of sessions) s.stop();
+    else for (const s of sessions) s.abort();
+  };
+  io.onInterrupt(onInterrupt);
   const judging = panelTripletJudging({
     panel,
     members: judges.members,
     settings: { ...settings, samples, temperature },
     concurrency: intArg(args, 'concurrency', 1),
     maxCost: judges.members[0]?.maxCost,
+    retryFailed: retryFailedOf(args),
     onEvent: neuronEvents(io, onEvent),
+    onSession: (s) => sessions.push(s),
   });
-  return { judge: { ...(judges.members[0] as JudgeSetup), named: undefined }, samples, temperature, judging, close: judges.close };
+  const close = async () => {
+    io.offInterrupt(onInterrupt);
+    await judges.close();
+  };
+  return { judge: { ...(judges.members[0] as JudgeSetup), named: undefined }, samples, temperature, judging, close };
 }
