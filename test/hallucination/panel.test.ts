@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JudgedImage } from '../../src/hallucination/judge.js';
 import { fuseNeurons } from '../../src/hallucination/panel.js';
 import { iou } from '../../src/hallucination/tiles.js';
-import { runQuorum } from '../support/cli.js';
+import { runQuorum, spawnQuorum, waitUntil } from '../support/cli.js';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { tempDir, type TempDir } from '../scoring/_support.js';
 import { TEXT_BOX, TEXTURE_BOX, writeFixtures } from './_fixtures.js';
@@ -137,6 +137,37 @@ describe('quorum hallucination --judge panel:NAME', () => {
       expect(i.panel.reviews[1]!.status).not.toBe('ok');
     }
     expect(out.items.find((i) => i.system === 'sr-text')!.findings.map((f) => f.kind)).toContain('text');
+  });
+
+  it('Ctrl-C stops every neuron: calls in flight recorded, exit 130; the rerun resumes and asks only the rest', async () => {
+    const slow = [await startOpenAIServer({ apiKey: KEY, seed: 5, latencyMs: 300 }), await startAnthropicServer({ apiKey: KEY, seed: 6, latencyMs: 300 })];
+    try {
+      const file = tmp.path('slow.yaml');
+      await writeFile(
+        file,
+        ['judges:', ...slow.flatMap((s, i) => [`  slow${i + 1}:`, `    judge: ${s.protocol}:sim`, `    baseUrl: ${s.url}`, '    apiKeyEnv: SIM_KEY', '    maxSide: 512']),
+          'panels:', '  duo:', '    samples: 1', '    neurons:', '      - judge: slow1', '      - judge: slow2'].join('\n'),
+      );
+      const args = ['hallucination', ...SR, '--judge', 'panel:duo', '--config', file, '--db', 'slow.db', '--format', 'json', '--run', 'slow', '--concurrency', '1'];
+      const sent = () => slow.reduce((n, s) => n + s.requests.length, 0);
+      const first = spawnQuorum(args, { env: { SIM_KEY: KEY }, cwd: tmp.dir, timeoutMs: 60_000 });
+      await waitUntil(() => sent() >= 2, { what: 'two requests sent' });
+      first.kill('SIGINT');
+      const stopped = await first.exited;
+      expect(stopped.code, stopped.stderr).toBe(130);
+      expect(stopped.stderr).toMatch(/interrupted: finishing calls in flight/);
+      const atStop = sent();
+      // Each neuron had one call in flight (concurrency 1); none started after the interrupt
+      // (had the neurons gone on, the images already begun would have been finished: 16).
+      expect(atStop).toBeLessThanOrEqual(4);
+      const rerun = await runQuorum(args, { env: { SIM_KEY: KEY }, cwd: tmp.dir });
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(rerun.stderr).toMatch(/\(resumed\)/);
+      // Each of the 2 x 12 tile questions asked once over both runs.
+      expect(sent()).toBe(24);
+    } finally {
+      await Promise.all(slow.map((s) => s.close()));
+    }
   });
 
   it('minNeurons above the neurons that answer: every image failed with the reason, from the stored calls', async () => {
