@@ -21,7 +21,7 @@ export const judgeArgs = {
   judge: {
     type: 'string',
     description:
-      'Judge as provider:model (openai:gpt-4o, anthropic:claude-sonnet-4-6, openai:qwen2.5-vl with --base-url, llama:./model.gguf, llama:qwen2.5-vl-3b: a catalogue model, pulled on first use) or a name from the judges of quorum.config.yaml (score, compare and rank: panel:NAME, a panel of quorum.config.yaml); default: the config file\'s `judge:`, else the local judge qwen2.5-vl-7b',
+      'Judge as provider:model (openai:gpt-4o, anthropic:claude-sonnet-4-6, openai:qwen2.5-vl with --base-url, llama:./model.gguf, llama:qwen2.5-vl-3b: a catalogue model, pulled on first use) or a name from the judges of quorum.config.yaml (score, compare, rank and hallucination: panel:NAME, a panel of quorum.config.yaml); default: the config file\'s `judge:`, else the local judge qwen2.5-vl-7b',
     valueHint: 'provider:model|name',
   },
   yes: { type: 'boolean', description: 'Download a missing local judge without asking (needed when not on a terminal)' },
@@ -84,7 +84,7 @@ export async function chooseJudge(args: Args, io: CommandIO, cwd = process.cwd()
   const named = entry && config && given !== undefined ? { name: given, entry, config } : undefined;
   let specText = named ? named.entry.judge : given;
   if (specText?.startsWith('panel:') || (!named && specText !== undefined && config?.data.panels?.[specText] !== undefined)) {
-    throw new UsageError(`Panels judge \`quorum score\`, \`compare\` and \`rank\` only; \`${specText}\` cannot judge here (give a judge: provider:model or a name from judges:)`);
+    throw new UsageError(`Panels judge \`quorum score\`, \`compare\`, \`rank\` and \`hallucination\` only; \`${specText}\` cannot judge here (give a judge: provider:model or a name from judges:)`);
   }
   if (specText !== undefined && !named && !specText.includes(':')) {
     const names = Object.keys(config?.data.judges ?? {});

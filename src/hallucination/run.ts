@@ -13,6 +13,7 @@ import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from '../judges/r
 import type { SessionEvent } from '../judges/session/session.js';
 import type { RunRecord, Store } from '../store/store.js';
 import { judgeTriplet, type HallucinationSettings, type TileResult } from './judge.js';
+import type { PanelHallucinationInfo, TripletJudgingFactory } from './panel.js';
 import { summariseSystems, type SystemSummary } from './summary.js';
 import { planTiles, type Finding, type TileMode } from './tiles.js';
 import { inferScale, matchTriplets, type Triplet } from './triplets.js';
@@ -42,6 +43,8 @@ export interface HallucinationItem {
   findings: Finding[];
   reasoning: string | null;
   fidelity: FidelityReport | null;
+  /** With a panel judge: each neuron's verdict, the neurons used and those that failed. */
+  panel?: PanelHallucinationInfo | undefined;
 }
 
 export interface HallucinationRunOptions extends Omit<JudgeRunOptions, 'templates' | 'command' | 'onEvent'> {
@@ -52,6 +55,8 @@ export interface HallucinationRunOptions extends Omit<JudgeRunOptions, 'template
   settings: HallucinationSettings;
   /** Seed of the bootstrap intervals. @default 0 */
   seed?: number | undefined;
+  /** A panel (`panelTripletJudging`) judges the tiles in place of the run's one judge, which then makes no call. */
+  judging?: TripletJudgingFactory | undefined;
   onEvent?: (event: SessionEvent | { type: 'plan'; calls: number } | { type: 'unplanned'; calls: number } | { type: 'cached'; calls: number }) => void;
 }
 
@@ -104,11 +109,14 @@ export async function runHallucination(options: HallucinationRunOptions): Promis
   const matched = await matchTriplets(options.lr, options.srs, options.gt);
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'hallucination' });
   const { run, resumed, renamed, judgeId, session } = judgeRun;
-  const registry = new ImageRegistry(store, provider.maxImageSide);
+  const judging = options.judging?.(store, run.id);
+  const maxImageSide = judging?.maxImageSide ?? provider.maxImageSide;
+  const width = judging?.width ?? 1;
+  const registry = new ImageRegistry(store, maxImageSide);
   const inputErrors: InputError[] = [...matched.errors];
   const items: (HallucinationItem | undefined)[] = new Array(matched.triplets.length);
   // Calls are planned per item once its size is known; an estimate of one tile each first.
-  options.onEvent?.({ type: 'plan', calls: matched.triplets.length * settings.samples });
+  options.onEvent?.({ type: 'plan', calls: matched.triplets.length * settings.samples * width });
   const pipeline = new PQueue({ concurrency: Math.max(2, options.concurrency ?? 4) });
   const save = (item: HallucinationItem, position: number) => {
     items[position] = item;
@@ -121,7 +129,7 @@ export async function runHallucination(options: HallucinationRunOptions): Promis
         const system = matched.systems[t.system] as string;
         const fail = (reason: string, error?: unknown) => {
           inputErrors.push(error instanceof InputError ? error : new InputError(t.sr, reason, { cause: error }));
-          options.onEvent?.({ type: 'unplanned', calls: settings.samples });
+          options.onEvent?.({ type: 'unplanned', calls: settings.samples * width });
           save(blank(t, system, 'error', reason), position);
         };
         const missing = missingPart(t, options.lr, options.gt);
@@ -149,9 +157,10 @@ export async function runHallucination(options: HallucinationRunOptions): Promis
         } catch (error) {
           errors.push(`fidelity not measured: ${describeError(error)}`);
         }
-        const tiles = planTiles(pixels.sr.width, pixels.sr.height, options.tiles, provider.maxImageSide);
-        options.onEvent?.({ type: 'plan', calls: (tiles.length - 1) * settings.samples });
-        const judged = await judgeTriplet({ session, provider, judgeId, settings, tiles, pixels });
+        const tiles = planTiles(pixels.sr.width, pixels.sr.height, options.tiles, maxImageSide);
+        options.onEvent?.({ type: 'plan', calls: (tiles.length - 1) * settings.samples * width });
+        const byPanel = judging ? await judging.judge(tiles, pixels) : undefined;
+        const judged = byPanel?.judged ?? (await judgeTriplet({ session, provider, judgeId, settings, tiles, pixels }));
         const cached = judged.tiles.reduce((n, r) => n + r.cached, 0);
         if (cached) options.onEvent?.({ type: 'cached', calls: cached });
         const asked = judged.tiles.some((r) => r.ok + r.failed > 0);
@@ -159,7 +168,11 @@ export async function runHallucination(options: HallucinationRunOptions): Promis
         save(
           {
             ...blank(t, system, status, ''),
-            errors: [...errors, ...(status === 'not-run' ? [`not run: ${session.notRunReason()}`] : judged.tiles.flatMap((r) => r.errors))],
+            errors: [
+              ...errors,
+              ...(byPanel?.panel.errors ?? []),
+              ...(status === 'not-run' ? [`not run: ${session.notRunReason()}`] : judged.tiles.flatMap((r) => r.errors)),
+            ],
             width: pixels.sr.width,
             height: pixels.sr.height,
             scale: scale.scale,
@@ -170,12 +183,14 @@ export async function runHallucination(options: HallucinationRunOptions): Promis
             findings: judged.findings,
             reasoning: judged.reasoning,
             fidelity,
+            ...(byPanel ? { panel: byPanel.panel } : {}),
           },
           position,
         );
       }),
     ),
   );
+  await judging?.finish();
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
   const done = matched.triplets.map((t, position) => {
     const item = items[position];
@@ -196,8 +211,8 @@ export async function runHallucination(options: HallucinationRunOptions): Promis
     systems,
     unmatched: matched.unmatched,
     inputErrors,
-    counts: session.counts,
+    counts: judging?.counts() ?? session.counts,
     interrupted,
-    budgetExceeded: session.budgetExceeded,
+    budgetExceeded: judging?.budgetExceeded() ?? session.budgetExceeded,
   };
 }

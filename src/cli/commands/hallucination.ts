@@ -16,8 +16,11 @@ import { judgeArgs, setupJudge } from '../judge-options.js';
 import { RunTerminal, runArgs } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { describeError } from '../../core/errors.js';
+import { openPanelHallucination } from '../panels/hallucination.js';
+import { choosePanel } from '../panels/options.js';
+import { panelNotes } from '../panels/show.js';
 
-export const usage = 'hallucination --lr <dir> --sr <dir> [--sr <dir2> ...] [--gt <dir>] --judge provider:model [options]';
+export const usage = 'hallucination --lr <dir> --sr <dir> [--sr <dir2> ...] [--gt <dir>] --judge provider:model|name|panel:NAME [options]';
 
 export const command = defineCommand({
   meta: {
@@ -30,8 +33,12 @@ export const command = defineCommand({
     sr: { type: 'string', valueHint: 'dir', description: 'Folder of super-resolved outputs of one system; repeat for several systems', required: true },
     gt: { type: 'string', valueHint: 'dir', description: 'Folder of ground-truth images (shown to the judge; PSNR/SSIM against it)' },
     tiles: { type: 'string', valueHint: 'auto|N|off', description: 'auto: tiles the judge sees at native resolution (one tile when the image fits --max-side); N: tiles of N x N SR pixels; off: the whole image once', default: 'auto' },
-    samples: { type: 'string', valueHint: 'K', description: 'Answers per tile; the score is their mean and the spread is kept (1-1000)', default: '1' },
-    temperature: { type: 'string', valueHint: 'T', description: 'Sampling temperature', default: '1' },
+    samples: {
+      type: 'string',
+      valueHint: 'K',
+      description: "Answers per tile; the score is their mean and the spread is kept (1-1000; default 1, with panel:NAME the panel's samples per neuron)",
+    },
+    temperature: { type: 'string', valueHint: 'T', description: "Sampling temperature (default 1; with panel:NAME the panel's temperature)" },
     prompt: {
       type: 'string',
       valueHint: 'id|file',
@@ -50,13 +57,17 @@ export const examples = `Examples:
   quorum hallucination --lr data/lr --sr out/model --judge anthropic:claude-sonnet-4-6 --samples 3 --format json
   quorum hallucination --lr data/lr --sr out/model --judge openai:gpt-4o --tiles 512 --dry-run
   quorum hallucination --lr data/lr --sr out/model --judge openai:gpt-4o --prompt my-hallucination.md
+  quorum hallucination --lr data/lr --sr out/model --judge panel:sr-panel --format json
 
 The judge answers a 0-4 hallucination score (0 none, 1 slight, 2 moderate, 3 strong,
 4 severe) and the invented elements (texture, text, face, object, structure, colour) with
 boxes, stored in SR pixels. An image's score is its worst tile (the area-weighted mean is
 kept too). Systems are ranked by mean score with 95% bootstrap intervals, beside PSNR and
 SSIM against the GT (RGB and BT.601 Y, border of \`scale\` pixels cropped) and against the
-LR input after a box downscale. See docs/hallucination.md.`;
+LR input after a box downscale. With --judge panel:NAME (a one-layer panel of
+quorum.config.yaml) each neuron judges every tile from its role; the image's score is the
+mean of the neurons' scores (their spread kept), findings are their boxes merged, and a
+failing neuron is recorded and said once. See docs/hallucination.md.`;
 
 /**
  * The template of `--prompt`: a built-in or a file of task `hallucination` (a report
@@ -89,18 +100,36 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   if (srs.length === 0) throw new UsageError('Missing required option --sr (a folder of super-resolved outputs)');
   const gt = str(args, 'gt');
   const tiles = tileMode(args);
-  const samples = intArg(args, 'samples', 1) ?? 1;
-  const temperature = numArg(args, 'temperature', 0, 2) ?? 1;
+  const given = intArg(args, 'samples', 1);
+  const givenTemperature = numArg(args, 'temperature', 0, 2);
   const seed = intArg(args, 'bootstrap-seed', 0) ?? 0;
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   const template = await hallucinationTemplate(args);
-  const judge = await setupJudge(args, io);
-  const settings = { template, samples, temperature, seed: intArg(args, 'seed', 0) };
+  const base = { template, seed: intArg(args, 'seed', 0) };
+  // A panel (`--judge panel:NAME`): its neurons judge every tile in place of one judge.
+  const panelChoice = await choosePanel(args, io.env);
+  let terminal: RunTerminal | undefined;
+  const panel = panelChoice ? await openPanelHallucination(args, io, panelChoice, base, (e) => void terminal?.event(e)) : undefined;
+  const judge = panel ? panel.judge : await setupJudge(args, io);
+  const samples = panel?.samples ?? given ?? 1;
+  const temperature = panel?.temperature ?? givenTemperature ?? 1;
+  const settings = { ...base, samples, temperature };
   try {
     if (args['dry-run'] === true) return await dryRun({ lr, srs, gt, tiles, samples, maxSide: judge.provider.maxImageSide, format }, io);
-    const runOptions = { judge: `${judge.provider.id}:${judge.provider.model}`, lr, srs, gt: gt ?? null, tiles, samples, temperature, prompt: { id: template.id, version: template.version, hash: template.hash } };
+    const runOptions = {
+      judge: panelChoice ? `panel:${panelChoice.panel.name}` : `${judge.provider.id}:${judge.provider.model}`,
+      ...(panelChoice ? { panel: panelChoice.panel } : {}),
+      lr,
+      srs,
+      gt: gt ?? null,
+      tiles,
+      samples,
+      temperature,
+      prompt: { id: template.id, version: template.version, hash: template.hash },
+    };
     const store = Store.open(dbPath(args, io.env));
-    const terminal = new RunTerminal('hallucination', io, args);
+    const term = new RunTerminal('hallucination', io, args);
+    terminal = term;
     try {
       const result = await runHallucination({
         store,
@@ -111,15 +140,19 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
         tiles,
         settings,
         seed,
+        judging: panel?.judging,
         runName: str(args, 'run') ?? `hallucination-${hashObject(runOptions).slice(0, 10)}`,
         runOptions,
         ...terminal.runOptions(judge),
-        onEvent: (e) => void terminal.event(e),
+        onEvent: (e) => void term.event(e),
       });
       terminal.done();
       await terminal.output(args, formatHallucination(result.items, result.systems, format), result.run);
       for (const u of result.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);
       for (const e of result.inputErrors) io.note(`error: ${e.message}`);
+      const byPanel = result.items.flatMap((i) => (i.panel ? [{ ...i, panel: i.panel }] : []));
+      for (const line of panelNotes(byPanel)) io.note(line);
+      for (const i of byPanel) for (const e of i.panel.errors) io.note(`panel ${i.panel.name}: ${i.sr}: ${e}`);
       const failed = result.items.filter((i) => i.status === 'failed');
       if (failed.length) io.note(`${failed.length} output(s) failed: \`quorum show ${result.run.name} --calls\` has the details`);
       if (result.renamed) io.note(`the earlier run named ${result.run.name} is kept as ${result.renamed}`);
@@ -133,7 +166,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       store.close();
     }
   } finally {
-    await judge.provider.close?.();
+    await (panel ? panel.close() : judge.provider.close?.());
   }
 }
 

@@ -13,6 +13,8 @@ import { loadPriceTable } from '../../judges/prices.js';
 import { panelEntrySchema, type PanelDefinition } from '../../judges/panels/index.js';
 import { expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from '../args.js';
 import { configPath } from '../judge-options.js';
+import type { SessionEvent } from '../../judges/session/session.js';
+import type { CommandIO } from '../main.js';
 
 /** The prefix that names a panel where a judge is expected. */
 export const PANEL_PREFIX = 'panel:';
@@ -130,4 +132,20 @@ export async function openPanel(choice: PanelChoice, args: Args, env: NodeJS.Pro
     await close();
     throw error;
   }
+}
+
+/**
+ * The events of a panel's judges: a judge that stops (bad key, unknown model) is said
+ * once and the panel judges on without it; every other event goes to `onEvent`.
+ */
+export function neuronEvents(io: CommandIO, onEvent: (e: SessionEvent) => void): (e: SessionEvent, judge: string) => void {
+  const stopped = new Set<string>();
+  return (e, judge) => {
+    if (e.type === 'fatal') {
+      if (!stopped.has(judge)) io.note(`error: ${judge}: ${e.error}; this judge stopped, the panel goes on without it`);
+      stopped.add(judge);
+      return;
+    }
+    onEvent(e);
+  };
 }

@@ -13,7 +13,7 @@ import type { JudgeSession, SessionEvent } from '../../judges/session/session.js
 import { intArg, numArg, str, type Args } from '../args.js';
 import type { JudgeSetup } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { openPanel, type PanelChoice } from './options.js';
+import { neuronEvents, openPanel, type PanelChoice } from './options.js';
 
 export interface PanelPairs {
   /** The first neuron's judge: the run is opened under it (its own session makes no call). */
@@ -51,7 +51,6 @@ export async function openPanelPairs(
     await judges.close();
     throw error;
   }
-  const stopped = new Set<string>();
   const pairJudging = panelPairJudging({
     panel,
     members: judges.members,
@@ -60,15 +59,7 @@ export async function openPanelPairs(
     concurrency: intArg(args, 'concurrency', 1),
     maxCost: judges.members[0]?.maxCost,
     onSession: hooks.onSession,
-    onEvent: (e, judge) => {
-      if (e.type === 'fatal') {
-        // One judge stopped, not the run: the panel judges on with the others.
-        if (!stopped.has(judge)) io.note(`error: ${judge}: ${e.error}; this judge stopped, the panel goes on without it`);
-        stopped.add(judge);
-        return;
-      }
-      hooks.onEvent(e);
-    },
+    onEvent: neuronEvents(io, hooks.onEvent),
   });
   return {
     judge: { ...(judges.members[0] as JudgeSetup), named: undefined },

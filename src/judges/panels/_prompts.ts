@@ -88,13 +88,23 @@ export function rolesTemplate(count: number): PromptTemplate {
   });
 }
 
-/** A pair template seen from one angle: the neuron's role first, the template's own question after (answer format unchanged). */
-export function neuronPairTemplate(template: PromptTemplate, role: string): PromptTemplate {
+/** `template` with a neuron's angle stated first (`ask` says what to judge from it); its own question and answer format unchanged. */
+function fromOneAngle(template: PromptTemplate, ask: string, role: string): PromptTemplate {
   const { hash: _h, source: _s, ...spec } = template;
   return defineTemplate({
     ...spec,
     id: `${template.id}-panel`,
     description: `A panel neuron: ${template.id} from one angle (WideDeep).`,
-    user: `You are one member of a panel of judges. Compare the images from one angle above all: ${role}.\n${template.user}`,
+    user: `You are one member of a panel of judges. ${ask} from one angle above all: ${role}.\n${template.user}`,
   });
+}
+
+/** A pair template seen from one angle: the neuron's role first, the template's own question after (answer format unchanged). */
+export function neuronPairTemplate(template: PromptTemplate, role: string): PromptTemplate {
+  return fromOneAngle(template, 'Compare the images', role);
+}
+
+/** A hallucination template seen from one angle: the neuron looks for invented detail with its role first (answer format unchanged). */
+export function neuronHallucinationTemplate(template: PromptTemplate, role: string): PromptTemplate {
+  return fromOneAngle(template, 'Look for detail the output invents', role);
 }

@@ -64,3 +64,30 @@ export function openMember(m: PanelMember, options: MemberSessionOptions): Panel
   options.onSession?.(session);
   return { label, provider: m.provider, judgeId, session };
 }
+
+/** What a run does with a panel's sessions once its items are judged. */
+export interface PanelSessions {
+  /** Drains and closes every session. */
+  finish(): Promise<void>;
+  /** Requests, cache hits and the like, summed over the judges. */
+  counts(): JudgeSession['counts'];
+  budgetExceeded(): boolean;
+}
+
+/** The sessions of `judges` (at least one) as one. */
+export function panelSessions(judges: readonly PanelJudge[]): PanelSessions {
+  return {
+    finish: async () => {
+      for (const j of judges) {
+        await j.session.idle();
+        j.session.close();
+      }
+    },
+    counts: () => {
+      const total = { ...(judges[0] as PanelJudge).session.counts };
+      for (const j of judges.slice(1)) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += j.session.counts[k];
+      return total;
+    },
+    budgetExceeded: () => judges.some((j) => j.session.budgetExceeded),
+  };
+}

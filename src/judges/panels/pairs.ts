@@ -13,7 +13,7 @@ import { combineOrders, judgePair, verdictOf, type OrderPolicy, type OrderResult
 import type { RegisteredImage } from '../image-registry.js';
 import type { JudgeSession, SessionEvent } from '../session/session.js';
 import { neuronPairTemplate } from './_prompts.js';
-import { openMember, type PanelJudge, type PanelMember } from './_sessions.js';
+import { openMember, panelSessions, type PanelJudge, type PanelMember } from './_sessions.js';
 import { roleOf, type PanelDefinition } from './schema.js';
 
 /** One pair to judge, as `judgePair` takes it. */
@@ -135,18 +135,7 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
         const orders = [...(first?.orders ?? []), ...results.flatMap((r) => r.orders)];
         return withPanel({ ...fused, orders }, panel, { escalated: true, reviews, cheap: first && cheap ? cheapOf(first, cheap) : null });
       },
-      finish: async () => {
-        for (const j of all) {
-          await j.session.idle();
-          j.session.close();
-        }
-      },
-      counts: () => {
-        const total = { ...(all[0] as PanelJudge).session.counts };
-        for (const j of all.slice(1)) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += j.session.counts[k];
-        return total;
-      },
-      budgetExceeded: () => all.some((j) => j.session.budgetExceeded),
+      ...panelSessions(all),
     };
   };
 }
