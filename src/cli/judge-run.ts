@@ -15,6 +15,8 @@ import { dbPath, enumArg, str, type Args } from './args.js';
 import { chooseJudge, pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
 import type { PairJudgingFactory, PanelPairResult } from '../judges/panels/pairs.js';
 import { panelNotes } from './panels/show.js';
+import { batchLine } from './batch-run.js';
+import type { BatchSummary } from '../judges/batch/run-batched.js';
 import { choosePanel } from './panels/options.js';
 import { openPanelPairs } from './panels/pairs.js';
 import type { CommandIO } from './main.js';
@@ -218,12 +220,18 @@ export interface PairCommand {
   stored: Record<string, unknown>;
   /** `--shard k/n`: the part of the pairs this process judges. */
   shard: Shard | undefined;
-  /** `--judge panel:NAME`: the panel judges the pairs (`judge` is its first neuron, under which the run is opened). */
-  pairJudging: PairJudgingFactory | undefined;
-  /** Handles the run's events: shared ones, then the cached samples of each judged pair. */
-  onEvent(e: RunEvent | { type: 'pair'; pair: PairResult }): void;
-  /** A panel's neurons that failed on some pairs, one line each (none without a panel). */
-  panelNotes(pairs: readonly PairResult[]): string[];
+  /** The options every pairwise run takes from the command: name, stored options, shard, panel, terminal, events. */
+  runFields(runName: string, runOptions: Record<string, unknown>): ReturnType<RunTerminal['runOptions']> & {
+    runName: string;
+    runOptions: Record<string, unknown>;
+    shard: Shard | undefined;
+    /** `--judge panel:NAME`: the panel judges the pairs (`judge` is its first neuron, under which the run is opened). */
+    pairJudging: PairJudgingFactory | undefined;
+    /** The run's events: shared ones, then the cached samples of each judged pair. */
+    onEvent(e: RunEvent | { type: 'pair'; pair: PairResult }): void;
+  };
+  /** Ends progress, says the batch's and the panel's lines, and writes the output. */
+  print(args: Args, batch: BatchSummary | undefined, pairs: readonly PairResult[], text: string | Iterable<string>, run: { name: string }): Promise<void>;
   /** Notes for unmatched files, bad inputs and the run; returns the exit code. */
   finish(result: {
     run: { name: string };
@@ -270,6 +278,9 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
   const { settings, stored } = plan;
   for (const line of judgeNotes(judge)) io.note(line);
   const terminal = new RunTerminal(label, io, args);
+  const onEvent = (e: RunEvent | { type: 'pair'; pair: PairResult }) => {
+    if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
+  };
   return {
     dryRun,
     probes: plan.levels?.how === 'unprobed' ? 1 : 0,
@@ -280,16 +291,16 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     terminal,
     stored,
     shard,
-    pairJudging: panel?.pairJudging,
-    panelNotes: (pairs) => {
+    runFields: (runName, runOptions) => ({ runName, runOptions, shard, pairJudging: panel?.pairJudging, ...terminal.runOptions(judge), onEvent }),
+    print: async (args, batch, pairs, text, run) => {
+      const line = batchLine(batch);
+      terminal.done();
+      if (line) io.note(line);
+      // A panel's neurons that failed on some pairs, one line each.
       const withPanel = pairs.filter((p): p is PanelPairResult => 'panel' in p);
-      return [
-        ...panelNotes(withPanel, 'pair(s)'),
-        ...withPanel.flatMap((p) => p.panel.errors.map((e) => `panel ${p.panel.name}: ${p.a.path} vs ${p.b.path}: ${e}`)),
-      ];
-    },
-    onEvent: (e) => {
-      if (!terminal.event(e) && e.type === 'pair') terminal.progress.cached(e.pair.orders.reduce((n, o) => n + o.cached, 0));
+      for (const note of panelNotes(withPanel, 'pair(s)')) io.note(note);
+      for (const p of withPanel) for (const e of p.panel.errors) io.note(`panel ${p.panel.name}: ${p.a.path} vs ${p.b.path}: ${e}`);
+      await terminal.output(args, text, run);
     },
     finish: (r) => {
       for (const u of r.unmatched) io.note(`unmatched: ${u.path} (${u.reason})`);

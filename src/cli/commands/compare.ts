@@ -8,7 +8,7 @@ import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-run.js';
 import { dryRunCompare } from '../../dry-run/index.js';
-import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
+import { batchArgs, batchExit, judgedRun } from '../batch-run.js';
 
 export const usage = 'compare <dirA> <dirB> [--judge provider:model|name|panel:NAME] [--ref <dir>] [--dry-run] [options]';
 
@@ -86,20 +86,11 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
           settings: cmd.settings,
           order,
           seed,
-          runName,
-          runOptions,
-          shard: cmd.shard,
-          pairJudging: cmd.pairJudging,
-          ...cmd.terminal.runOptions(cmd.judge),
-          onEvent: cmd.onEvent,
+          ...cmd.runFields(runName, runOptions),
           ...overrides,
         }),
     });
-    const line = batchLine(batch);
-    cmd.terminal.done();
-    if (line) io.note(line);
-    for (const note of cmd.panelNotes(result.pairs)) io.note(note);
-    await cmd.terminal.output(args, formatCompare(result.pairs, result.summary, result.unmatched, format), result.run);
+    await cmd.print(args, batch, result.pairs, formatCompare(result.pairs, result.summary, result.unmatched, format), result.run);
     const failed = result.pairs.filter((p) => p.status === 'failed');
     for (const p of failed) io.note(`failed: ${p.key}: ${p.orders.flatMap((o) => o.errors).slice(0, 3).join('; ')}`);
     return batchExit(cmd.finish({ ...result, failedPairs: failed.length, pairsHere: result.pairs.length }), batch);

@@ -8,7 +8,7 @@ import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-run.js';
 import { dryRunRank } from '../../dry-run/index.js';
-import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
+import { batchArgs, batchExit, judgedRun } from '../batch-run.js';
 
 export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model|name|panel:NAME] [--dry-run] [options]';
 
@@ -87,20 +87,11 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
           strategy,
           budget,
           seed,
-          runName,
-          runOptions,
-          shard: cmd.shard,
-          pairJudging: cmd.pairJudging,
-          ...cmd.terminal.runOptions(cmd.judge),
-          onEvent: cmd.onEvent,
+          ...cmd.runFields(runName, runOptions),
           ...overrides,
         }),
     });
-    const line = batchLine(batch);
-    cmd.terminal.done();
-    if (line) io.note(line);
-    for (const note of cmd.panelNotes(result.pairs)) io.note(note);
-    await cmd.terminal.output(args, formatRanking(result, format), result.run);
+    await cmd.print(args, batch, result.pairs, formatRanking(result, format), result.run);
     return batchExit(cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length, pairsHere: result.pairs.length }), batch);
   } finally {
     await cmd.close();
