@@ -29,6 +29,24 @@ afterAll(async () => {
 });
 
 describe('quorum calibrate and score --calibration', () => {
+  it('--dry-run plans the dataset\'s scoring with nothing sent; eval then sends exactly that', async () => {
+    const db = tmp.path('dry.db');
+    const common = ['--dataset', `csv:${tmp.path('labels.csv')}`, '--scale', '0:100', '--judge', 'openai:sim', '--base-url', server.url, '--method', 'sample', '--samples', '2', '--db', db];
+    const before = server.requests.length;
+    const dry = await runQuorum(['eval', ...common, '--dry-run', '--format', 'json'], { env: { OPENAI_API_KEY: KEY } });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(server.requests.length).toBe(before);
+    const plan = (JSON.parse(dry.stdout) as { judges: { samples: number; cached: number; requests: number }[] }).judges[0]!;
+    expect(plan).toMatchObject({ samples: 96, cached: 0 });
+    const calibrateDry = await runQuorum(['calibrate', ...common, '--name', 'never', '--dry-run'], { env: { OPENAI_API_KEY: KEY } });
+    expect(calibrateDry.code, calibrateDry.stderr).toBe(0);
+    expect(calibrateDry.stdout).toContain('dry run of score: nothing was sent and no run was created');
+    expect(server.requests.length).toBe(before);
+    const real = await runQuorum(['eval', ...common], { env: { OPENAI_API_KEY: KEY } });
+    expect(real.code, real.stderr).toBe(0);
+    expect(server.requests.length - before).toBe(plan.requests);
+  });
+
   it('maps judge scores onto the human scale with conformal intervals', async () => {
     const db = tmp.path('cal.db');
     const common = ['--judge', 'openai:sim', '--base-url', server.url, '--method', 'sample', '--samples', '2', '--db', db];

@@ -37,6 +37,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   if (!name) throw new UsageError('Missing required option --name (the name `quorum score --calibration` will use)');
   const split = str(args, 'split') ?? 'train';
   const s = await scoreDataset(args, io, 'calibrate', split);
+  if (typeof s === 'number') return s;
   try {
     const scaled = args['scaled'] === true;
     const points = s.items.flatMap((item, i) => {

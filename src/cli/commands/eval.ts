@@ -14,7 +14,8 @@ import { resolveTemplate } from '../../prompts/load.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge, type JudgeSetup } from '../judge-options.js';
-import { runArgs, RunTerminal } from '../judge-run.js';
+import { openForDryRun, printDryRun, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
+import { dryRunScore } from '../../dry-run/index.js';
 import type { CommandIO } from '../main.js';
 import { writeOutput } from '../outputs.js';
 
@@ -41,6 +42,10 @@ export const datasetArgs = {
   // Not --shard: an evaluation needs every item of its subset (--sample, --limit take parts).
   new: runArgs.new,
   'retry-failed': runArgs['retry-failed'],
+  'dry-run': {
+    type: 'boolean',
+    description: 'Print the scoring calls the dataset needs (how many are cached), estimated tokens and cost, and exit: nothing is sent, nothing is stored',
+  },
 } as const;
 
 export const command = defineCommand({
@@ -93,9 +98,10 @@ export interface ScoredSubset {
 
 /**
  * Loads the dataset, prints its problems, takes the subset, and scores it as `quorum
- * score` would (same plan, same cache). The caller closes `store` and the judge.
+ * score` would (same plan, same cache). The caller closes `store` and the judge. With
+ * `--dry-run` it prints the plan of that scoring instead and returns the exit code.
  */
-export async function scoreDataset(args: Args, io: CommandIO, command: string, split: string | undefined): Promise<ScoredSubset> {
+export async function scoreDataset(args: Args, io: CommandIO, command: string, split: string | undefined): Promise<ScoredSubset | number> {
   const datasetArg = str(args, 'dataset');
   if (!datasetArg) throw new UsageError(`Missing required option --dataset (e.g. --dataset koniq:~/data/koniq10k)`);
   const requested = enumArg(args, 'method', ['auto', 'sample', 'levels'] as const, 'auto');
@@ -113,9 +119,10 @@ export async function scoreDataset(args: Args, io: CommandIO, command: string, s
   const label = `${datasetArg}${split ? ` split ${split}` : ''}${sample ? ` sample ${sample}` : ''}${limit ? ` limit ${limit}` : ''}`;
 
   const judge = await setupJudge(args, io);
+  const dryRun = args['dry-run'] === true;
   let store: Store;
   try {
-    store = Store.open(dbPath(args, io.env));
+    store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
   } catch (error) {
     await judge.provider.close?.();
     throw error;
@@ -123,7 +130,16 @@ export async function scoreDataset(args: Args, io: CommandIO, command: string, s
   const inputs = items.map((i) => i.path);
   const terminal = new RunTerminal(command, io, args);
   try {
-    const plan = await planScore({ store, judge, inputs, requested, template, samples, temperature, seed: intArg(args, 'seed', 0) });
+    const plan = await planScore({ store, judge, inputs, requested, template, samples, temperature, seed: intArg(args, 'seed', 0), probe: !dryRun });
+    if (dryRun) {
+      terminal.release();
+      const probes = plan.levels?.how === 'unprobed' ? 1 : 0;
+      const planned = await dryRunScore({ store, provider: judge.provider, price: judge.price, retryFailed: retryFailedOf(args), name: judge.named?.name, inputs, settings: plan.settings, probes });
+      const code = await printDryRun(planned, args, io, plan.levels);
+      store.close();
+      await judge.provider.close?.();
+      return code;
+    }
     const result = await runScore({
       store,
       provider: judge.provider,
@@ -156,6 +172,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   if (args['compare'] === true) return compare(args, io, format, { rounds, seed: bootstrapSeed });
   const split = str(args, 'split');
   const s = await scoreDataset(args, io, 'eval', split);
+  if (typeof s === 'number') return s;
   try {
     const { report, items } = evaluate(s.dataset, s.items, s.results, { dataset: s.label, split, bootstrap: { rounds, seed: bootstrapSeed } });
     const judge = String(s.judge.stored['judge'] ?? str(args, 'judge'));
