@@ -3,6 +3,8 @@ import { planPairs } from '../judges/plans.js';
 import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
+import type { Provider } from '../core/provider.js';
+import type { Price } from '../judges/prices.js';
 import { Store, type RetryFailed } from '../store/store.js';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
@@ -204,6 +206,16 @@ export async function printDryRun(plan: DryRunPlan, args: Args, io: CommandIO, a
   return 0;
 }
 
+/** One judge a pairwise `--dry-run` plans: the command's judge, or each judge of a panel. */
+export interface PlannedJudge {
+  provider: Provider;
+  price: Price | undefined;
+  settings: PairSettings;
+  name: string | undefined;
+  /** The judge asks only some of the planned pairs (a panel's neurons behind escalation). */
+  upperBound: boolean;
+}
+
 /** What a pairwise command (`compare`, `rank`) holds while it runs. */
 export interface PairCommand {
   /** `--dry-run`: plan only (the store is read-only, or empty when the database does not exist). */
@@ -220,6 +232,8 @@ export interface PairCommand {
   stored: Record<string, unknown>;
   /** `--shard k/n`: the part of the pairs this process judges. */
   shard: Shard | undefined;
+  /** `--dry-run`: `plan` run for each judge that would ask (one, or a panel's), as one plan. */
+  planDry(planOne: (judge: PlannedJudge, probes: number) => Promise<DryRunPlan>): Promise<DryRunPlan>;
   /** The options every pairwise run takes from the command: name, stored options, shard, panel, terminal, events. */
   runFields(runName: string, runOptions: Record<string, unknown>): ReturnType<RunTerminal['runOptions']> & {
     runName: string;
@@ -276,6 +290,7 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     throw error;
   }
   const { settings, stored } = plan;
+  const probes = plan.levels?.how === 'unprobed' ? 1 : 0;
   for (const line of judgeNotes(judge)) io.note(line);
   const terminal = new RunTerminal(label, io, args);
   const onEvent = (e: RunEvent | { type: 'pair'; pair: PairResult }) => {
@@ -283,7 +298,7 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
   };
   return {
     dryRun,
-    probes: plan.levels?.how === 'unprobed' ? 1 : 0,
+    probes,
     levels: plan.levels,
     judge,
     settings,
@@ -291,6 +306,17 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     terminal,
     stored,
     shard,
+    planDry: async (planOne) => {
+      const judges: PlannedJudge[] = panel ? panel.planned : [{ provider: judge.provider, price: judge.price, settings, name: judge.named?.name, upperBound: false }];
+      const plans: DryRunPlan[] = [];
+      for (const j of judges) plans.push(await planOne(j, panel ? 0 : probes));
+      const first = plans[0] as DryRunPlan;
+      return {
+        ...first,
+        judges: plans.flatMap((p, i) => p.judges.map((x) => ({ ...x, upperBound: x.upperBound || (judges[i] as PlannedJudge).upperBound }))),
+        notes: [...first.notes, ...(panel?.planned.some((j) => j.upperBound) ? ['escalation: the neurons are planned for every pair; they judge only the pairs whose two orders the cheap judge disagrees on'] : [])],
+      };
+    },
     runFields: (runName, runOptions) => ({ runName, runOptions, shard, pairJudging: panel?.pairJudging, ...terminal.runOptions(judge), onEvent }),
     print: async (args, batch, pairs, text, run) => {
       const line = batchLine(batch);

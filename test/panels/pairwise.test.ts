@@ -135,12 +135,20 @@ describe('compare --judge panel:NAME', () => {
     expect(sent[1]).toBe(2 * escalated.length);
   }, 120_000);
 
-  it('--dry-run with a panel is refused with one error line, exit 2', async () => {
+  it('--dry-run plans every neuron with its role, sends nothing, and the real run sends what it planned', async () => {
     const file = await configFile('trio.yaml', TRIO);
-    const r = await run(['compare', 'A', 'B', '--judge', 'panel:trio', '--config', file, '--db', 'cmp.db', '--dry-run']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: --dry-run does not plan a panel's pairs yet \(panel:trio\).*\n/);
-    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    const before = requests();
+    const dry = await run(['compare', 'A', 'B', '--judge', 'panel:trio', '--config', file, '--db', 'dry.db', '--dry-run', '--format', 'json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(requests()).toEqual(before);
+    const plan = JSON.parse(dry.stdout) as { judges: { name: string; requests: number; samples: number; cached: number }[] };
+    expect(plan.judges.map((j) => j.name)).toEqual(['panel:trio neuron 1 (sharpness and detail)', 'panel:trio neuron 2 (noise and grain)', 'panel:trio neuron 3 (colour)']);
+    for (const j of plan.judges) expect(j).toMatchObject({ samples: 24, cached: 0 });
+    const real = await run(['compare', 'A', 'B', '--judge', 'panel:trio', '--config', file, '--db', 'dry.db']);
+    expect(real.code, real.stderr).toBe(0);
+    const sent = requests().map((n, i) => n - (before[i] as number));
+    // The two neurons that answer send exactly the planned requests (the third's unparseable answers are asked again).
+    expect(sent.slice(0, 2)).toEqual(plan.judges.slice(0, 2).map((j) => j.requests));
   });
 });
 

@@ -52,19 +52,21 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const ref = str(args, 'ref');
     if (cmd.dryRun) {
       cmd.terminal.release();
-      const plan = await dryRunCompare({
-        store: cmd.store,
-        provider: cmd.judge.provider,
-        price: cmd.judge.price,
-        retryFailed: retryFailedOf(args),
-        name: cmd.judge.named?.name,
-        dirs: [dirs[0] as string, dirs[1] as string],
-        reference: ref,
-        settings: cmd.settings,
-        order,
-        seed,
-        probes: cmd.probes,
-      });
+      const plan = await cmd.planDry((j, probes) =>
+        dryRunCompare({
+          store: cmd.store,
+          provider: j.provider,
+          price: j.price,
+          retryFailed: retryFailedOf(args),
+          name: j.name,
+          dirs: [dirs[0] as string, dirs[1] as string],
+          reference: ref,
+          settings: j.settings,
+          order,
+          seed,
+          probes,
+        }),
+      );
       return await printDryRun(plan, args, io, cmd.levels);
     }
     const planned = compareRunOptions(cmd.stored, dirs, order, ref);

@@ -55,18 +55,20 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   try {
     if (cmd.dryRun) {
       cmd.terminal.release();
-      const plan = await dryRunRank({
-        store: cmd.store,
-        provider: cmd.judge.provider,
-        price: cmd.judge.price,
-        retryFailed: retryFailedOf(args),
-        name: cmd.judge.named?.name,
-        target: items ? { items } : { systems },
-        settings: cmd.settings,
-        strategy,
-        budget,
-        probes: cmd.probes,
-      });
+      const plan = await cmd.planDry((j, probes) =>
+        dryRunRank({
+          store: cmd.store,
+          provider: j.provider,
+          price: j.price,
+          retryFailed: retryFailedOf(args),
+          name: j.name,
+          target: items ? { items } : { systems },
+          settings: j.settings,
+          strategy,
+          budget,
+          probes,
+        }),
+      );
       return await printDryRun(plan, args, io, cmd.levels);
     }
     const planned = rankRunOptions(cmd.stored, items ? { items } : { systems }, strategy, budget, seed);

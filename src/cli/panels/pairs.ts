@@ -7,6 +7,9 @@
 import { UsageError } from '../../core/errors.js';
 import { pairMethod, type PairSettings } from '../../judges/compare.js';
 import { panelPairJudging, type PairJudgingFactory } from '../../judges/panels/pairs.js';
+import { neuronPairTemplate } from '../../judges/panels/_prompts.js';
+import { roleOf } from '../../judges/panels/schema.js';
+import type { PlannedJudge } from '../judge-run.js';
 import { compareSample } from '../../prompts/builtin.js';
 import { resolveTemplate } from '../../prompts/load.js';
 import type { JudgeSession, SessionEvent } from '../../judges/session/session.js';
@@ -21,6 +24,8 @@ export interface PanelPairs {
   settings: PairSettings;
   stored: Record<string, unknown>;
   pairJudging: PairJudgingFactory;
+  /** What `--dry-run` plans: each neuron with its role's template, then the escalation judge. */
+  planned: PlannedJudge[];
   close(): Promise<void>;
 }
 
@@ -31,9 +36,6 @@ export async function openPanelPairs(
   hooks: { onEvent(e: SessionEvent): void; onSession(s: JudgeSession): void },
 ): Promise<PanelPairs> {
   const { panel, config } = choice;
-  if (args['dry-run'] === true) {
-    throw new UsageError(`--dry-run does not plan a panel's pairs yet (panel:${panel.name}); run it with --max-cost to cap the spend, or dry-run each judge of the panel`);
-  }
   if (args['batch'] === true) throw new UsageError(`--batch does not take a panel (panel:${panel.name}): give one judge`);
   const promptArg = str(args, 'prompt');
   const template = promptArg ? await resolveTemplate(promptArg) : compareSample;
@@ -72,6 +74,17 @@ export async function openPanelPairs(
       temperature,
     },
     pairJudging,
+    planned: [
+      ...judges.members.map((m, r) => ({
+        provider: m.provider,
+        price: m.price,
+        settings: { ...settings, template: neuronPairTemplate(template, roleOf(panel, r)) },
+        name: `panel:${panel.name} neuron ${r + 1} (${roleOf(panel, r)})`,
+        // With escalation only the pairs the cheap judge is unsure of reach the neurons.
+        upperBound: panel.escalation !== undefined,
+      })),
+      ...(judges.escalation ? [{ provider: judges.escalation.provider, price: judges.escalation.price, settings, name: `panel:${panel.name} escalation`, upperBound: false }] : []),
+    ],
     close: judges.close,
   };
 }
