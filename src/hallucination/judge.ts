@@ -180,6 +180,18 @@ export async function judgeTriplet(input: {
   return combineTiles(input.tiles, perTile, settings.samples);
 }
 
+/**
+ * How one judge's verdict on an image stands: `ok` with scores from complete samples;
+ * `failed` when it was asked (or the session goes on) and some tile has no answer;
+ * `not-run` when the session stopped before asking. Errors: each tile's, or why not run.
+ */
+export function judgedOutcome(j: JudgedImage, session: JudgeSession): { status: 'ok' | 'failed' | 'not-run'; errors: string[] } {
+  const complete = j.worst !== null && j.completeSamples > 0 && j.tiles.every((t) => t.score !== null);
+  const asked = j.tiles.some((t) => t.ok + t.failed > 0);
+  const status = complete ? 'ok' : asked || !session.stopping ? 'failed' : 'not-run';
+  return { status, errors: status === 'not-run' ? [`not run: ${session.notRunReason()}`] : j.tiles.flatMap((t) => t.errors) };
+}
+
 /** Tile results and image scores from each tile's calls (see `JudgedImage`). */
 export function combineTiles(tiles: readonly Tile[], perTile: readonly { calls: readonly StoredAnswer[]; cached: number }[], samples: number): JudgedImage {
   const bySample: Map<number, ParsedTile>[] = [];

@@ -12,7 +12,7 @@ import { openMember, panelSessions, type PanelJudge, type PanelMember } from '..
 import { roleOf, type PanelDefinition } from '../judges/panels/schema.js';
 import type { JudgeSession, SessionEvent } from '../judges/session/session.js';
 import type { RetryFailed, Store } from '../store/store.js';
-import { judgeTriplet, type HallucinationSettings, type JudgedImage, type TileResult, type TripletPixels } from './judge.js';
+import { judgedOutcome, judgeTriplet, type HallucinationSettings, type JudgedImage, type TileResult, type TripletPixels } from './judge.js';
 import { mergeFindings, type Tile } from './tiles.js';
 
 /** One neuron's verdict on an image. */
@@ -66,8 +66,6 @@ export interface PanelHallucinationOptions {
   onSession?: ((session: JudgeSession) => void) | undefined;
 }
 
-const complete = (j: JudgedImage) => j.worst !== null && j.completeSamples > 0 && j.tiles.every((t) => t.score !== null);
-
 /** The panel's triplet judging, for `runHallucination`'s `judging`. Layers, meta fusion, generated roles and escalation are not for hallucination. */
 export function panelTripletJudging(options: PanelHallucinationOptions): TripletJudgingFactory {
   const { panel, settings } = options;
@@ -94,9 +92,7 @@ export function panelTripletJudging(options: PanelHallucinationOptions): Triplet
         );
         const reviews = results.map((j, i): NeuronHallucinationReview => {
           const n = neurons[i] as (typeof neurons)[number];
-          const asked = j.tiles.some((t) => t.ok + t.failed > 0);
-          const status = complete(j) ? 'ok' : asked || !n.judge.session.stopping ? 'failed' : 'not-run';
-          const errors = status === 'not-run' ? [`not run: ${n.judge.session.notRunReason()}`] : j.tiles.flatMap((t) => t.errors);
+          const { status, errors } = judgedOutcome(j, n.judge.session);
           return { neuron: i, role: n.role, judge: n.judge.label, status, score: j.worst, areaScore: j.areaMean, findings: j.findings.length, errors };
         });
         const used = results.filter((_, i) => reviews[i]?.status === 'ok');

@@ -12,7 +12,7 @@ import { ImageRegistry } from '../judges/image-registry.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from '../judges/run.js';
 import type { SessionEvent } from '../judges/session/session.js';
 import type { RunRecord, Store } from '../store/store.js';
-import { judgeTriplet, type HallucinationSettings, type TileResult } from './judge.js';
+import { judgedOutcome, judgeTriplet, type HallucinationSettings, type TileResult } from './judge.js';
 import type { PanelHallucinationInfo, TripletJudgingFactory } from './panel.js';
 import { summariseSystems, type SystemSummary } from './summary.js';
 import { planTiles, type Finding, type TileMode } from './tiles.js';
@@ -163,15 +163,14 @@ export async function runHallucination(options: HallucinationRunOptions): Promis
         const judged = byPanel?.judged ?? (await judgeTriplet({ session, provider, judgeId, settings, tiles, pixels }));
         const cached = judged.tiles.reduce((n, r) => n + r.cached, 0);
         if (cached) options.onEvent?.({ type: 'cached', calls: cached });
-        const asked = judged.tiles.some((r) => r.ok + r.failed > 0);
-        const status = judged.worst !== null && judged.completeSamples > 0 && judged.tiles.every((r) => r.score !== null) ? 'ok' : asked || !session.stopping ? 'failed' : 'not-run';
+        const { status, errors: judgeErrors } = judgedOutcome(judged, session);
         save(
           {
             ...blank(t, system, status, ''),
             errors: [
               ...errors,
               ...(byPanel?.panel.errors ?? []),
-              ...(status === 'not-run' ? [`not run: ${session.notRunReason()}`] : judged.tiles.flatMap((r) => r.errors)),
+              ...judgeErrors,
             ],
             width: pixels.sr.width,
             height: pixels.sr.height,
