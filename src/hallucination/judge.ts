@@ -118,8 +118,20 @@ async function crop(image: { data: Uint8Array; width: number; height: number }, 
   return { type: 'image', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), mediaType: 'image/png', sha256: sha, width: tile.sentWidth, height: tile.sentHeight };
 }
 
+/** Each triplet's upscaled input, made once however many judges (panel neurons) ask for it. */
+const upscaledInputs = new WeakMap<TripletPixels, Promise<Uint8Array>>();
+
+function upscaledInputOf(pixels: TripletPixels): Promise<Uint8Array> {
+  let made = upscaledInputs.get(pixels);
+  if (!made) {
+    made = upscaleInput(pixels.lr, pixels.sr.width, pixels.sr.height);
+    upscaledInputs.set(pixels, made);
+  }
+  return made;
+}
+
 /** The LR input upscaled to the SR size with the plain cubic filter. */
-export async function upscaleInput(lr: RgbImage, width: number, height: number): Promise<Uint8Array> {
+async function upscaleInput(lr: RgbImage, width: number, height: number): Promise<Uint8Array> {
   const data = await sharp(lr.data, { raw: { width: lr.width, height: lr.height, channels: 3 } })
     .resize(width, height, { fit: 'fill', kernel: UPSCALE_FILTER })
     .raw()
@@ -141,8 +153,6 @@ export async function judgeTriplet(input: {
 }): Promise<JudgedImage> {
   const { session, settings, pixels } = input;
   const imageHashes = [pixels.lr.sha256, pixels.sr.sha256, ...(pixels.gt ? [pixels.gt.sha256] : [])];
-  let upscaled: Promise<Uint8Array> | undefined;
-  const upscaledInput = () => (upscaled ??= upscaleInput(pixels.lr, pixels.sr.width, pixels.sr.height));
   const perTile = await Promise.all(
     input.tiles.map(async (tile) => {
       const params = tileParams(tile, settings);
@@ -151,7 +161,7 @@ export async function judgeTriplet(input: {
       if (found.missing.length > 0 && !session.stopping) {
         const size = { width: pixels.sr.width, height: pixels.sr.height };
         const [inputPart, outputPart, truthPart] = await Promise.all([
-          upscaledInput().then((data) => crop({ data, ...size }, tile, pixels.lr.sha256)),
+          upscaledInputOf(pixels).then((data) => crop({ data, ...size }, tile, pixels.lr.sha256)),
           crop(pixels.sr, tile, pixels.sr.sha256),
           pixels.gt ? crop(pixels.gt, tile, pixels.gt.sha256) : undefined,
         ]);
