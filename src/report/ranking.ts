@@ -1,7 +1,7 @@
 import { FEW_PAIRS, LOW_LEVEL_COVERAGE } from '../judges/pair-checks.js';
 import type { RankRunResult } from '../judges/rank-run.js';
 import type { OutputFormat } from './format.js';
-import { textTable } from './format.js';
+import { csvCell, textTable } from './format.js';
 import { pairJson } from './pairs.js';
 
 const f2 = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(2));
@@ -13,12 +13,6 @@ export type RankingView = Pick<
   'mode' | 'strategy' | 'judgedOrders' | 'budget' | 'settled' | 'positionBias' | 'ranking' | 'perContent' | 'names' | 'pairs' | 'unmatched'
 > &
   Partial<Pick<RankRunResult, 'positionArtefacts' | 'lowCoveragePairs' | 'intervals'>>;
-
-function csvCell(value: string | number | boolean | null): string {
-  if (value === null) return '';
-  const s = String(value);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 /** One line saying how the intervals were computed. */
 function methodText(r: RankingView): string {
