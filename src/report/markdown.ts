@@ -1,5 +1,6 @@
 import { ELEMENT_KINDS } from '../hallucination/answer.js';
 import { db, ratio } from '../hallucination/format.js';
+import { oneLine } from './format.js';
 import type { ReportRun } from './gather.js';
 import { pairStatus } from './pairs.js';
 import { isPanelResult, panelVerdictText } from './panels.js';
@@ -90,9 +91,7 @@ const iv = (i: { estimate: number; lower: number; upper: number } | null) => (i 
 
 /** Text for a table cell: one line, pipes and markup characters escaped, shortened. */
 function cell(text: string, max = 200): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  const short = flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-  return short.replace(/[\\|<>[\]*_`]/g, (c) => `\\${c}`);
+  return oneLine(text, max).replace(/[\\|<>[\]*_`]/g, (c) => `\\${c}`);
 }
 
 /** A link to an image by path (spaces and parentheses encoded so the link holds). */
