@@ -143,3 +143,18 @@ export function runNameOf(stderr: string): string {
 export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '');
 }
+
+/**
+ * Config text with one named judge per server (`sim1`, `sim2`, .. speaking the server's
+ * protocol, key from $SIM_KEY, no retries, plus `judgeLines`) and the panel `name` made of
+ * the `panel` lines (written as under the panel's key).
+ */
+export function panelConfig(servers: readonly JudgeServer[], name: string, panel: readonly string[], judgeLines: readonly string[] = []): string {
+  return [
+    'judges:',
+    ...servers.flatMap((s, i) => [`  sim${i + 1}:`, `    judge: ${s.protocol}:sim`, `    baseUrl: ${s.url}`, '    apiKeyEnv: SIM_KEY', '    retries: 0', ...judgeLines.map((l) => `    ${l}`)]),
+    'panels:',
+    `  ${name}:`,
+    ...panel.map((l) => `    ${l}`),
+  ].join('\n');
+}
