@@ -4,6 +4,7 @@
  * sqlite3 shell would), and readers for the test servers' request logs.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -142,6 +143,21 @@ export function runNameOf(stderr: string): string {
 /** Non-empty stderr lines. */
 export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** The `error:` and `failed:` lines of stderr. */
+export function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^(error|failed):/.test(l));
+}
+
+/** A port on 127.0.0.1 that was just free: connections to it are refused. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
 }
 
 /**
