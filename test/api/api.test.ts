@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compare, createOpenAIProvider, rank, score, UsageError, writeDemoImages, type DemoImages } from '../../src/index.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
+import { withDb } from '../scoring/_support.js';
 
 /**
  * The library API (`score`, `compare`, `rank` from the package root) against the simulated
@@ -56,9 +56,7 @@ describe('library API', () => {
     expect(again.results.map((r) => r.score)).toEqual(first.results.map((r) => r.score));
 
     // The run is stored as the CLI's would be, with a derived name and no secret.
-    const sqlite = new Database(db, { readonly: true });
-    const runs = sqlite.prepare('select name, command, args, options from runs').all() as { name: string; command: string; args: string; options: string }[];
-    sqlite.close();
+    const runs = withDb(db, (d) => d.prepare('select name, command, args, options from runs').all() as { name: string; command: string; args: string; options: string }[]);
     expect(runs).toHaveLength(1);
     expect(runs[0]!.name).toMatch(/^score-[0-9a-f]{10}$/);
     expect(JSON.parse(runs[0]!.args)).toEqual(['score', demo.images]);

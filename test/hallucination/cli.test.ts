@@ -1,12 +1,12 @@
 import { mkdtemp, rm, writeFile, copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iou } from '../../src/hallucination/tiles.js';
 import { runQuorum } from '../support/cli.js';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
+import { withDb } from '../scoring/_support.js';
 import { TEXT_BOX, TEXTURE_BOX, writeFixtures } from './_fixtures.js';
 
 interface Item {
@@ -70,9 +70,7 @@ describe('quorum hallucination', () => {
     expect(by('sr-faithful').fidelity!.psnrY).toBeGreaterThan(by('sr-texture').fidelity!.psnrY);
     expect(by('sr-faithful').fidelity!.psnrLr).toBeGreaterThan(30);
 
-    const db = new Database(join(dir, 'q.db'), { readonly: true });
-    const rows = db.prepare("SELECT item_key, kind FROM hallucination_findings f JOIN runs r ON r.id = f.run_id WHERE r.name = 'h1' ORDER BY item_key").all();
-    db.close();
+    const rows = withDb(join(dir, 'q.db'), (db) => db.prepare("SELECT item_key, kind FROM hallucination_findings f JOIN runs r ON r.id = f.run_id WHERE r.name = 'h1' ORDER BY item_key").all());
     expect(rows).toEqual([
       { item_key: 'sr-text/city', kind: 'text' },
       { item_key: 'sr-texture/city', kind: 'texture' },
@@ -117,9 +115,7 @@ describe('quorum hallucination', () => {
     for (const body of sent) expect(body).toContain(words);
     const text = (JSON.parse(r.stdout) as { items: Item[] }).items.find((i) => i.system === 'sr-text') as Item;
     expect(iou(text.findings.find((f) => f.kind === 'text')!.box, TEXT_BOX)).toBeGreaterThanOrEqual(0.5);
-    const db = new Database(join(dir, 'q.db'), { readonly: true });
-    const row = db.prepare("SELECT options FROM runs WHERE name = 'mine'").get() as { options: string };
-    db.close();
+    const row = withDb(join(dir, 'q.db'), (db) => db.prepare("SELECT options FROM runs WHERE name = 'mine'").get() as { options: string });
     expect(JSON.parse(row.options).prompt).toMatchObject({ id: 'my-hallucination', version: 2 });
   });
 

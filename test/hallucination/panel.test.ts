@@ -12,7 +12,7 @@ import { fuseNeurons } from '../../src/hallucination/panel.js';
 import { iou } from '../../src/hallucination/tiles.js';
 import { runQuorum, spawnQuorum, waitUntil } from '../support/cli.js';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
-import { tempDir, type TempDir } from '../scoring/_support.js';
+import { panelConfig, tempDir, type TempDir } from '../scoring/_support.js';
 import { TEXT_BOX, TEXTURE_BOX, writeFixtures } from './_fixtures.js';
 
 const KEY = 'sk-test-halluc-panel';
@@ -37,16 +37,7 @@ afterAll(async () => {
 
 async function configFile(name: string, panel: string[]): Promise<string> {
   const file = tmp.path(name);
-  await writeFile(
-    file,
-    [
-      'judges:',
-      ...servers.flatMap((s, i) => [`  sim${i + 1}:`, `    judge: ${s.protocol}:sim`, `    baseUrl: ${s.url}`, '    apiKeyEnv: SIM_KEY', '    retries: 0', '    maxSide: 512']),
-      'panels:',
-      '  trio:',
-      ...panel.map((l) => `    ${l}`),
-    ].join('\n'),
-  );
+  await writeFile(file, panelConfig(servers, 'trio', panel, ['maxSide: 512']));
   return file;
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuorum } from '../support/cli.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
-import { completions, spread, tempDir, writeImages, type ScoredImage, type TempDir } from '../scoring/_support.js';
+import { completions, panelConfig, spread, tempDir, writeImages, type ScoredImage, type TempDir } from '../scoring/_support.js';
 
 const KEY = 'sk-test-panels';
 let tmp: TempDir;
@@ -31,13 +31,7 @@ afterAll(async () => {
 
 /** A config file with three named judges (one per server) and `panel` as the panel `wide`. */
 function config(panel: string): string {
-  return [
-    'judges:',
-    ...servers.flatMap((s, i) => [`  sim${i + 1}:`, '    judge: openai:sim', `    baseUrl: ${s.url}`, '    apiKeyEnv: SIM_KEY', '    retries: 0']),
-    'panels:',
-    '  wide:',
-    panel,
-  ].join('\n');
+  return [panelConfig(servers, 'wide', []), panel].join('\n');
 }
 
 const WIDE = ['    samples: 3', '    rounds: 50', '    neurons:', '      - judge: sim1', '      - judge: sim2', '      - judge: sim3', '        role: colour'].join('\n');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQuorum } from '../support/cli.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { makeTestImage } from '../support/test-images.js';
-import { completions, tempDir, textOf, messagesOf, type TempDir } from '../scoring/_support.js';
+import { completions, panelConfig, tempDir, textOf, messagesOf, type TempDir } from '../scoring/_support.js';
 
 const KEY = 'sk-test-pair-panels';
 let tmp: TempDir;
@@ -39,16 +39,7 @@ afterAll(async () => {
 
 async function configFile(name: string, panel: string[]): Promise<string> {
   const file = tmp.path(name);
-  await writeFile(
-    file,
-    [
-      'judges:',
-      ...servers.flatMap((s, i) => [`  sim${i + 1}:`, '    judge: openai:sim', `    baseUrl: ${s.url}`, '    apiKeyEnv: SIM_KEY', '    retries: 0']),
-      'panels:',
-      '  trio:',
-      ...panel.map((l) => `    ${l}`),
-    ].join('\n'),
-  );
+  await writeFile(file, panelConfig(servers, 'trio', panel));
   return file;
 }
 

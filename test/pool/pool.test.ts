@@ -4,11 +4,10 @@
  * flight go elsewhere), load follows speed, the dead replica is probed back once it
  * restarts, and only a pool whose every endpoint is down stops the run, with one line.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { runQuorum, spawnQuorum, waitUntil } from '../support/cli.js';
-import { answered, choicesOf, completions, parseScores, spread, tempDir, withDb, writeImages, type TempDir } from '../scoring/_support.js';
+import { answered, choicesOf, completions, errorLines, freePort, parseScores, spread, tempDir, withDb, writeImages, type TempDir } from '../scoring/_support.js';
 import { collectRepeated } from '../../src/cli/args.js';
 import { checkEndpoints, parseEndpoint } from '../../src/judges/pool/endpoints.js';
 
@@ -23,16 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tmp.cleanup();
 });
-
-/** A port that was just free: connections to it are refused. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const choices = (servers: readonly JudgeServer[]) => servers.reduce((s, x) => s + answered(x).reduce((m, r) => m + choicesOf(r), 0), 0);
 
@@ -116,9 +105,6 @@ it('weights and per-endpoint concurrency shape the split', async () => {
     await Promise.all([a.close(), b.close()]);
   }
 }, 150_000);
-
-/** Lines of stderr that carry an error. */
-const errorLines = (stderr: string) => stderr.split('\n').filter((l) => /^(error|failed):/.test(l));
 
 it('every endpoint down: the run stops once with one line naming each; every image not run, nothing recorded', async () => {
   const [p1, p2] = [await freePort(), await freePort()];

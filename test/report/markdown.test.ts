@@ -69,6 +69,7 @@ it('a hallucination run: systems ranked with intervals beside fidelity and count
   const md = await readFile(out, 'utf8');
   const shown: ShownHallucination = await showJson(fx, runs['halluc']!);
   const systems = md.split('\n').filter((l) => /^\| \d+ \| sr-/.test(l));
+  expect(systems).toHaveLength(3);
   expect(systems.map((l) => l.split(' | ')[1])).toEqual([...shown.systems].sort((a, b) => a.rank - b.rank).map((s) => s.system));
   for (const row of systems) expect(row).toMatch(/\| \d\.\d\d \[\d\.\d\d, \d\.\d\d\] \(few images\) \| 1 of 1 \| \d+\.\d\d \| 0\.\d{4} \|/);
   const text = systems.find((l) => l.includes('| sr-text |')) as string;
@@ -76,6 +77,8 @@ it('a hallucination run: systems ranked with intervals beside fidelity and count
   expect(text.split(' | ').slice(-6)[1]).toBe(String(shown.systems.find((s) => s.system === 'sr-text')!.findings.text));
   const outputs = md.split('\n').filter((l) => /^\| \[city\.png\]/.test(l));
   expect(outputs).toHaveLength(3);
+  // The planted outputs have findings, or the loop below checks nothing.
+  expect(shown.items.flatMap((i) => i.findings).length).toBeGreaterThan(0);
   for (const item of shown.items) {
     const row = outputs.find((l) => l.includes(`(${item.system})`)) as string;
     for (const f of item.findings) expect(row).toContain(`${f.kind} ${f.severity} ${[f.box.x0, f.box.y0, f.box.x1, f.box.y1].map((v) => Math.round(v)).join(',')}`);

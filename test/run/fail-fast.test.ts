@@ -3,11 +3,10 @@
  * judge and its host: a wrong key, an unknown model, a model that takes no images, a
  * server that is not there (circuit breaker). They are never paid or printed per image.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { runQuorum } from '../support/cli.js';
-import { completions, parseScores, spread, tempDir, withDb, writeImages, type TempDir } from '../scoring/_support.js';
+import { completions, errorLines, freePort, parseScores, spread, tempDir, withDb, writeImages, type TempDir } from '../scoring/_support.js';
 
 const KEY = 'sk-test-fail-fast';
 const IMAGES = 12;
@@ -35,9 +34,6 @@ function score(db: string, options: { judge?: string; key?: string; baseURL?: st
     { env: { OPENAI_API_KEY: options.key ?? KEY } },
   );
 }
-
-/** Lines of stderr that carry an error. */
-const errorLines = (stderr: string) => stderr.split('\n').filter((l) => /^(error|failed):/.test(l));
 
 it('a wrong key costs one request and one line; every other image is reported as not run', async () => {
   const r = await score('key.db', { key: 'sk-wrong' });
@@ -70,13 +66,7 @@ it('a model that takes no images (llama-server without a projector): one request
 });
 
 it('a server that is not there: the circuit breaker gives up with one line naming host and errno', async () => {
-  // A port that was just free: connections to it are refused.
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const r = await score('dead.db', { baseURL: `http://127.0.0.1:${port}/v1`, extra: ['--retries', '4'] });
   expect(r.code).toBe(1);
   const errors = errorLines(r.stderr);

@@ -4,6 +4,7 @@
  * sqlite3 shell would), and readers for the test servers' request logs.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -142,4 +143,34 @@ export function runNameOf(stderr: string): string {
 /** Non-empty stderr lines. */
 export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** The `error:` and `failed:` lines of stderr. */
+export function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /^(error|failed):/.test(l));
+}
+
+/** A port on 127.0.0.1 that was just free: connections to it are refused. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/**
+ * Config text with one named judge per server (`sim1`, `sim2`, .. speaking the server's
+ * protocol, key from $SIM_KEY, no retries, plus `judgeLines`) and the panel `name` made of
+ * the `panel` lines (written as under the panel's key).
+ */
+export function panelConfig(servers: readonly JudgeServer[], name: string, panel: readonly string[], judgeLines: readonly string[] = []): string {
+  return [
+    'judges:',
+    ...servers.flatMap((s, i) => [`  sim${i + 1}:`, `    judge: ${s.protocol}:sim`, `    baseUrl: ${s.url}`, '    apiKeyEnv: SIM_KEY', '    retries: 0', ...judgeLines.map((l) => `    ${l}`)]),
+    'panels:',
+    `  ${name}:`,
+    ...panel.map((l) => `    ${l}`),
+  ].join('\n');
 }
