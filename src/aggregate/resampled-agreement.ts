@@ -68,7 +68,7 @@ function midranks(s: Sorted, w: Int32Array, out: Float64Array): void {
 }
 
 /** Pearson correlation of `a`, `b` with multiplicities `w` (total `total`); NaN when either is constant over the drawn items. */
-export function weightedPearson(a: ArrayLike<number>, b: ArrayLike<number>, w: Int32Array, total: number): number {
+function weightedPearson(a: ArrayLike<number>, b: ArrayLike<number>, w: Int32Array, total: number): number {
   const n = w.length;
   let ma = 0;
   let mb = 0;

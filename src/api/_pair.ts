@@ -1,13 +1,9 @@
-import type { PairSettings } from '../judges/compare.js';
-import { planPairs } from '../judges/plans.js';
-import type { Store } from '../store/store.js';
 import { resolveTemplate } from '../prompts/load.js';
 import type { PromptTemplate } from '../prompts/template.js';
 import { MAX_SAMPLES, integerOption, numberOption } from './_validate.js';
-import type { OpenedJudge } from './judge.js';
 import type { PairOptions } from './options.js';
 
-/** The numbers of pairwise options, checked before any judge is opened. */
+/** The numbers of pairwise options, checked before any judge is opened; `planPairs` takes them as they are. */
 export interface PairNumbers {
   samples: number;
   temperature: number;
@@ -25,17 +21,4 @@ export async function readPairOptions(options: PairOptions): Promise<PairNumbers
     bootstrapSeed: integerOption('bootstrapSeed', options.bootstrapSeed, 0) ?? 0,
     template: typeof options.prompt === 'string' ? await resolveTemplate(options.prompt) : options.prompt,
   };
-}
-
-/**
- * Template and settings of pairwise judging (`compare`, `rank`), and the run options every
- * pairwise run stores, planned exactly as the CLI plans them (`planPairs`).
- */
-export function pairSettings(
-  numbers: PairNumbers,
-  judge: Pick<OpenedJudge, 'provider' | 'stored' | 'retry'>,
-  store: Store,
-): Promise<{ settings: PairSettings; stored: Record<string, unknown> }> {
-  const { samples, temperature, seed, template } = numbers;
-  return planPairs({ store, judge, template, samples, temperature, seed });
 }

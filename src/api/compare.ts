@@ -1,8 +1,8 @@
-import { compareRunOptions } from '../judges/plans.js';
+import { compareRunOptions, planPairs } from '../judges/plans.js';
 import { runCompare, type CompareRunOptions, type CompareRunResult } from '../judges/compare-run.js';
 import type { OrderPolicy } from '../judges/compare.js';
 import { UsageError } from '../core/errors.js';
-import { pairSettings, readPairOptions } from './_pair.js';
+import { readPairOptions } from './_pair.js';
 import { withJudgeRun } from './judge.js';
 import type { PairOptions } from './options.js';
 
@@ -35,7 +35,7 @@ export async function compare(dirA: string, dirB: string, options: CompareOption
   const numbers = await readPairOptions(options);
   const seed = numbers.bootstrapSeed;
   return withJudgeRun(options, async (judge, store, run) => {
-    const { settings, stored } = await pairSettings(numbers, judge, store);
+    const { settings, stored } = await planPairs({ ...numbers, store, judge });
     const ref = options.reference;
     const dirs = [dirA, dirB];
     const planned = compareRunOptions(stored, dirs, order, ref);

@@ -91,6 +91,7 @@ export async function openJudge(
   const pool = poolOf(provider);
   // A pool whose endpoints all set their concurrency runs as many requests as they sum to.
   concurrency ??= Math.min(MAX_CONCURRENCY, pool?.concurrency ?? 4);
+  let price: Price | undefined;
   try {
     if (owned) await provider.open?.();
     if (!provider.capabilities.images) {
@@ -100,15 +101,14 @@ export async function openJudge(
           : `${spec} does not accept images`,
       );
     }
+    const local = providerRegistry[provider.id]?.local?.({ model: provider.model, ...(baseURL ? { baseURL } : {}) }) ?? false;
+    price = priceFor(defaultPrices, provider.id, provider.model, local, options.prices ?? {});
+    if (maxCost !== undefined && !price) {
+      throw new UsageError(`maxCost needs a price for ${spec}; add it with prices: { '${spec}': { input: USD per 1M tokens, output: ... } }`);
+    }
   } catch (error) {
     if (owned) await provider.close?.();
     throw error;
-  }
-  const local = providerRegistry[provider.id]?.local?.({ model: provider.model, ...(baseURL ? { baseURL } : {}) }) ?? false;
-  const price = priceFor(defaultPrices, provider.id, provider.model, local, options.prices ?? {});
-  if (maxCost !== undefined && !price) {
-    if (owned) await provider.close?.();
-    throw new UsageError(`maxCost needs a price for ${spec}; add it with prices: { '${spec}': { input: USD per 1M tokens, output: ... } }`);
   }
   return {
     provider,

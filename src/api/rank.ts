@@ -1,8 +1,8 @@
 import { UsageError } from '../core/errors.js';
-import { rankRunOptions } from '../judges/plans.js';
+import { planPairs, rankRunOptions } from '../judges/plans.js';
 import { runRank, type RankRunOptions, type RankRunResult, type RankStrategy } from '../judges/rank-run.js';
 import { integerOption } from './_validate.js';
-import { pairSettings, readPairOptions } from './_pair.js';
+import { readPairOptions } from './_pair.js';
 import { withJudgeRun } from './judge.js';
 import type { PairOptions } from './options.js';
 
@@ -43,7 +43,7 @@ export async function rank(systemsOrItems: readonly string[] | { items: string }
   const numbers = await readPairOptions(options);
   const seed = numbers.bootstrapSeed;
   return withJudgeRun(options, async (judge, store, run) => {
-    const { settings, stored } = await pairSettings(numbers, judge, store);
+    const { settings, stored } = await planPairs({ ...numbers, store, judge });
     const planned = rankRunOptions(stored, items !== undefined ? { items } : { systems: systems ?? [] }, strategy, budget, seed);
     const { runOptions } = planned;
     return runRank({

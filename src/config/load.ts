@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { ConfigFileError } from '../core/errors.js';
 import { nearest } from '../core/nearest.js';
 import { keyPathText, lineOf, yaml, type ConfigSource } from './_locate.js';
-import { ConfigFile, JudgeSpec, panelReferences, type JudgeEntry } from './schema.js';
+import { ConfigFile, Endpoint, JudgeEngineOptions, JudgeEntry, JudgeSpec, panelReferences } from './schema.js';
 
 /** The names looked for in the working directory, in this order. */
 export const CONFIG_NAMES = ['quorum.config.yaml', 'quorum.config.yml', 'quorum.config.json'] as const;
@@ -38,7 +38,7 @@ export function validateConfigSection<S extends z.ZodType>(source: ConfigSource,
     const key = issue.keys[0] as string;
     const parent = path;
     path = [...parent, key];
-    const known = knownKeys(source, parent, key);
+    const known = (shapeAt(parent) ?? []).filter((k) => k !== key);
     const guess = nearest(key, known);
     reason = `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known: ${known.join(', ')})` : ''}`;
   } else if (issue.code === 'invalid_type' && issue.input === undefined) {
@@ -62,24 +62,17 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-/** The keys a strict object accepts, for the "did you mean" of an unknown one (read from the schema). */
-function knownKeys(source: ConfigSource, parent: readonly PropertyKey[], unknown: string): string[] {
-  const shape = shapeAt(parent);
-  return shape ? shape.filter((k) => k !== unknown) : [];
-}
-
 /** Keys of the strict objects of the schema, by their place in the file. */
 function shapeAt(path: readonly PropertyKey[]): string[] | undefined {
   const top = Object.keys(ConfigFile.shape);
   if (path.length === 0) return top;
-  if (path[0] === 'judges' && path.length === 2) return JUDGE_KEYS;
-  if (path[0] === 'judges' && path.length === 3 && path[2] === 'options') return OPTION_KEYS;
-  if (path[0] === 'judges' && path.length === 3 && path[2] === 'price') return ['input', 'output'];
-  if (path[0] === 'judges' && path[2] === 'endpoints' && path.length === 4) return ['url', 'weight', 'concurrency'];
+  if (path[0] !== 'judges') return undefined;
+  if (path.length === 2) return Object.keys(JudgeEntry.shape);
+  if (path.length === 3 && path[2] === 'options') return Object.keys(JudgeEngineOptions.shape);
+  if (path.length === 3 && path[2] === 'price') return Object.keys(JudgeEntry.shape.price.unwrap().shape);
+  if (path.length === 4 && path[2] === 'endpoints') return Object.keys(Endpoint.shape);
   return undefined;
 }
-const JUDGE_KEYS = ['judge', 'baseUrl', 'endpoints', 'apiKeyEnv', 'options', 'price', 'maxSide', 'prompt', 'method', 'samples', 'concurrency', 'timeout', 'retries', 'rpm', 'seed'];
-const OPTION_KEYS = ['temperature', 'maxTokens', 'mmproj', 'gpuLayers', 'contextSize', 'threads', 'batchSize'];
 
 /** Line of a character offset (1-based), for JSON.parse's `position N`. */
 function lineAt(text: string, offset: number): number {

@@ -31,7 +31,7 @@ const httpUrl = z.string().refine((v) => {
   }
 }, 'expected an http(s) URL such as http://127.0.0.1:8080/v1');
 
-/** One replica of an OpenAI-compatible server; pools of several are planned (issue 15). */
+/** One replica of an OpenAI-compatible server in a judge's `endpoints` pool. */
 export const Endpoint = z.strictObject({
   url: httpUrl,
   /** Share of requests relative to the other endpoints. @default 1 */
@@ -134,12 +134,11 @@ export function judgeReference(names: readonly string[]) {
  */
 export function panelReferences(names: readonly string[]) {
   const ref = judgeReference(names);
-  const neuron = z.looseObject({ judge: ref.optional() });
   const withJudge = z.looseObject({ judge: ref.optional() });
   return z.record(
     z.string(),
     z.looseObject({
-      neurons: z.array(neuron).optional(),
+      neurons: z.array(withJudge).optional(),
       escalation: withJudge.optional(),
       meta: withJudge.optional(),
       roles: z.union([z.array(z.unknown()), withJudge]).optional(),

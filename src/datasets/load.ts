@@ -116,9 +116,10 @@ export async function loadDataset(value: string, options: LoadDatasetOptions = {
   const parsed: Omit<DatasetItem, 'score'>[] = [];
   table.rows.forEach((row, i) => {
     const name = pick(row, spec.name, columns) ?? '';
-    const raw = Number(pick(row, spec.score, columns));
+    const scoreText = pick(row, spec.score, columns);
+    const raw = Number(scoreText);
     const where = `line ${table.lines[i]}`;
-    if (name === '' || pick(row, spec.score, columns) === '' || !Number.isFinite(raw)) {
+    if (name === '' || scoreText === '' || !Number.isFinite(raw)) {
       bad.push(`${where}: ${name || 'no name'}`);
       return;
     }
@@ -127,14 +128,16 @@ export async function loadDataset(value: string, options: LoadDatasetOptions = {
     const std = stdText ? Number(stdText) : varText ? Math.sqrt(Number(varText)) : undefined;
     const splitText = pick(row, spec.split, columns)?.toLowerCase();
     const levelText = pick(row, spec.level, columns);
+    const group = pick(row, spec.group, columns);
+    const distortion = pick(row, spec.distortion, columns);
     parsed.push({
       name,
       path: isAbsolute(name) ? name : join(imageDir, name),
       raw,
       ...(std !== undefined && Number.isFinite(std) && std >= 0 ? { std } : {}),
       ...(splitText ? { split: SPLIT_NAMES[splitText] ?? splitText } : {}),
-      ...(pick(row, spec.group, columns) ? { group: pick(row, spec.group, columns) } : {}),
-      ...(pick(row, spec.distortion, columns) ? { distortion: pick(row, spec.distortion, columns) } : {}),
+      ...(group ? { group } : {}),
+      ...(distortion ? { distortion } : {}),
       ...(levelText ? { level: Number(levelText) } : {}),
     });
   });

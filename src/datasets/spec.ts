@@ -1,7 +1,7 @@
 /**
  * A table dataset described as data: where its label file and images are, which columns
  * hold what, and its scale. Most public IQA datasets are one label table plus a folder
- * of images; `loadTableDataset` (load.ts) reads any of them.
+ * of images; `loadDataset` (load.ts) reads any of them.
  */
 export interface TableSpec {
   kind: string;
@@ -25,10 +25,9 @@ export interface TableSpec {
   known?: readonly string[];
   /** The raw scale; `observed` takes the smallest and largest score in the file (Elo). */
   scale: readonly [number, number] | 'observed';
-  /** Official split names mapped to Quorum's (`training` -> `train`). */
-  splits?: Readonly<Record<string, string>>;
 }
 
+/** Official split names mapped to Quorum's (`training` -> `train`). */
 export const SPLIT_NAMES: Readonly<Record<string, string>> = {
   training: 'train',
   train: 'train',

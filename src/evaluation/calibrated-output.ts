@@ -3,7 +3,7 @@ import type { ImageScore } from '../judges/score.js';
 import { imageJson, textTable } from '../report/format.js';
 import { calibrate, type CalibratedScore, type CalibrationModel } from './calibration-model.js';
 
-export function calibratedOf(r: ImageScore, model: CalibrationModel, coverage: number): CalibratedScore | null {
+function calibratedOf(r: ImageScore, model: CalibrationModel, coverage: number): CalibratedScore | null {
   if (r.score === null) return null;
   if (model.scaled && r.std === null) return null;
   return calibrate(model, r.score, r.std, coverage);

@@ -93,7 +93,7 @@ export async function planScore(input: ScorePlanInput): Promise<ScorePlan> {
  * `quality-report`, `quality-score`, and for anchors `compare-levels` where the judge
  * reads level probabilities, else `compare-sample`.
  */
-export function defaultScoreTemplate(method: ScoreMethod, readsLevels: boolean): PromptTemplate {
+function defaultScoreTemplate(method: ScoreMethod, readsLevels: boolean): PromptTemplate {
   switch (method) {
     case 'anchors':
       return readsLevels ? compareLevels : compareSample;

@@ -10,7 +10,7 @@ import type { Sharp } from 'sharp';
 import { createRandom } from '../aggregate/random.js';
 
 /** Strength per level 1..5 of each distortion, and how it is applied. */
-export const DISTORTIONS = {
+const DISTORTIONS = {
   /** Gaussian blur sigma in pixels. */
   blur: [0.8, 1.5, 2.5, 4, 6.5],
   /** Additive Gaussian noise sd in grey levels (seeded per image). */
@@ -34,7 +34,7 @@ export interface LadderRow {
 }
 
 /** The known score of a level: 5 for the pristine image down to 1 at level 5 (an order, not a MOS). */
-export const levelScore = (level: number): number => 5 - 0.8 * level;
+const levelScore = (level: number): number => 5 - 0.8 * level;
 
 async function distorted(sharpOf: () => Sharp, distortion: Distortion, level: number, width: number, height: number, seed: number): Promise<Buffer> {
   const strength = DISTORTIONS[distortion][level - 1] as number;

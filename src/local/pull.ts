@@ -123,6 +123,13 @@ async function assertReachable(source: string, endpoint: string | undefined, sig
   }
 }
 
+/** The file at `path` when it is already there and passes `checkDownloadedFile`: nothing to fetch. */
+async function validInPlace(path: string, file: PullFile): Promise<PulledFile | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile() || (await checkDownloadedFile(path, file)) !== undefined) return undefined;
+  return { source: file.source, path, bytes: info.size, downloaded: false, resumedFromBytes: 0 };
+}
+
 /**
  * Pulls one file into `options.dir`; see the module comment for the guarantees.
  *
@@ -132,11 +139,8 @@ async function assertReachable(source: string, endpoint: string | undefined, sig
 export async function pullFile(file: PullFile, options: PullOptions): Promise<PulledFile> {
   const { dir } = options;
   if (file.fileName !== undefined) {
-    const existing = join(dir, file.fileName);
-    const present = await stat(existing).then((s) => s.isFile(), () => false);
-    if (present && (await checkDownloadedFile(existing, file)) === undefined) {
-      return { source: file.source, path: existing, bytes: (await stat(existing)).size, downloaded: false, resumedFromBytes: 0 };
-    }
+    const existing = await validInPlace(join(dir, file.fileName), file);
+    if (existing) return existing;
   }
   await assertReachable(file.source, options.endpoint, options.signal);
   const staging = join(dir, PARTIAL_DIR);
@@ -164,10 +168,10 @@ export async function pullFile(file: PullFile, options: PullOptions): Promise<Pu
   const total = downloader.totalSize;
   if (file.fileName === undefined) {
     // Named by the resolver (hf:user/repo:QUANT): now we know where it would go.
-    const present = await stat(finalPath).then((s) => s.isFile(), () => false);
-    if (present && (await checkDownloadedFile(finalPath, file)) === undefined) {
+    const existing = await validInPlace(finalPath, file);
+    if (existing) {
       await downloader.cancel({ deleteTempFile: false });
-      return { source: file.source, path: finalPath, bytes: (await stat(finalPath)).size, downloaded: false, resumedFromBytes: 0 };
+      return existing;
     }
   }
   if (file.bytes !== undefined && total > 0 && total !== file.bytes) {
