@@ -9,6 +9,7 @@ import { Store, type RetryFailed } from '../store/store.js';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
 import { formatDryRun, type DryRunPlan } from '../dry-run/index.js';
+import type { DryRunJudgeInput } from '../dry-run/plan.js';
 import { endpointLines } from '../judges/pool/report.js';
 import { poolOf, type EndpointPool } from '../judges/pool/pool.js';
 import { parseShard, shardLabel, type Shard } from '../judges/shard.js';
@@ -232,8 +233,8 @@ export interface PairCommand {
   stored: Record<string, unknown>;
   /** `--shard k/n`: the part of the pairs this process judges. */
   shard: Shard | undefined;
-  /** `--dry-run`: `plan` run for each judge that would ask (one, or a panel's), as one plan. */
-  planDry(planOne: (judge: PlannedJudge, probes: number) => Promise<DryRunPlan>): Promise<DryRunPlan>;
+  /** `--dry-run`: `plan` run for each judge that would ask (one, or a panel's), given what every pair plan takes, as one plan. */
+  planDry(planOne: (judge: DryRunJudgeInput & { settings: PairSettings; probes: number }) => Promise<DryRunPlan>): Promise<DryRunPlan>;
   /** The options every pairwise run takes from the command: name, stored options, shard, panel, terminal, events. */
   runFields(runName: string, runOptions: Record<string, unknown>): ReturnType<RunTerminal['runOptions']> & {
     runName: string;
@@ -309,7 +310,10 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     planDry: async (planOne) => {
       const judges: PlannedJudge[] = panel ? panel.planned : [{ provider: judge.provider, price: judge.price, settings, name: judge.named?.name, upperBound: false }];
       const plans: DryRunPlan[] = [];
-      for (const j of judges) plans.push(await planOne(j, panel ? 0 : probes));
+      const retryFailed = retryFailedOf(args);
+      for (const j of judges) {
+        plans.push(await planOne({ store, provider: j.provider, price: j.price, retryFailed, name: j.name, settings: j.settings, probes: panel ? 0 : probes }));
+      }
       const first = plans[0] as DryRunPlan;
       return {
         ...first,
