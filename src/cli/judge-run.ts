@@ -3,12 +3,13 @@ import { planPairs } from '../judges/plans.js';
 import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
+import type { ScoreSettings } from '../judges/score.js';
 import type { Provider } from '../core/provider.js';
 import type { Price } from '../judges/prices.js';
 import { Store, type RetryFailed } from '../store/store.js';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
-import { formatDryRun, type DryRunPlan } from '../dry-run/index.js';
+import { dryRunScore, formatDryRun, type DryRunPlan } from '../dry-run/index.js';
 import type { DryRunJudgeInput } from '../dry-run/plan.js';
 import { endpointLines } from '../judges/pool/report.js';
 import { poolOf, type EndpointPool } from '../judges/pool/pool.js';
@@ -205,6 +206,28 @@ export async function printDryRun(plan: DryRunPlan, args: Args, io: CommandIO, a
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   await writeOutput(args, io.env, io.stdout, formatDryRun(plan, format), { name: 'dry-run' });
   return 0;
+}
+
+/** `--dry-run` of a scoring (`score`, `eval`, `calibrate`): `inputs` planned as `plan` would score them with `judge`, printed; returns the exit code. */
+export async function printScoreDryRun(
+  args: Args,
+  io: CommandIO,
+  store: Store,
+  judge: JudgeSetup,
+  inputs: readonly string[],
+  plan: { settings: ScoreSettings; levels: LevelsSupport | undefined },
+): Promise<number> {
+  const planned = await dryRunScore({
+    store,
+    provider: judge.provider,
+    price: judge.price,
+    retryFailed: retryFailedOf(args),
+    name: judge.named?.name,
+    inputs,
+    settings: plan.settings,
+    probes: plan.levels?.how === 'unprobed' ? 1 : 0,
+  });
+  return printDryRun(planned, args, io, plan.levels);
 }
 
 /** One judge a pairwise `--dry-run` plans: the command's judge, or each judge of a panel. */
