@@ -185,6 +185,11 @@ export function openForDryRun(args: Args, env: NodeJS.ProcessEnv): Store {
   return existsSync(file) ? Store.open(file, { readOnly: true }) : Store.open(':memory:');
 }
 
+/** The store a judging command opens: for `--dry-run` as `openForDryRun`, else the database for writing. */
+export function openRunStore(args: Args, env: NodeJS.ProcessEnv): Store {
+  return args['dry-run'] === true ? openForDryRun(args, env) : Store.open(dbPath(args, env));
+}
+
 /** Lines to say before a run about how its judge was set up. */
 export function judgeNotes(judge: JudgeSetup): string[] {
   const endpoints = judge.named?.entry.endpoints;
@@ -306,7 +311,7 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
   let plan: { settings: PairSettings; stored: Record<string, unknown>; levels: LevelsSupport | undefined };
   let store: Store | undefined;
   try {
-    store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
+    store = openRunStore(args, io.env);
     plan = panel ? { ...panel, levels: undefined } : await planPairs({ store, judge, ...(options as NonNullable<typeof options>), probe: !dryRun });
   } catch (error) {
     store?.close();

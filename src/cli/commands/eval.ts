@@ -14,7 +14,7 @@ import { resolveTemplate } from '../../prompts/load.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge, type JudgeSetup } from '../judge-options.js';
-import { openForDryRun, printScoreDryRun, runArgs, RunTerminal } from '../judge-run.js';
+import { openRunStore, printScoreDryRun, runArgs, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { writeOutput } from '../outputs.js';
 
@@ -121,7 +121,7 @@ export async function scoreDataset(args: Args, io: CommandIO, command: string, s
   const dryRun = args['dry-run'] === true;
   let store: Store;
   try {
-    store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
+    store = openRunStore(args, io.env);
   } catch (error) {
     await judge.provider.close?.();
     throw error;
