@@ -161,7 +161,7 @@ export async function setupJudge(args: Args, io: CommandIO, choice?: JudgeChoice
     const v = intArg(args, flag, min) ?? fromConfig[key];
     if (v !== undefined) engine[key] = v;
   }
-  const seed = seedOf(args, choice);
+  const seed = seedOf(args, chosen);
   await checkOutputs(args, env);
   const pricesFile = pathArg(args, 'prices', env) ?? (env['QUORUM_PRICES'] ? expandHome(env['QUORUM_PRICES'], env) : undefined);
   // The config's price is for exactly this judge; a --prices file still overrides it.

@@ -3,12 +3,14 @@ import { planPairs } from '../judges/plans.js';
 import type { JudgeRunOptions } from '../judges/run.js';
 import type { JudgeSession, SessionEvent } from '../judges/session/session.js';
 import type { PairResult, PairSettings } from '../judges/compare.js';
+import type { ScoreSettings } from '../judges/score.js';
 import type { Provider } from '../core/provider.js';
 import type { Price } from '../judges/prices.js';
 import { Store, type RetryFailed } from '../store/store.js';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
-import { formatDryRun, type DryRunPlan } from '../dry-run/index.js';
+import { dryRunScore, formatDryRun, type DryRunPlan } from '../dry-run/index.js';
+import type { DryRunJudgeInput } from '../dry-run/plan.js';
 import { endpointLines } from '../judges/pool/report.js';
 import { poolOf, type EndpointPool } from '../judges/pool/pool.js';
 import { parseShard, shardLabel, type Shard } from '../judges/shard.js';
@@ -183,6 +185,11 @@ export function openForDryRun(args: Args, env: NodeJS.ProcessEnv): Store {
   return existsSync(file) ? Store.open(file, { readOnly: true }) : Store.open(':memory:');
 }
 
+/** The store a judging command opens: for `--dry-run` as `openForDryRun`, else the database for writing. */
+export function openRunStore(args: Args, env: NodeJS.ProcessEnv): Store {
+  return args['dry-run'] === true ? openForDryRun(args, env) : Store.open(dbPath(args, env));
+}
+
 /** Lines to say before a run about how its judge was set up. */
 export function judgeNotes(judge: JudgeSetup): string[] {
   const endpoints = judge.named?.entry.endpoints;
@@ -204,6 +211,28 @@ export async function printDryRun(plan: DryRunPlan, args: Args, io: CommandIO, a
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   await writeOutput(args, io.env, io.stdout, formatDryRun(plan, format), { name: 'dry-run' });
   return 0;
+}
+
+/** `--dry-run` of a scoring (`score`, `eval`, `calibrate`): `inputs` planned as `plan` would score them with `judge`, printed; returns the exit code. */
+export async function printScoreDryRun(
+  args: Args,
+  io: CommandIO,
+  store: Store,
+  judge: JudgeSetup,
+  inputs: readonly string[],
+  plan: { settings: ScoreSettings; levels: LevelsSupport | undefined },
+): Promise<number> {
+  const planned = await dryRunScore({
+    store,
+    provider: judge.provider,
+    price: judge.price,
+    retryFailed: retryFailedOf(args),
+    name: judge.named?.name,
+    inputs,
+    settings: plan.settings,
+    probes: plan.levels?.how === 'unprobed' ? 1 : 0,
+  });
+  return printDryRun(planned, args, io, plan.levels);
 }
 
 /** One judge a pairwise `--dry-run` plans: the command's judge, or each judge of a panel. */
@@ -232,8 +261,8 @@ export interface PairCommand {
   stored: Record<string, unknown>;
   /** `--shard k/n`: the part of the pairs this process judges. */
   shard: Shard | undefined;
-  /** `--dry-run`: `plan` run for each judge that would ask (one, or a panel's), as one plan. */
-  planDry(planOne: (judge: PlannedJudge, probes: number) => Promise<DryRunPlan>): Promise<DryRunPlan>;
+  /** `--dry-run`: `plan` run for each judge that would ask (one, or a panel's), given what every pair plan takes, as one plan. */
+  planDry(planOne: (judge: DryRunJudgeInput & { settings: PairSettings; probes: number }) => Promise<DryRunPlan>): Promise<DryRunPlan>;
   /** The options every pairwise run takes from the command: name, stored options, shard, panel, terminal, events. */
   runFields(runName: string, runOptions: Record<string, unknown>): ReturnType<RunTerminal['runOptions']> & {
     runName: string;
@@ -282,7 +311,7 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
   let plan: { settings: PairSettings; stored: Record<string, unknown>; levels: LevelsSupport | undefined };
   let store: Store | undefined;
   try {
-    store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
+    store = openRunStore(args, io.env);
     plan = panel ? { ...panel, levels: undefined } : await planPairs({ store, judge, ...(options as NonNullable<typeof options>), probe: !dryRun });
   } catch (error) {
     store?.close();
@@ -309,7 +338,10 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     planDry: async (planOne) => {
       const judges: PlannedJudge[] = panel ? panel.planned : [{ provider: judge.provider, price: judge.price, settings, name: judge.named?.name, upperBound: false }];
       const plans: DryRunPlan[] = [];
-      for (const j of judges) plans.push(await planOne(j, panel ? 0 : probes));
+      const retryFailed = retryFailedOf(args);
+      for (const j of judges) {
+        plans.push(await planOne({ store, provider: j.provider, price: j.price, retryFailed, name: j.name, settings: j.settings, probes: panel ? 0 : probes }));
+      }
       const first = plans[0] as DryRunPlan;
       return {
         ...first,

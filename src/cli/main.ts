@@ -105,7 +105,8 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
     return 0;
   }
   try {
-    const declared = Object.keys((mod.command.args ?? {}) as ArgsDef);
+    const defs = (mod.command.args ?? {}) as ArgsDef;
+    const declared = Object.keys(defs);
     const known = new Set(declared);
     for (const a of rest) {
       if (a === '--') break;
@@ -115,7 +116,6 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
         throw new UsageError(`Unknown option --${m[1]}${guess ? ` (did you mean --${guess}?)` : ''}`);
       }
     }
-    const defs = (mod.command.args ?? {}) as ArgsDef;
     const args = parseArgs(rest, defs) as Args;
     const strings = new Set(declared.filter((k) => (defs[k] as { type?: string }).type === 'string'));
     Object.assign(args, collectRepeated(rest, strings));

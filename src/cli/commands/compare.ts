@@ -6,7 +6,7 @@ import { formatCompare } from '../../report/pairs.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-run.js';
+import { openPairCommand, printDryRun, runArgs } from '../judge-run.js';
 import { dryRunCompare } from '../../dry-run/index.js';
 import { batchArgs, batchExit, judgedRun } from '../batch-run.js';
 
@@ -52,19 +52,13 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const ref = str(args, 'ref');
     if (cmd.dryRun) {
       cmd.terminal.release();
-      const plan = await cmd.planDry((j, probes) =>
+      const plan = await cmd.planDry((base) =>
         dryRunCompare({
-          store: cmd.store,
-          provider: j.provider,
-          price: j.price,
-          retryFailed: retryFailedOf(args),
-          name: j.name,
+          ...base,
           dirs: [dirs[0] as string, dirs[1] as string],
           reference: ref,
-          settings: j.settings,
           order,
           seed,
-          probes,
         }),
       );
       return await printDryRun(plan, args, io, cmd.levels);

@@ -14,8 +14,7 @@ import { resolveTemplate } from '../../prompts/load.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { judgeArgs, setupJudge, type JudgeSetup } from '../judge-options.js';
-import { openForDryRun, printDryRun, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
-import { dryRunScore } from '../../dry-run/index.js';
+import { openRunStore, printScoreDryRun, runArgs, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { writeOutput } from '../outputs.js';
 
@@ -122,7 +121,7 @@ export async function scoreDataset(args: Args, io: CommandIO, command: string, s
   const dryRun = args['dry-run'] === true;
   let store: Store;
   try {
-    store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
+    store = openRunStore(args, io.env);
   } catch (error) {
     await judge.provider.close?.();
     throw error;
@@ -133,9 +132,7 @@ export async function scoreDataset(args: Args, io: CommandIO, command: string, s
     const plan = await planScore({ store, judge, inputs, requested, template, samples, temperature, seed: intArg(args, 'seed', 0), probe: !dryRun });
     if (dryRun) {
       terminal.release();
-      const probes = plan.levels?.how === 'unprobed' ? 1 : 0;
-      const planned = await dryRunScore({ store, provider: judge.provider, price: judge.price, retryFailed: retryFailedOf(args), name: judge.named?.name, inputs, settings: plan.settings, probes });
-      const code = await printDryRun(planned, args, io, plan.levels);
+      const code = await printScoreDryRun(args, io, store, judge, inputs, plan);
       store.close();
       await judge.provider.close?.();
       return code;

@@ -6,7 +6,7 @@ import { formatRanking } from '../../report/ranking.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { openPairCommand, printDryRun, retryFailedOf, runArgs } from '../judge-run.js';
+import { openPairCommand, printDryRun, runArgs } from '../judge-run.js';
 import { dryRunRank } from '../../dry-run/index.js';
 import { batchArgs, batchExit, judgedRun } from '../batch-run.js';
 
@@ -55,18 +55,12 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   try {
     if (cmd.dryRun) {
       cmd.terminal.release();
-      const plan = await cmd.planDry((j, probes) =>
+      const plan = await cmd.planDry((base) =>
         dryRunRank({
-          store: cmd.store,
-          provider: j.provider,
-          price: j.price,
-          retryFailed: retryFailedOf(args),
-          name: j.name,
+          ...base,
           target: items ? { items } : { systems },
-          settings: j.settings,
           strategy,
           budget,
-          probes,
         }),
       );
       return await printDryRun(plan, args, io, cmd.levels);

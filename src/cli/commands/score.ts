@@ -6,13 +6,12 @@ import { loadAnchors } from '../../judges/anchors.js';
 import { planScore } from '../../judges/plans.js';
 import { builtinTemplates } from '../../prompts/builtin.js';
 import { scoreChunks } from '../../report/format.js';
-import { Store } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
 import { calibratedChunks } from '../../evaluation/calibrated-output.js';
 import { storedCalibration, type StoredCalibration } from '../../evaluation/stored-calibration.js';
-import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
+import { enumArg, intArg, numArg, str, type Args } from '../args.js';
 import { chooseJudge, judgeArgs, maxTokensOf, promptFrom, seedOf, setupJudge } from '../judge-options.js';
-import { judgeNotes, openForDryRun, printDryRun, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
-import { dryRunScore } from '../../dry-run/index.js';
+import { judgeNotes, openRunStore, printScoreDryRun, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
 import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 import { choosePanel } from '../panels/options.js';
 import { runPanelScore } from '../panels/score.js';
@@ -89,7 +88,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   let store: Store;
   let calibration: StoredCalibration | undefined;
   try {
-    store = dryRun ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
+    store = openRunStore(args, io.env);
     calibration = calibrationName ? storedCalibration(store, calibrationName, String(judge.stored['judge'])) : undefined;
   } catch (error) {
     await judge.provider.close?.();
@@ -114,17 +113,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     const { method, settings, runOptions, levels } = plan;
     if (dryRun) {
       terminal.release();
-      const planned = await dryRunScore({
-        store,
-        provider: judge.provider,
-        price: judge.price,
-        retryFailed: retryFailedOf(args),
-        name: judge.named?.name,
-        inputs,
-        settings,
-        probes: levels?.how === 'unprobed' ? 1 : 0,
-      });
-      return await printDryRun(planned, args, io, levels);
+      return await printScoreDryRun(args, io, store, judge, inputs, plan);
     }
     if (requested === 'auto' && !template) {
       const how = levels?.how === 'probed' ? ', checked with one probe' : levels?.how === 'remembered' ? ', as probed before' : '';

@@ -8,10 +8,10 @@ import type { JudgeSession } from '../../judges/session/session.js';
 import { runPanel } from '../../judges/panels/index.js';
 import { agreementLine, panelChunks } from '../../report/panels.js';
 import type { OutputFormat } from '../../report/format.js';
-import { Store } from '../../store/store.js';
-import { dbPath, enumArg, intArg, str, type Args } from '../args.js';
+import type { Store } from '../../store/store.js';
+import { enumArg, intArg, str, type Args } from '../args.js';
 import { dryRunPanel } from '../../dry-run/index.js';
-import { openForDryRun, printDryRun, retryFailedOf, RunTerminal } from '../judge-run.js';
+import { openRunStore, printDryRun, retryFailedOf, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { checkOutputs } from '../outputs.js';
 import { openPanel, type PanelChoice } from './options.js';
@@ -33,7 +33,7 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
   const judges = await openPanel(choice, args, io.env);
   let store: Store;
   try {
-    store = args['dry-run'] === true ? openForDryRun(args, io.env) : Store.open(dbPath(args, io.env));
+    store = openRunStore(args, io.env);
   } catch (error) {
     await judges.close();
     throw error;
