@@ -37,7 +37,7 @@ export interface PoolOptions {
   probes: number;
 }
 
-export const defaultPoolOptions: PoolOptions = { threshold: 2, backoffMs: 500, maxBackoffMs: 10_000, probeTimeoutMs: 3000, probes: 3 };
+const defaultPoolOptions: PoolOptions = { threshold: 2, backoffMs: 500, maxBackoffMs: 10_000, probeTimeoutMs: 3000, probes: 3 };
 
 /** What the pool knows about one endpoint, for progress and summaries. */
 export interface EndpointStats {

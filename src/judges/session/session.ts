@@ -147,7 +147,7 @@ export function choicesPerRequest(store: Store, provider: Provider, judgeId: str
 }
 
 /** The judge as users name it in messages: `openai:gpt-4o-mini at 127.0.0.1:8080`. */
-export function judgeLabel(provider: Provider): string {
+function judgeLabel(provider: Provider): string {
   return providerSource(`${provider.id}:${provider.model}`, provider.endpoint);
 }
 
