@@ -113,12 +113,6 @@ export interface CompareRunResult {
   otherShards: number;
 }
 
-/**
- * Wins, ties, win rate and Bradley-Terry difference of B over A, with 95% intervals that
- * stay honest with few pairs: Wilson for the win rate, the exact posterior for the
- * difference (docs/statistics.md). Pairs are read in key order, so the summary does not
- * depend on the order they arrived in; no resampling is involved.
- */
 /** A pair with no judgment: an unreadable image, or never reached. */
 function unjudged(key: string, paths: { a: string; b: string }, status: 'error' | 'not-run', error: string): ComparedPair {
   return {
@@ -135,6 +129,12 @@ function unjudged(key: string, paths: { a: string; b: string }, status: 'error' 
   };
 }
 
+/**
+ * Wins, ties, win rate and Bradley-Terry difference of B over A, with 95% intervals that
+ * stay honest with few pairs: Wilson for the win rate, the exact posterior for the
+ * difference (docs/statistics.md). Pairs are read in key order, so the summary does not
+ * depend on the order they arrived in; no resampling is involved.
+ */
 export function summariseCompare(names: { a: string; b: string }, pairs: readonly ComparedPair[]): CompareSummary {
   const sorted = byKey(pairs);
   const judged = sorted.filter((p) => p.verdict !== null);

@@ -5,7 +5,7 @@ import { sha256 } from '../core/hash.js';
  * A deterministic part of a run's items, for judging one dataset on several machines:
  * shard `index` of `count` holds the items whose key hashes to it. The key is the item's
  * identity: an image's content hash (score), a matched output's relative path (compare),
- * a candidate pair's `content:a:b` key (rank). Every machine computes the same split from
+ * a candidate pair's two image hashes, sorted and joined by `:` (rank). Every machine computes the same split from
  * the same inputs, and the shards together hold every item exactly once.
  */
 export interface Shard {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { stableStringify } from '../core/hash.js';
-import type { Store } from './store.js';
+import type { RunRow, Store } from './store.js';
 
 /**
  * Merging databases written on several machines (sharded runs) into one. Everything is
@@ -32,18 +32,6 @@ export interface MergeReport {
   images: number;
   results: number;
   conflicts: MergeConflict[];
-}
-
-interface RunRow {
-  id: number;
-  name: string;
-  command: string;
-  args: string;
-  options: string;
-  quorum_version: string;
-  status: string;
-  created_at: string;
-  updated_at: string;
 }
 
 /**

@@ -170,7 +170,8 @@ interface CallRow {
   endpoint: string | null;
 }
 
-interface RunRow {
+/** A `runs` row as SQLite returns it (also read by `merge.ts`). */
+export interface RunRow {
   id: number;
   name: string;
   command: string;

@@ -2,6 +2,7 @@ import { describeError, ProviderError, TimeoutError, UnreachableError } from '..
 import type { Completion, CompleteOptions, CompletionRequest, Provider } from '../../core/provider.js';
 import { AbortedError } from '../session/retry.js';
 import type { EndpointSpec } from './endpoints.js';
+import { hostOf } from './report.js';
 
 /**
  * An endpoint pool: one judge served by several replicas of an OpenAI-compatible server.
@@ -36,7 +37,7 @@ export interface PoolOptions {
   probes: number;
 }
 
-export const defaultPoolOptions: PoolOptions = { threshold: 2, backoffMs: 500, maxBackoffMs: 10_000, probeTimeoutMs: 3000, probes: 3 };
+const defaultPoolOptions: PoolOptions = { threshold: 2, backoffMs: 500, maxBackoffMs: 10_000, probeTimeoutMs: 3000, probes: 3 };
 
 /** What the pool knows about one endpoint, for progress and summaries. */
 export interface EndpointStats {
@@ -72,11 +73,7 @@ class Endpoint {
     this.stats = { url: spec.url, weight: spec.weight ?? 1, state: 'up', outstanding: 0, ok: 0, errors: 0, takenOut: 0, returned: 0, latencyMs: 0, lastError: undefined };
   }
   get host(): string {
-    try {
-      return new URL(this.spec.url).host;
-    } catch {
-      return this.spec.url;
-    }
+    return hostOf(this.spec.url);
   }
 }
 

@@ -44,7 +44,8 @@ export function endpointLines(stats: readonly EndpointStats[], seconds: number):
   );
 }
 
-function hostOf(url: string): string {
+/** `host:port` of a URL, or the text as given when it is not one. */
+export function hostOf(url: string): string {
   try {
     return new URL(url).host;
   } catch {

@@ -19,7 +19,7 @@ export interface BreakerOptions {
   probeTimeoutMs: number;
 }
 
-export const defaultBreakerOptions: BreakerOptions = { threshold: 3, probes: 3, probeDelayMs: 500, probeTimeoutMs: 3000 };
+const defaultBreakerOptions: BreakerOptions = { threshold: 3, probes: 3, probeDelayMs: 500, probeTimeoutMs: 3000 };
 
 export class CircuitBreaker {
   readonly #options: BreakerOptions;

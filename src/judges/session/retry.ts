@@ -47,7 +47,7 @@ export function retryAfterMs(headers: { get(name: string): string | null } | und
  * model or a wrong base URL (404), a model that takes no images. The run stops at the
  * first one instead of paying for it once per item.
  */
-export function isFatalAnswer(status: number, message: string): boolean {
+function isFatalAnswer(status: number, message: string): boolean {
   if (status === 401 || status === 403 || status === 404) return true;
   if (status !== 400 && status !== 422 && status !== 500 && status !== 501) return false;
   const m = message.toLowerCase();
@@ -96,7 +96,7 @@ export function httpProviderError(
 }
 
 /** The innermost system error in a cause chain (`ECONNREFUSED`, `ENOTFOUND`, ...), with its address. */
-export function systemError(error: unknown): string | undefined {
+function systemError(error: unknown): string | undefined {
   for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     const x = e as { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown; errors?: unknown };
     if (typeof x.code === 'string' && /^E[A-Z_]+$/.test(x.code)) {

@@ -6,7 +6,7 @@ import type { Result } from '../../core/result.js';
 import type { CallRecord, NewCall, RetryFailed, Store, StoredAnswer } from '../../store/store.js';
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.js';
 import { costOf, type Price } from '../prices.js';
-import { AbortedError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
+import { AbortedError, defaultRetryPolicy, providerSource, withRetry, type RetryPolicy } from './retry.js';
 
 /**
  * A judge session: one provider, one run, one queue. Everything that turns requests
@@ -147,14 +147,8 @@ export function choicesPerRequest(store: Store, provider: Provider, judgeId: str
 }
 
 /** The judge as users name it in messages: `openai:gpt-4o-mini at 127.0.0.1:8080`. */
-export function judgeLabel(provider: Provider): string {
-  const name = `${provider.id}:${provider.model}`;
-  if (!provider.endpoint) return name;
-  try {
-    return `${name} at ${new URL(provider.endpoint).host}`;
-  } catch {
-    return `${name} at ${provider.endpoint}`;
-  }
+function judgeLabel(provider: Provider): string {
+  return providerSource(`${provider.id}:${provider.model}`, provider.endpoint);
 }
 
 /** What one request produced: its recorded calls, and samples still to ask (fewer choices came back than asked). */

@@ -71,5 +71,5 @@ function outcomeOf(wire: ChatWire, text: string): BatchOutcome {
     const message = (response.body as { error?: { message?: string } } | undefined)?.error?.message ?? 'no message';
     return { customId, type: 'errored', status: response.status_code, error: `${wire.source} answered HTTP ${response.status_code} in the batch: ${message}` };
   }
-  return { customId, type: 'errored', error: `${wire.source} failed the request in the batch: ${line.error?.message ?? code ?? 'no reason given'}` };
+  return { customId, type: 'errored', error: `${wire.source} failed the request in the batch: ${line.error?.message || code || 'no reason given'}` };
 }
