@@ -11,6 +11,7 @@ import type { RunRecord, Store } from '../../store/store.js';
 import { QUORUM_VERSION } from '../../version.js';
 import type { ImageScore } from '../score.js';
 import { fuseNeurons, type FusionSettings } from './fuse.js';
+import { failedNeuronText } from './schema.js';
 import type { NeuronReview, PanelImageResult } from './panel-run.js';
 
 export interface FuseRunsOptions {
@@ -117,7 +118,7 @@ export function fuseRuns(options: FuseRunsOptions): FuseRunsResult {
         calls: { ok: image?.okCalls ?? 0, failed: image?.failedCalls ?? 0, cached: 0 },
       };
     });
-    const failedNeurons = reviews.filter((v) => v.score === null).map((v) => `neuron ${v.neuron + 1} (${v.judge}, ${v.role}): ${v.errors[0] ?? v.status}`);
+    const failedNeurons = reviews.filter((v) => v.score === null).map(failedNeuronText);
     const score = fused.score[i] ?? null;
     const used = reviews.length - failedNeurons.length;
     return {

@@ -23,7 +23,7 @@ import { openMember, panelSessions, type PanelJudge, type PanelMember } from './
 import { metaTemplate, neuronTemplate, rolesTemplate, type ShownReview } from './_prompts.js';
 import { rolesParams, rolesSpec } from './_roles.js';
 import { fuseNeurons } from './fuse.js';
-import { DEFAULT_ROLES, roleOf, type PanelDefinition } from './schema.js';
+import { DEFAULT_ROLES, failedNeuronText, roleOf, type PanelDefinition } from './schema.js';
 
 export type { PanelMember } from './_sessions.js';
 
@@ -385,7 +385,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       return;
     }
     const final = last(it);
-    const failedNeurons = final.filter((r) => r.score === null).map((r) => `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`);
+    const failedNeurons = final.filter((r) => r.score === null).map(failedNeuronText);
     const used = final.filter((r) => r.score !== null);
     const i = reviewedAt.get(it) as number;
     const thurstone = fused.score[i] ?? null;

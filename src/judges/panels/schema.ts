@@ -166,3 +166,8 @@ export function roleOf(panel: PanelDefinition, index: number, generated?: readon
   const list = Array.isArray(panel.roles) ? panel.roles : generated?.length ? generated : DEFAULT_ROLES;
   return list[index % list.length] as string;
 }
+
+/** A neuron without a verdict, in words: `neuron 2 (openai:gpt-4o, sharpness): <first error or status>`. */
+export function failedNeuronText(r: { neuron: number; judge: string; role: string; errors: readonly string[]; status: string }): string {
+  return `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`;
+}
