@@ -4,6 +4,7 @@
  * scores (VisualQuality-R1's per-pair probability, one Thurstone Case V fit over every
  * neuron's pairs; Thurstone 1927). Pure maths; the formulas are in docs/panels.md.
  */
+import { mean } from './descriptive.js';
 import { createRandom, type Random } from './random.js';
 import { krippendorffAlpha } from './krippendorff-alpha.js';
 import { thurstone } from './thurstone.js';
@@ -53,13 +54,7 @@ export function trimmedMean(x: readonly number[], proportion = 0.2): number {
  * @example fuseValues([2, 3, 4, 9], 'median') // => 3.5
  */
 export function fuseValues(values: readonly number[], method: LocationFusion, trim = 0.2): number {
-  if (method === 'mean') {
-    assertFiniteArray('values', values);
-    if (values.length === 0) return NaN;
-    let s = 0;
-    for (const v of values) s += v;
-    return s / values.length;
-  }
+  if (method === 'mean') return mean(values);
   if (method === 'median') return median(values);
   if (method === 'trimmed-mean') return trimmedMean(values, trim);
   return fail('method', "'mean', 'median' or 'trimmed-mean'", method);

@@ -8,16 +8,15 @@
  * escalated.
  */
 import type { Provider } from '../core/provider.js';
-import { collectInputs } from '../images/index.js';
 import { metaTemplate, neuronTemplate, rolesTemplate, type ShownReview } from '../judges/panels/_prompts.js';
 import { rolesParams, rolesSpec } from '../judges/panels/_roles.js';
 import { roleOf, type PanelDefinition } from '../judges/panels/schema.js';
 import type { Price } from '../judges/prices.js';
-import { scoreGroupSpec, scoreParams, type ScoreSettings } from '../judges/score.js';
+import type { ScoreSettings } from '../judges/score.js';
 import { qualityLevels } from '../prompts/builtin.js';
 import type { PromptTemplate } from '../prompts/template.js';
 import type { RetryFailed, Store } from '../store/store.js';
-import { planImage, Tally, type DryRunJudge, type DryRunPlan, type PlannedImage } from './plan.js';
+import { planInputs, Tally, tallyScores, type DryRunJudge, type DryRunPlan } from './plan.js';
 
 /** A panel judge as the plan needs it. */
 export interface PlannedMember {
@@ -42,33 +41,16 @@ const placeholder = (neuron: number, role: string): ShownReview => ({ neuron, ro
 /** The plan of `score --judge panel:NAME`: one entry per neuron and layer, then the other judges. */
 export async function dryRunPanel(input: DryRunPanelInput): Promise<DryRunPlan> {
   const { store, panel } = input;
-  const collected = await collectInputs([...input.inputs]);
-  const inputErrors = collected.errors.map((e) => e.message);
   const maxSide = Math.min(...[...input.members, input.escalation, input.meta, input.roles].flatMap((m) => (m ? [m.provider.maxImageSide] : [])));
-  const images: PlannedImage[] = [];
-  const seen = new Set<string>();
-  for (const file of collected.files) {
-    try {
-      const image = await planImage(store, file.path, maxSide);
-      if (seen.has(image.sha256)) continue;
-      seen.add(image.sha256);
-      images.push(image);
-    } catch (error) {
-      inputErrors.push(`${file.path}: ${(error as Error).message}`);
-    }
-  }
+  const { images, inputErrors } = await planInputs(store, input.inputs, maxSide);
   const generated = panel.roles !== undefined && !Array.isArray(panel.roles) ? panel.roles : undefined;
   const escalated = panel.escalation !== undefined;
   const tally = (m: PlannedMember, name: string) => new Tally({ store, provider: m.provider, price: m.price, retryFailed: input.retryFailed, name });
   /** Every image asked one question of `m`; `unknown` when its prompt quotes answers not given yet. */
   const plan = (m: PlannedMember, name: string, settings: ScoreSettings, unknown: boolean, upperBound: boolean): DryRunJudge => {
     const t = tally(m, name);
-    const count = settings.method === 'levels' ? 1 : settings.samples;
-    const params = scoreParams(m.provider, settings);
-    for (const image of images) {
-      t.add({ promptHash: settings.template.hash, imageHashes: [image.sha256], params, count, unknown, request: () => scoreGroupSpec(m.provider, settings, image.part).request });
-    }
-    return t.result({ method: settings.method, prompt: settings.template.id, items: images.length, samplesPerItem: count, probes: 0, upperBound });
+    const { samplesPerItem } = tallyScores(t, m.provider, settings, images, unknown);
+    return t.result({ method: settings.method, prompt: settings.template.id, items: images.length, samplesPerItem, probes: 0, upperBound });
   };
   const sample = (template: PromptTemplate, samples = panel.samples): ScoreSettings => ({ template, method: 'sample', samples, temperature: panel.temperature });
 

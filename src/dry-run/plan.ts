@@ -160,38 +160,48 @@ function costs(provider: string, price: Price | undefined, inputTokens: number, 
   };
 }
 
+/** The readable inputs as planned images, each content once (a duplicate shares its first copy's calls, as in the run). */
+export async function planInputs(store: Store, inputs: readonly string[], maxSide: number): Promise<{ images: PlannedImage[]; inputErrors: string[] }> {
+  const collected = await collectInputs([...inputs]);
+  const inputErrors = collected.errors.map((e) => e.message);
+  const images: PlannedImage[] = [];
+  const seen = new Set<string>();
+  for (const file of collected.files) {
+    try {
+      const image = await planImage(store, file.path, maxSide);
+      if (seen.has(image.sha256)) continue;
+      seen.add(image.sha256);
+      images.push(image);
+    } catch (error) {
+      inputErrors.push(`${file.path}: ${(error as Error).message}`);
+    }
+  }
+  return { images, inputErrors };
+}
+
+/**
+ * Every image asked one score question of `provider` under `settings`; `unknown` when the
+ * prompt quotes answers not given yet (its cache cannot be looked up).
+ */
+export function tallyScores(tally: Tally, provider: Provider, settings: ScoreSettings, images: readonly PlannedImage[], unknown = false): { samplesPerItem: number } {
+  const count = settings.method === 'levels' ? 1 : settings.samples;
+  const params = scoreParams(provider, settings);
+  for (const image of images) {
+    tally.add({ promptHash: settings.template.hash, imageHashes: [image.sha256], params, count, unknown, request: () => scoreGroupSpec(provider, settings, image.part).request });
+  }
+  return { samplesPerItem: count };
+}
+
 /** The plan of `quorum score` (sample, report and levels methods). */
 export async function dryRunScore(input: DryRunJudgeInput & { inputs: readonly string[]; settings: ScoreSettings; probes: number }): Promise<DryRunPlan> {
   const { store, provider, settings } = input;
-  const collected = await collectInputs([...input.inputs]);
-  const inputErrors = collected.errors.map((e) => e.message);
+  const { images, inputErrors } = await planInputs(store, input.inputs, provider.maxImageSide);
   const tally = new Tally(input);
-  const count = settings.method === 'levels' ? 1 : settings.samples;
-  const params = scoreParams(provider, settings);
-  const seen = new Set<string>();
-  for (const file of collected.files) {
-    let image: PlannedImage;
-    try {
-      image = await planImage(store, file.path, provider.maxImageSide);
-    } catch (error) {
-      inputErrors.push(`${file.path}: ${(error as Error).message}`);
-      continue;
-    }
-    // A duplicate shares its first copy's calls, as in the run.
-    if (seen.has(image.sha256)) continue;
-    seen.add(image.sha256);
-    tally.add({
-      promptHash: settings.template.hash,
-      imageHashes: [image.sha256],
-      params,
-      count,
-      request: () => scoreGroupSpec(provider, settings, image.part).request,
-    });
-  }
+  const { samplesPerItem } = tallyScores(tally, provider, settings, images);
   return {
     command: 'score',
     dryRun: true,
-    judges: [tally.result({ method: settings.method, prompt: settings.template.id, items: seen.size, samplesPerItem: count, probes: input.probes })],
+    judges: [tally.result({ method: settings.method, prompt: settings.template.id, items: images.length, samplesPerItem, probes: input.probes })],
     inputErrors,
     notes: [],
   };

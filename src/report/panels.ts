@@ -4,9 +4,7 @@
  * their spread, and which neurons failed; then the agreement of the whole panel.
  */
 import type { PanelImageResult } from '../judges/panels/index.js';
-import { csvCell, imageJson, oneLine, textTable, type OutputFormat } from './format.js';
-
-const fixed = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
+import { csvCell, fixed, imageJson, oneLine, textTable, type OutputFormat } from './format.js';
 
 /** Whether stored image results came from a panel (they carry its verdict details). */
 export function isPanelResult(r: unknown): r is PanelImageResult {

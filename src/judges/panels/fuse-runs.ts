@@ -11,6 +11,7 @@ import type { RunRecord, Store } from '../../store/store.js';
 import { QUORUM_VERSION } from '../../version.js';
 import type { ImageScore } from '../score.js';
 import { fuseNeurons, type FusionSettings } from './fuse.js';
+import { failedNeuronText } from './schema.js';
 import type { NeuronReview, PanelImageResult } from './panel-run.js';
 
 export interface FuseRunsOptions {
@@ -89,10 +90,8 @@ export function fuseRuns(options: FuseRunsOptions): FuseRunsResult {
     for (const image of s.images) if (image.sha256 !== null && !image.duplicateOf) row[seen.get(image.sha256) as number] = image;
     return row;
   });
-  const fused = fuseNeurons(
-    byItem.map((row) => row.map((image) => (image ? samplesOf(image) : null))),
-    settings,
-  );
+  const samples = byItem.map((row) => row.map((image) => (image ? samplesOf(image) : null)));
+  const fused = fuseNeurons(samples, settings);
 
   const { run } = store.openRun({
     name: options.outRun,
@@ -105,21 +104,21 @@ export function fuseRuns(options: FuseRunsOptions): FuseRunsResult {
   const results = items.map((item, i): PanelImageResult => {
     const reviews = sources.map((s, r): NeuronReview => {
       const image = byItem[r]?.[i];
-      const samples = image ? samplesOf(image) : null;
+      const drawn = samples[r]?.[i] ?? null;
       return {
         layer: 1,
         neuron: r,
         role: s.run.name,
         judge: s.judge,
         status: image ? image.status : 'not-run',
-        score: samples ? image?.score ?? null : null,
+        score: drawn ? image?.score ?? null : null,
         std: image?.std ?? null,
-        samples: samples ?? [],
+        samples: drawn ?? [],
         errors: image ? image.errors : [`not in run ${s.run.name}`],
         calls: { ok: image?.okCalls ?? 0, failed: image?.failedCalls ?? 0, cached: 0 },
       };
     });
-    const failedNeurons = reviews.filter((v) => v.score === null).map((v) => `neuron ${v.neuron + 1} (${v.judge}, ${v.role}): ${v.errors[0] ?? v.status}`);
+    const failedNeurons = reviews.filter((v) => v.score === null).map(failedNeuronText);
     const score = fused.score[i] ?? null;
     const used = reviews.length - failedNeurons.length;
     return {

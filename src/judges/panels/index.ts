@@ -3,7 +3,6 @@ export {
   PanelFusion,
   PanelName,
   DEFAULT_ROLES,
-  panelByName,
   panelEntrySchema,
   roleOf,
   type PanelDefinitionInput,

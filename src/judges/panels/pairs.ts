@@ -14,7 +14,7 @@ import type { RegisteredImage } from '../image-registry.js';
 import type { JudgeSession, SessionEvent } from '../session/session.js';
 import { neuronPairTemplate } from './_prompts.js';
 import { openMember, panelSessions, type PanelJudge, type PanelMember } from './_sessions.js';
-import { roleOf, type PanelDefinition } from './schema.js';
+import { failedNeuronText, roleOf, type PanelDefinition } from './schema.js';
 
 /** One pair to judge, as `judgePair` takes it. */
 export interface PairInput {
@@ -149,7 +149,7 @@ function withPanel(
 ): PanelPairResult {
   const failedNeurons = fields.reviews
     .filter((r) => r.status !== 'ok')
-    .map((r) => `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`);
+    .map(failedNeuronText);
   const used = fields.reviews.filter((r) => r.status === 'ok').length;
   const short = fields.escalated && result.preference === null && used > 0 ? [`only ${used} of ${fields.reviews.length} neurons answered (at least ${panel.minNeurons} needed)`] : [];
   return { ...result, panel: { name: panel.name, ...fields, neuronsUsed: fields.escalated ? used : 0, failedNeurons, errors: short } };

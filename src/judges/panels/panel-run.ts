@@ -19,11 +19,11 @@ import { QUORUM_VERSION } from '../../version.js';
 import { ImageRegistry, type RegisteredImage } from '../image-registry.js';
 import { aggregateImage, scoreGroupSpec, scoreParams, unscored, type ImageScore, type ScoreSettings } from '../score.js';
 import { sampleSlots, type CallGroup, type JudgeSession, type SessionEvent } from '../session/session.js';
-import { openMember, type PanelJudge, type PanelMember } from './_sessions.js';
+import { openMember, panelSessions, type PanelJudge, type PanelMember } from './_sessions.js';
 import { metaTemplate, neuronTemplate, rolesTemplate, type ShownReview } from './_prompts.js';
 import { rolesParams, rolesSpec } from './_roles.js';
 import { fuseNeurons } from './fuse.js';
-import { DEFAULT_ROLES, roleOf, type PanelDefinition } from './schema.js';
+import { DEFAULT_ROLES, failedNeuronText, roleOf, type PanelDefinition } from './schema.js';
 
 export type { PanelMember } from './_sessions.js';
 
@@ -165,6 +165,16 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
   };
 
   const reviewRows: PanelReviewRecord[] = [];
+  /** The rows by item, layer and neuron, so a verdict marks the reviews it used without a scan. */
+  const rowAt = new Map<string, PanelReviewRecord>();
+  const addRow = (row: PanelReviewRecord) => {
+    reviewRows.push(row);
+    rowAt.set(rowKey(row.itemKey, row.layer, row.neuron), row);
+  };
+  const markUsed = (itemKey: string, layer: number, neuron = 0) => {
+    const row = rowAt.get(rowKey(itemKey, layer, neuron));
+    if (row) row.used = true;
+  };
   /** `count` samples of one question about one image: from the store, the rest asked. */
   const ask = async (
     judge: Judge,
@@ -198,7 +208,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     const params = scoreParams(judge.provider, settings);
     const { calls, cached } = await ask(judge, template, params, count, image, (part) => scoreGroupSpec(judge.provider, settings, part));
     const s = aggregateImage(path, image.sha256, settings, calls, count, cached, judge.session.notRunReason());
-    reviewRows.push({
+    addRow({
       runId: run.id,
       itemKey: image.sha256,
       panel: panel.name,
@@ -233,7 +243,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     const { calls } = await ask(proposer, template, rolesParams(rolesBy.count), 1, image, (part) => rolesSpec(template, rolesBy.count, part));
     const call = calls[0];
     const generated = call?.status === 'ok' ? (call.parsed as { roles: string[] }).roles : undefined;
-    reviewRows.push({
+    addRow({
       runId: run.id,
       itemKey: image.sha256,
       panel: panel.name,
@@ -329,13 +339,12 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       }),
     ),
   );
-  for (const j of judges) {
-    await j.session.idle();
-    j.session.close();
-  }
+  const sessions = panelSessions(judges);
+  await sessions.finish();
 
   // Fusion over the images the panel reviewed: the last layer's reviews.
   const reviewed = items.filter((it): it is Item => it !== undefined && 'sha256' in it && it.layers.length > 0);
+  const reviewedAt = new Map(reviewed.map((it, i) => [it, i]));
   const last = (it: Item) => it.layers[it.layers.length - 1] as NeuronReview[];
   const fused = fuseNeurons(
     neurons.map((_, r) => reviewed.map((it) => (last(it)[r]?.score === null ? null : (last(it)[r]?.samples ?? null)))),
@@ -359,7 +368,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     );
     if (it.layers.length === 0 && it.cheap) {
       // The escalation judge was sure: its verdict stands.
-      markUsed(reviewRows, it.sha256, 0);
+      markUsed(it.sha256, 0);
       results.push(
         panelResult(unscored(path, it.sha256, 'sample'), panel, {
           status: it.cheap.status,
@@ -376,11 +385,11 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       return;
     }
     const final = last(it);
-    const failedNeurons = final.filter((r) => r.score === null).map((r) => `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`);
+    const failedNeurons = final.filter((r) => r.score === null).map(failedNeuronText);
     const used = final.filter((r) => r.score !== null);
-    const i = reviewed.indexOf(it);
+    const i = reviewedAt.get(it) as number;
     const thurstone = fused.score[i] ?? null;
-    for (const r of used) markUsed(reviewRows, it.sha256, r.layer, r.neuron);
+    for (const r of used) markUsed(it.sha256, r.layer, r.neuron);
     // fusion: meta: the meta judge's verdict where it answered; Thurstone fusion stands in (and says so).
     let meta: PanelImageResult['panel']['meta'] = null;
     if (panel.fusion === 'meta' && thurstone !== null) {
@@ -390,7 +399,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
         ? null
         : `meta judge ${chair?.label ?? ''}: ${m ? (m.errors[0] ?? m.status) : 'not asked'}; Thurstone fusion used instead`;
       meta = { status: m?.status ?? 'not-run', score: m?.score ?? null, reasoning: m?.reasoning ?? null, fallback };
-      if (answered) markUsed(reviewRows, it.sha256, panel.layers + 1);
+      if (answered) markUsed(it.sha256, panel.layers + 1);
     }
     const score = meta?.score ?? thurstone;
     const errors = [
@@ -437,22 +446,15 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
   const stopped = judges.find((j) => j.session.stopping && j.session.fatal === undefined && !j.session.budgetExceeded);
   store.setRunStatus(run.id, stopped ? 'interrupted' : 'done');
   for (const r of results) options.onEvent?.({ type: 'image', result: r });
-  const calls = { ok: 0, failed: 0, cached: 0, requests: 0, costUsd: 0 };
-  for (const j of judges) {
-    calls.ok += j.session.counts.ok;
-    calls.failed += j.session.counts.failed;
-    calls.cached += j.session.counts.cached;
-    calls.requests += j.session.counts.requests;
-    calls.costUsd += j.session.counts.costUsd;
-  }
+  const { ok, failed, cached, requests, costUsd } = sessions.counts();
   return {
     run,
     results,
     inputErrors,
     alpha: fused.alpha,
     meanSpread: fused.meanSpread,
-    calls,
-    budgetExceeded: judges.some((j) => j.session.budgetExceeded),
+    calls: { ok, failed, cached, requests, costUsd },
+    budgetExceeded: sessions.budgetExceeded(),
   };
 }
 
@@ -470,9 +472,7 @@ function isSure(
 /** Entropy of the level probabilities in bits: 0 when sure, log2(5) = 2.32 when uniform. */
 export const entropyBits = (levels: Record<string, number>): number => levelMoments(Object.values(levels)).entropy / Math.LN2;
 
-function markUsed(rows: PanelReviewRecord[], itemKey: string, layer: number, neuron = 0): void {
-  for (const row of rows) if (row.itemKey === itemKey && row.layer === layer && row.neuron === neuron) row.used = true;
-}
+const rowKey = (itemKey: string, layer: number, neuron: number): string => `${itemKey}/${layer}/${neuron}`;
 
 function panelResult(
   base: ImageScore,

@@ -167,17 +167,7 @@ export function roleOf(panel: PanelDefinition, index: number, generated?: readon
   return list[index % list.length] as string;
 }
 
-/**
- * The panel named `name` in a configuration's `panels` (a record by name or a list of
- * definitions), validated; undefined when there is none. Programmatic use; the CLI
- * validates the config file's section with line numbers (cli/panels).
- */
-export function panelByName(config: { panels?: unknown } | undefined, name: string): PanelDefinition | undefined {
-  const panels = config?.panels;
-  if (panels === undefined || panels === null) return undefined;
-  const entries: unknown[] = Array.isArray(panels)
-    ? panels
-    : Object.entries(panels as Record<string, unknown>).map(([key, value]) => ({ name: key, ...(value as object) }));
-  const found = entries.find((p) => (p as { name?: unknown }).name === name);
-  return found === undefined ? undefined : PanelDefinition.parse(found);
+/** A neuron without a verdict, in words: `neuron 2 (openai:gpt-4o, sharpness): <first error or status>`. */
+export function failedNeuronText(r: { neuron: number; judge: string; role: string; errors: readonly string[]; status: string }): string {
+  return `neuron ${r.neuron + 1} (${r.judge}, ${r.role}): ${r.errors[0] ?? r.status}`;
 }
