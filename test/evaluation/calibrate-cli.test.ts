@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { runQuorum } from '../support/cli.js';
-import { spread, tempDir, writeImages, type TempDir } from '../scoring/_support.js';
+import { completions, spread, tempDir, writeImages, type TempDir } from '../scoring/_support.js';
 
 const KEY = 'sk-test-calibrate';
 let tmp: TempDir;
@@ -45,6 +45,25 @@ describe('quorum calibrate and score --calibration', () => {
     const real = await runQuorum(['eval', ...common], { env: { OPENAI_API_KEY: KEY } });
     expect(real.code, real.stderr).toBe(0);
     expect(server.requests.length - before).toBe(plan.requests);
+  });
+
+  it('a judge named in the config file brings its seed and maxTokens to the scoring, as in score', async () => {
+    await writeFile(
+      tmp.path('quorum.config.yaml'),
+      ['judges:', '  seeded:', '    judge: openai:sim', `    baseUrl: ${server.url}`, '    seed: 7', '    options: { maxTokens: 321 }', ''].join('\n'),
+    );
+    const from = server.requests.length;
+    const r = await runQuorum(['eval', '--dataset', `csv:${tmp.path('labels.csv')}`, '--scale', '0:100', '--judge', 'seeded', '--method', 'sample', '--samples', '1', '--limit', '3', '--db', tmp.path('seeded.db')], {
+      env: { OPENAI_API_KEY: KEY },
+      cwd: tmp.dir,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const sent = completions(server, from).map((q) => q.body as { seed?: number; max_tokens?: number; max_completion_tokens?: number });
+    expect(sent.length).toBeGreaterThan(0);
+    for (const b of sent) {
+      expect(b.seed).toBe(7);
+      expect(b.max_tokens ?? b.max_completion_tokens).toBe(321);
+    }
   });
 
   it('maps judge scores onto the human scale with conformal intervals', async () => {

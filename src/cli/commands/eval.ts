@@ -13,7 +13,7 @@ import type { ImageScore } from '../../judges/score.js';
 import { resolveTemplate } from '../../prompts/load.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
-import { judgeArgs, setupJudge, type JudgeSetup } from '../judge-options.js';
+import { chooseJudge, judgeArgs, maxTokensOf, seedOf, setupJudge, type JudgeSetup } from '../judge-options.js';
 import { openRunStore, printScoreDryRun, runArgs, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { writeOutput } from '../outputs.js';
@@ -117,7 +117,9 @@ export async function scoreDataset(args: Args, io: CommandIO, command: string, s
   if (items.length === 0) throw new UsageError(`No usable items in ${datasetArg}`);
   const label = `${datasetArg}${split ? ` split ${split}` : ''}${sample ? ` sample ${sample}` : ''}${limit ? ` limit ${limit}` : ''}`;
 
-  const judge = await setupJudge(args, io);
+  // The judge's config entry (seed, maxTokens) reaches the plan as in `quorum score`.
+  const choice = await chooseJudge(args, io);
+  const judge = await setupJudge(args, io, choice);
   const dryRun = args['dry-run'] === true;
   let store: Store;
   try {
@@ -129,7 +131,7 @@ export async function scoreDataset(args: Args, io: CommandIO, command: string, s
   const inputs = items.map((i) => i.path);
   const terminal = new RunTerminal(command, io, args);
   try {
-    const plan = await planScore({ store, judge, inputs, requested, template, samples, temperature, seed: intArg(args, 'seed', 0), probe: !dryRun });
+    const plan = await planScore({ store, judge, inputs, requested, template, samples, temperature, seed: seedOf(args, choice), maxTokens: maxTokensOf(choice), probe: !dryRun });
     if (dryRun) {
       terminal.release();
       const code = await printScoreDryRun(args, io, store, judge, inputs, plan);

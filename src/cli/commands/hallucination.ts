@@ -12,7 +12,7 @@ import { inferScale, matchTriplets } from '../../hallucination/triplets.js';
 import { textTable } from '../../report/format.js';
 import { Store } from '../../store/store.js';
 import { dbPath, enumArg, intArg, numArg, str, strs, type Args } from '../args.js';
-import { judgeArgs, setupJudge } from '../judge-options.js';
+import { chooseJudge, judgeArgs, seedOf, setupJudge } from '../judge-options.js';
 import { RunTerminal, runArgs } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { describeError } from '../../core/errors.js';
@@ -110,10 +110,12 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const panelChoice = await choosePanel(args, io.env);
   let terminal: RunTerminal | undefined;
   const panel = panelChoice ? await openPanelHallucination(args, io, panelChoice, base, (e) => void terminal?.event(e)) : undefined;
-  const judge = panel ? panel.judge : await setupJudge(args, io);
+  // One judge: its config entry's seed reaches the requests as in `quorum score`.
+  const choice = panel ? undefined : await chooseJudge(args, io);
+  const judge = panel ? panel.judge : await setupJudge(args, io, choice);
   const samples = panel?.samples ?? given ?? 1;
   const temperature = panel?.temperature ?? givenTemperature ?? 1;
-  const settings = { ...base, samples, temperature };
+  const settings = { ...base, ...(choice ? { seed: seedOf(args, choice) } : {}), samples, temperature };
   try {
     if (args['dry-run'] === true) return await dryRun({ lr, srs, gt, tiles, samples, maxSide: judge.provider.maxImageSide, format }, io);
     const runOptions = {
