@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import { BatchLedger, type BatchRecord } from '../../judges/batch/ledger.js';
 import { textTable } from '../../report/format.js';
 import { Store } from '../../store/store.js';
+import { packageRoot } from '../../core/package-root.js';
 import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
 
@@ -28,7 +28,6 @@ export const examples = `Examples:
   quorum batches                                                      # where they stand
   quorum batches --collect                                            # store the answers of ended batches`;
 
-const BIN = fileURLToPath(new URL('../../../bin/quorum.js', import.meta.url));
 
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const format = enumArg(args, 'format', ['table', 'json'] as const, 'table');
@@ -93,7 +92,7 @@ async function collect(file: string, io: CommandIO): Promise<number> {
   for (const { argv, cwd, batches } of runs.values()) {
     io.note(`collect: ${batches.map((b) => b.remoteId).join(', ')}: quorum ${argv.join(' ')}`);
     const exit = await new Promise<number>((done) => {
-      const child = spawn(process.execPath, [BIN, ...argv], { cwd, env: io.env, stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'quorum.js'), ...argv], { cwd, env: io.env, stdio: ['ignore', 'inherit', 'inherit'] });
       child.on('error', () => done(1));
       child.on('exit', (c) => done(c ?? 1));
     });

@@ -9,8 +9,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ModelFileError, ProviderError, TimeoutError } from '../../../../core/errors.js';
+import { packageRoot } from '../../../../core/package-root.js';
 import type { CandidateOutput, Engine, EngineJob, EngineOutput, RunControl, SampleOutput } from '../job.js';
 import type { ChildLoadInfo, ChildLoadOptions, FromChild, LoadStage, ToChild } from './protocol.js';
 
@@ -19,14 +21,20 @@ const MAX_STUCK_RESTARTS = 3;
 /** Bytes of the child's own output kept for error messages. */
 const LOG_TAIL = 8192;
 
+/** Where the child script lives, under `src/` and `dist/`. */
+const CHILD_DIR = join('judges', 'providers', 'llama', 'child');
+
 /**
- * The child script: compiled `engine-child.js` next to this module (from `dist`), or
+ * The child script: the compiled `engine-child.js` (from `dist` or the CLI bundle), or
  * the TypeScript source run through tsx's loader (from `src` under tsx or vitest).
  */
 export function childScript(): { path: string; execArgv: string[] } {
-  const js = fileURLToPath(new URL('./engine-child.js', import.meta.url));
-  if (existsSync(js)) return { path: js, execArgv: [] };
-  const ts = fileURLToPath(new URL('./engine-child.ts', import.meta.url));
+  const here = fileURLToPath(import.meta.url);
+  // From src (tsx, vitest) the TypeScript source; from dist or the CLI bundle the compiled file.
+  const fromSource = here.endsWith('.ts');
+  const js = join(packageRoot(), 'dist', CHILD_DIR, 'engine-child.js');
+  if (!fromSource && existsSync(js)) return { path: js, execArgv: [] };
+  const ts = join(packageRoot(), 'src', CHILD_DIR, 'engine-child.ts');
   const tsx = createRequire(import.meta.url).resolve('tsx');
   return { path: ts, execArgv: ['--import', pathToFileURL(tsx).href] };
 }
