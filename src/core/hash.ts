@@ -1,29 +1,14 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { stableStringify } from './stable-json.js';
+
+export { stableStringify };
+
+/** Node's one-shot digest (20.12 and later): no Hash object per call, half the CPU for small inputs. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array | string, encoding: 'hex') => string }).hash;
 
 /** Hex sha256 of bytes or a string (UTF-8). */
 export function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/**
- * JSON with object keys sorted at every depth, so equal values always hash equally.
- * `undefined` members are dropped, as JSON.stringify does.
- */
-export function stableStringify(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
+  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
 }
 
 /** sha256 of the stable JSON form of a value. */

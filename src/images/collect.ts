@@ -1,6 +1,6 @@
 import type { Dirent, Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { InputError } from '../core/errors.js';
 import { fileSystemReason } from './_file-system.js';
 
@@ -65,8 +65,10 @@ export function isImagePath(path: string): boolean {
 export async function collectInputs(paths: readonly string[], options: CollectOptions = {}): Promise<CollectedInputs> {
   const out: CollectedInputs = { files: [], skipped: [], errors: [] };
   const seen = new Set<string>();
-  const keep = (file: InputFile): void => {
-    const key = resolve(file.path);
+  // Keyed by absolute path; a walked file's is its folder's, resolved once, and the
+  // relative path (no `.` or `..` in it), not a `resolve` per file.
+  const keep = (file: InputFile, under?: string): void => {
+    const key = under === undefined ? resolve(file.path) : under + (sep === '/' ? file.relPath : file.relPath.replaceAll('/', sep));
     if (seen.has(key)) return;
     seen.add(key);
     out.files.push(file);
@@ -90,7 +92,9 @@ export async function collectInputs(paths: readonly string[], options: CollectOp
       continue;
     }
     const walked = await walk(path, options.includeHidden ?? false);
-    for (const file of walked.files) keep(file);
+    const folder = resolve(path);
+    const under = folder.endsWith(sep) ? folder : folder + sep;
+    for (const file of walked.files) keep(file, under);
     // Loops, not push(...list): a folder of 200k other files would overflow the stack.
     for (const s of walked.skipped) out.skipped.push(s);
     for (const e of walked.errors) out.errors.push(e);

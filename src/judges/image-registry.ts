@@ -44,8 +44,13 @@ export class ImageRegistry {
     this.#decodeBudget = options.decodeBudget;
   }
 
-  /** Reads, hashes and (if new) validates one file; throws `InputError` naming the file. */
-  async register(path: string): Promise<RegisteredImage> {
+  /**
+   * Reads, hashes and (if new) validates one file; throws `InputError` naming the file.
+   * `stored`: the content hash a run's stored result gives this path; a file that still
+   * hashes to it is known (its image and path rows were written with that result), so the
+   * store is not asked.
+   */
+  async register(path: string, stored?: string): Promise<RegisteredImage> {
     let source;
     try {
       source = await readImageFile(path);
@@ -53,12 +58,12 @@ export class ImageRegistry {
       throw error instanceof InputError ? error : new InputError(path, describeError(error), { cause: error });
     }
     const hash = sha256(source.data);
-    const known = this.#store.getImage(hash);
+    const known = stored === hash || this.#store.getImage(hash);
     let loaded: LoadedImage | undefined;
     // Image rows are rebuilt from the file if lost, so they ride along with the next call's
     // transaction rather than paying a commit of their own (Store.putImage).
-    if (known) this.#store.putImage({ ...known, path }, { deferred: true, known: true, knownPath: known.path });
-    else {
+    if (typeof known === 'object') this.#store.putImage({ ...known, path }, { deferred: true, known: true, knownPath: known.path });
+    else if (!known) {
       loaded = await this.#decoding.add(() => loadImage({ ...source, sha256: hash }, { decodeBudget: this.#decodeBudget }));
       this.#store.putImage(
         { sha256: hash, bytes: loaded.bytes, format: loaded.format, width: loaded.width, height: loaded.height, path },

@@ -1,4 +1,4 @@
-import PQueue from 'p-queue';
+import { eachLimited } from '../core/each-limited.js';
 import { describeError, InputError, QuorumError } from '../core/errors.js';
 import { collectInputs } from '../images/index.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
@@ -119,69 +119,63 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
   const scoring = new Map<string, Promise<ImageScore>>();
   const results: (ImageScore | undefined)[] = new Array(collected.files.length);
   // Twice as many images in flight as requests keeps the judge queue fed.
-  const pipeline = new PQueue({ concurrency: Math.max(8, (options.concurrency ?? 4) * 2) });
-
-  await Promise.all(
-    collected.files.map((file, position) =>
-      pipeline.add(async () => {
-        if (session.stopping) return;
-        let image: RegisteredImage;
-        try {
-          image = await images.register(file.path);
-        } catch (error) {
-          const bad = error instanceof InputError ? error : new InputError(file.path, describeError(error), { cause: error });
-          inputErrors.push(bad);
-          const result: ImageScore = { ...unscored(file.path, null, settings.method), status: 'error', errors: [bad.reason] };
-          results[position] = result;
-          store.putResults([{ runId: run.id, kind: 'image', itemKey: file.path, position, status: 'error', score: null, value: result }], {
-            deferred: true,
-          });
-          options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
-          return;
-        }
-        const sha = image.sha256;
-        if (options.shard && !inShard(sha, options.shard)) {
-          images.release(sha);
-          elsewhere.add(position);
-          options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
-          return;
-        }
-        const first = firstPathOf.get(sha);
-        if (first === undefined) firstPathOf.set(sha, file.path);
-        else options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
-        let pending = scoring.get(sha);
-        if (!pending) {
-          pending = (
-            anchorContext && anchored
-              ? scoreByAnchors(file.path, image, anchorContext, anchored.pair)
-              : scoreImage({
-                  session,
-                  provider,
-                  judgeId,
-                  settings,
-                  path: file.path,
-                  sha256: sha,
-                  encode: image.encode,
-                  notRun: () => session.notRunReason(),
-                })
-          ).catch(
-            (error: unknown): ImageScore => ({ ...unscored(file.path, sha, settings.method), errors: [describeError(error)] }),
-          );
-          scoring.set(sha, pending);
-        }
-        const scored = await pending;
-        images.release(sha);
-        const result: ImageScore = first === undefined ? scored : { ...scored, path: file.path, duplicateOf: first };
-        results[position] = result;
-        // Results are re-aggregated from calls on a rerun: no commit of their own.
-        store.putResults(
-          [{ runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result }],
-          { deferred: true },
-        );
-        options.onEvent?.({ type: 'image', result });
-      }),
-    ),
-  );
+  await eachLimited(collected.files, Math.max(8, (options.concurrency ?? 4) * 2), async (file, position) => {
+    if (session.stopping) return;
+    let image: RegisteredImage;
+    try {
+      image = await images.register(file.path, store.storedItemSha(run.id, 'image', file.path));
+    } catch (error) {
+      const bad = error instanceof InputError ? error : new InputError(file.path, describeError(error), { cause: error });
+      inputErrors.push(bad);
+      const result: ImageScore = { ...unscored(file.path, null, settings.method), status: 'error', errors: [bad.reason] };
+      results[position] = result;
+      store.putResults([{ runId: run.id, kind: 'image', itemKey: file.path, position, status: 'error', score: null, value: result }], {
+        deferred: true,
+      });
+      options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
+      return;
+    }
+    const sha = image.sha256;
+    if (options.shard && !inShard(sha, options.shard)) {
+      images.release(sha);
+      elsewhere.add(position);
+      options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
+      return;
+    }
+    const first = firstPathOf.get(sha);
+    if (first === undefined) firstPathOf.set(sha, file.path);
+    else options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
+    let pending = scoring.get(sha);
+    if (!pending) {
+      pending = (
+        anchorContext && anchored
+          ? scoreByAnchors(file.path, image, anchorContext, anchored.pair)
+          : scoreImage({
+              session,
+              provider,
+              judgeId,
+              settings,
+              path: file.path,
+              sha256: sha,
+              encode: image.encode,
+              notRun: () => session.notRunReason(),
+            })
+      ).catch(
+        (error: unknown): ImageScore => ({ ...unscored(file.path, sha, settings.method), errors: [describeError(error)] }),
+      );
+      scoring.set(sha, pending);
+    }
+    const scored = await pending;
+    images.release(sha);
+    const result: ImageScore = first === undefined ? scored : { ...scored, path: file.path, duplicateOf: first };
+    results[position] = result;
+    // Results are re-aggregated from calls on a rerun: no commit of their own.
+    store.putResults(
+      [{ runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result }],
+      { deferred: true },
+    );
+    options.onEvent?.({ type: 'image', result });
+  });
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);
   // Every input is accounted for: files never reached, and paths that could not be read.
   const all: ImageScore[] = [];

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 /**
@@ -11,8 +10,10 @@ import { hostname } from 'node:os';
 /** How long a claim or a run heartbeat stays valid without renewal, in milliseconds. */
 export const LEASE_MS = 30_000;
 
+/** The nonce tells apart two processes that had the same pid on one host; it is no secret. */
 export function newOwner(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const nonce = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  return `${hostname()}:${process.pid}:${nonce}`;
 }
 
 function processExists(pid: number): boolean {

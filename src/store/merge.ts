@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { stableStringify } from '../core/hash.js';
+import { stableStringify } from '../core/stable-json.js';
 import type { RunRow, Store } from './store.js';
 
 /**

@@ -1,10 +1,18 @@
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { QuorumError, StoreError } from '../core/errors.js';
-import { stableStringify } from '../core/hash.js';
+import { stableStringify } from '../core/stable-json.js';
 import { existsSync } from 'node:fs';
 import { migrations } from './migrations.js';
 import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, databasePathProblem, migrate, sqliteReason } from './_open.js';
 import { LEASE_MS, newOwner, ownerAlive } from './_owner.js';
+
+/**
+ * better-sqlite3 is CommonJS: `require`d, it loads as CommonJS does, where an ESM import
+ * first runs Node's CommonJS export scan over each of its files (about 10 ms of every
+ * command's start-up).
+ */
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 export interface ImageRecord {
   sha256: string;
@@ -189,9 +197,12 @@ export interface RunRow {
  * A result row in a few bytes: equal fingerprints mean the upsert would change nothing.
  * The value's JSON is folded into 53 bits (two multiplicative 32-bit lanes, as in
  * cyrb53), a fraction of a sha256's cost; a changed row that kept its fingerprint would
- * need a 2^-53 coincidence.
+ * need a 2^-53 coincidence. It starts with the content hash the value names (`sha256`,
+ * 64 hex digits, or nothing): see `Store.storedItemSha`.
  */
 function resultPrint(position: number, status: string, score: number | null, value: string): string {
+  const at = value.indexOf('"sha256":"');
+  const sha = at >= 0 && value.charCodeAt(at + 74) === 34 ? value.slice(at + 10, at + 74) : '';
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < value.length; i++) {
@@ -201,7 +212,7 @@ function resultPrint(position: number, status: string, score: number | null, val
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return `${position}|${status}|${score}|${value.length}|${4294967296 * (2097151 & h2) + (h1 >>> 0)}`;
+  return `${sha}|${position}|${status}|${score}|${value.length}|${4294967296 * (2097151 & h2) + (h1 >>> 0)}`;
 }
 
 const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -241,7 +252,7 @@ function callFromRow(row: CallRow): CallRecord {
  * The latest answer for a key, by `--retry-failed` rule: which stored parse failures count
  * as answers. Newest first from the (cache_key, id) index, without a sort.
  */
-function cachedQueries(db: Database.Database, columns: string) {
+function cachedQueries(db: BetterSqlite3.Database, columns: string) {
   return {
     none: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1`),
     mismatch: db.prepare(
@@ -249,6 +260,26 @@ function cachedQueries(db: Database.Database, columns: string) {
     ),
     all: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status = 'ok' ORDER BY id DESC LIMIT 1`),
   };
+}
+
+/**
+ * An object whose members are made on first use: a statement is prepared when a command
+ * first runs it, not every statement at every open (`runs` uses four of forty).
+ */
+function lazily<T extends Record<string, () => unknown>>(makers: T): { [K in keyof T]: ReturnType<T[K]> } {
+  const out = {} as { [K in keyof T]: ReturnType<T[K]> };
+  for (const name of Object.keys(makers) as (keyof T)[]) {
+    Object.defineProperty(out, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const value = makers[name]!() as ReturnType<T[typeof name]>;
+        Object.defineProperty(out, name, { value, enumerable: true });
+        return value;
+      },
+    });
+  }
+  return out;
 }
 
 /** What makes a run's configuration, named for the refusal message. */
@@ -310,7 +341,7 @@ function runFromRow(row: RunRow): RunRecord {
  * leaves only whole rows behind.
  */
 export class Store {
-  readonly db: Database.Database;
+  readonly db: BetterSqlite3.Database;
   readonly file: string;
   readonly #stmt: ReturnType<Store['prepareAll']>;
   /**
@@ -333,7 +364,7 @@ export class Store {
   /** This process's name on runs it holds and calls it has claimed (`host:pid:nonce`). */
   readonly owner = newOwner();
 
-  private constructor(file: string, db: Database.Database) {
+  private constructor(file: string, db: BetterSqlite3.Database) {
     this.file = file;
     this.db = db;
     this.#stmt = this.prepareAll();
@@ -363,7 +394,7 @@ export class Store {
    * Every failure is one `StoreError` naming the file.
    */
   static #connect(file: string, readonly: boolean): Store {
-    let db: Database.Database | undefined;
+    let db: BetterSqlite3.Database | undefined;
     try {
       db = readonly ? new Database(file, { readonly: true, fileMustExist: true }) : new Database(file);
       // Set first: every later statement, the schema check included, waits for other
@@ -426,88 +457,88 @@ export class Store {
 
   private prepareAll() {
     const db = this.db;
-    return {
-      getImage: db.prepare('SELECT sha256, bytes, format, width, height, first_path AS path FROM images WHERE sha256 = ?'),
-      insertImage: db.prepare(
+    return lazily({
+      getImage: () => db.prepare('SELECT sha256, bytes, format, width, height, first_path AS path FROM images WHERE sha256 = ?'),
+      insertImage: () => db.prepare(
         'INSERT INTO images (sha256, bytes, format, width, height, first_path) VALUES (@sha256, @bytes, @format, @width, @height, @path) ON CONFLICT(sha256) DO NOTHING',
       ),
-      insertImagePath: db.prepare('INSERT OR IGNORE INTO image_paths (sha256, path) VALUES (?, ?)'),
-      insertRun: db.prepare(
+      insertImagePath: () => db.prepare('INSERT OR IGNORE INTO image_paths (sha256, path) VALUES (?, ?)'),
+      insertRun: () => db.prepare(
         'INSERT INTO runs (name, command, args, options, quorum_version, owner, heartbeat_at) VALUES (@name, @command, @args, @options, @version, @owner, @heartbeat)',
       ),
-      renameRun: db.prepare('UPDATE runs SET name = ? WHERE id = ?'),
-      runByName: db.prepare('SELECT * FROM runs WHERE name = ?'),
-      runById: db.prepare('SELECT * FROM runs WHERE id = ?'),
-      listRuns: db.prepare('SELECT * FROM runs ORDER BY id'),
-      setRunStatus: db.prepare(
+      renameRun: () => db.prepare('UPDATE runs SET name = ? WHERE id = ?'),
+      runByName: () => db.prepare('SELECT * FROM runs WHERE name = ?'),
+      runById: () => db.prepare('SELECT * FROM runs WHERE id = ?'),
+      listRuns: () => db.prepare('SELECT * FROM runs ORDER BY id'),
+      setRunStatus: () => db.prepare(
         "UPDATE runs SET status = ?, heartbeat_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
       ),
-      updateRunInvocation: db.prepare(
+      updateRunInvocation: () => db.prepare(
         "UPDATE runs SET args = ?, options = ?, quorum_version = ?, status = 'running', owner = ?, heartbeat_at = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
       ),
-      runHeartbeat: db.prepare('UPDATE runs SET heartbeat_at = ? WHERE owner = ? AND status = \'running\''),
-      claimHeartbeat: db.prepare('UPDATE claims SET expires_at = ? WHERE owner = ?'),
-      claimOf: db.prepare('SELECT owner, expires_at FROM claims WHERE cache_key = ?'),
-      putClaim: db.prepare('INSERT INTO claims (cache_key, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT(cache_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at'),
-      releaseClaim: db.prepare('DELETE FROM claims WHERE cache_key = ? AND owner = ?'),
-      releaseClaims: db.prepare('DELETE FROM claims WHERE owner = ?'),
-      getFact: db.prepare('SELECT value FROM judge_facts WHERE judge_id = ? AND fact = ?'),
-      putFact: db.prepare(`INSERT INTO judge_facts (judge_id, fact, value, evidence) VALUES (?, ?, ?, ?)
+      runHeartbeat: () => db.prepare('UPDATE runs SET heartbeat_at = ? WHERE owner = ? AND status = \'running\''),
+      claimHeartbeat: () => db.prepare('UPDATE claims SET expires_at = ? WHERE owner = ?'),
+      claimOf: () => db.prepare('SELECT owner, expires_at FROM claims WHERE cache_key = ?'),
+      putClaim: () => db.prepare('INSERT INTO claims (cache_key, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT(cache_key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at'),
+      releaseClaim: () => db.prepare('DELETE FROM claims WHERE cache_key = ? AND owner = ?'),
+      releaseClaims: () => db.prepare('DELETE FROM claims WHERE owner = ?'),
+      getFact: () => db.prepare('SELECT value FROM judge_facts WHERE judge_id = ? AND fact = ?'),
+      putFact: () => db.prepare(`INSERT INTO judge_facts (judge_id, fact, value, evidence) VALUES (?, ?, ?, ?)
         ON CONFLICT(judge_id, fact) DO UPDATE SET value = excluded.value, evidence = excluded.evidence,
           updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`),
       // Only a sample's latest call in the run counts: a failure asked again since is history.
-      storedFailures: db.prepare(`SELECT c.failure AS failure, count(*) AS n FROM run_calls rc JOIN calls c ON c.id = rc.call_id
+      storedFailures: () => db.prepare(`SELECT c.failure AS failure, count(*) AS n FROM run_calls rc JOIN calls c ON c.id = rc.call_id
         WHERE rc.run_id = @runId AND c.status = 'parse_error' AND NOT EXISTS (
           SELECT 1 FROM run_calls rl JOIN calls l ON l.id = rl.call_id
           WHERE rl.run_id = @runId AND l.cache_key = c.cache_key AND l.id > c.id)
         GROUP BY c.failure`),
-      insertPrompt: db.prepare(
+      insertPrompt: () => db.prepare(
         'INSERT OR IGNORE INTO prompts (hash, id, version, kind, text) VALUES (@hash, @id, @version, @kind, @text)',
       ),
-      getJudge: db.prepare('SELECT id, provider, model, base_url AS baseURL, identity FROM judges WHERE id = ?'),
-      insertJudge: db.prepare(
+      getJudge: () => db.prepare('SELECT id, provider, model, base_url AS baseURL, identity FROM judges WHERE id = ?'),
+      insertJudge: () => db.prepare(
         'INSERT OR IGNORE INTO judges (id, provider, model, base_url, identity) VALUES (@id, @provider, @model, @baseURL, @identity)',
       ),
-      cachedCall: cachedQueries(db, '*'),
-      cachedAnswer: cachedQueries(db, 'id, cache_key, sample_index, status, error, failure, parsed'),
-      insertCall: db.prepare(`INSERT INTO calls (cache_key, run_id, judge_id, prompt_hash, image_hashes, sample_index,
+      cachedCall: () => cachedQueries(db, '*'),
+      cachedAnswer: () => cachedQueries(db, 'id, cache_key, sample_index, status, error, failure, parsed'),
+      insertCall: () => db.prepare(`INSERT INTO calls (cache_key, run_id, judge_id, prompt_hash, image_hashes, sample_index,
           params, request_id, choice_index, raw, parsed, logprobs, status, error, failure, input_tokens, output_tokens, cost_usd,
           latency_ms, attempts, meta, started_at, finished_at, endpoint)
         VALUES (@cacheKey, @runId, @judgeId, @promptHash, @imageHashes, @sampleIndex, @params, @requestId, @choiceIndex,
           @raw, @parsed, @logprobs, @status, @error, @failure, @inputTokens, @outputTokens, @costUsd, @latencyMs, @attempts, @meta,
           @startedAt, @finishedAt, @endpoint)`),
-      linkCall: db.prepare('INSERT OR IGNORE INTO run_calls (run_id, call_id, cached) VALUES (?, ?, ?)'),
-      runCallIds: db.prepare('SELECT call_id FROM run_calls WHERE run_id = ?'),
-      resultPrints: db.prepare('SELECT item_key, position, status, score, value FROM results WHERE run_id = ? AND kind = ?'),
-      runCalls: db.prepare(
+      linkCall: () => db.prepare('INSERT OR IGNORE INTO run_calls (run_id, call_id, cached) VALUES (?, ?, ?)'),
+      runCallIds: () => db.prepare('SELECT call_id FROM run_calls WHERE run_id = ?'),
+      resultPrints: () => db.prepare('SELECT item_key, position, status, score, value FROM results WHERE run_id = ? AND kind = ?'),
+      runCalls: () => db.prepare(
         'SELECT c.*, rc.cached AS cached FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = ? ORDER BY c.id',
       ),
-      runErrorCalls: db.prepare("SELECT * FROM calls WHERE run_id = ? AND status = 'error' ORDER BY id"),
+      runErrorCalls: () => db.prepare("SELECT * FROM calls WHERE run_id = ? AND status = 'error' ORDER BY id"),
       // A rerun writes the same results again: a row is only rewritten (and its updated_at
       // moved) when something in it changed.
-      upsertResult: db.prepare(`INSERT INTO results (run_id, kind, item_key, position, status, score, value)
+      upsertResult: () => db.prepare(`INSERT INTO results (run_id, kind, item_key, position, status, score, value)
         VALUES (@runId, @kind, @itemKey, @position, @status, @score, @value)
         ON CONFLICT(run_id, kind, item_key) DO UPDATE SET position = excluded.position, status = excluded.status,
           score = excluded.score, value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
         WHERE position IS NOT excluded.position OR status IS NOT excluded.status OR score IS NOT excluded.score
           OR value IS NOT excluded.value`),
-      results: db.prepare('SELECT * FROM results WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY kind, position'),
-      resultCounts: db.prepare('SELECT kind, count(*) AS n FROM results WHERE run_id = ? GROUP BY kind'),
-      deleteFindings: db.prepare('DELETE FROM hallucination_findings WHERE run_id = ? AND item_key = ?'),
-      insertFinding: db.prepare(`INSERT INTO hallucination_findings (run_id, item_key, idx, kind, severity, x0, y0, x1, y1, support)
+      results: () => db.prepare('SELECT * FROM results WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY kind, position'),
+      resultCounts: () => db.prepare('SELECT kind, count(*) AS n FROM results WHERE run_id = ? GROUP BY kind'),
+      deleteFindings: () => db.prepare('DELETE FROM hallucination_findings WHERE run_id = ? AND item_key = ?'),
+      insertFinding: () => db.prepare(`INSERT INTO hallucination_findings (run_id, item_key, idx, kind, severity, x0, y0, x1, y1, support)
         VALUES (@runId, @itemKey, @idx, @kind, @severity, @x0, @y0, @x1, @y1, @support)`),
-      findings: db.prepare('SELECT * FROM hallucination_findings WHERE run_id = ? ORDER BY item_key, idx'),
-      runTotals: db.prepare(`SELECT count(*) AS calls, sum(rc.cached) AS cached,
+      findings: () => db.prepare('SELECT * FROM hallucination_findings WHERE run_id = ? ORDER BY item_key, idx'),
+      runTotals: () => db.prepare(`SELECT count(*) AS calls, sum(rc.cached) AS cached,
           sum(CASE WHEN c.status = 'ok' THEN 1 ELSE 0 END) AS ok,
           sum(CASE WHEN c.status = 'parse_error' THEN 1 ELSE 0 END) AS parse_errors,
           sum(CASE WHEN rc.cached = 0 THEN coalesce(c.cost_usd, 0) ELSE 0 END) AS cost_usd,
           (SELECT count(*) FROM results r WHERE r.run_id = @runId) AS results
         FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = @runId`),
-      parseRates: db.prepare(`SELECT j.id AS judgeId, j.provider, j.model, count(*) AS calls,
+      parseRates: () => db.prepare(`SELECT j.id AS judgeId, j.provider, j.model, count(*) AS calls,
           sum(CASE WHEN c.status = 'parse_error' THEN 1 ELSE 0 END) AS parseFailures,
           sum(CASE WHEN c.status = 'error' THEN 1 ELSE 0 END) AS errors
         FROM calls c JOIN judges j ON j.id = c.judge_id GROUP BY j.id ORDER BY j.provider, j.model`),
-    };
+    });
   }
 
   // ---- images -------------------------------------------------------------------------
@@ -876,6 +907,17 @@ export class Store {
     };
     if (options.deferred) this.#deferred.push(write);
     else this.#write(write);
+  }
+
+  /**
+   * The content hash the run's stored result for an item names (its `sha256`), or
+   * undefined. A rerun that finds the same file content under the same path knows its
+   * image row is there (it was written before, or with, the result row) and need not
+   * look it up.
+   */
+  storedItemSha(runId: number, kind: string, itemKey: string): string | undefined {
+    const print = this.#resultPrintsOf(runId, kind).get(itemKey);
+    return print === undefined || print.charCodeAt(0) === 124 ? undefined : print.slice(0, 64);
   }
 
   /** The fingerprints of a run's stored results of one kind, read on first use. */

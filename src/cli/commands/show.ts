@@ -1,14 +1,10 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { scoreChunks } from '../../report/format.js';
-import { formatCompare } from '../../report/pairs.js';
-import { formatRanking } from '../../report/ranking.js';
 import { readStoredRun } from '../../report/stored.js';
-import { EndpointTally } from '../../judges/pool/report.js';
 import { Store } from '../../store/store.js';
 import { dbArg, dbPath, enumArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
-import { showPanel } from '../panels/show.js';
 import { isPanelResult } from '../../report/panels.js';
 
 export const usage = 'show <run> [--format table|json|jsonl|csv] [--calls]';
@@ -40,6 +36,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
     if (!found) throw new UsageError(`No run \`${name}\` in ${store.file}; \`quorum runs\` lists them`);
     if (args['calls']) {
       // One call at a time: a run of a million calls is printed without holding it in memory.
+      const { EndpointTally } = await import('../../judges/pool/report.js');
       const endpoints = new EndpointTally();
       for (const call of store.eachRunCall(found.id)) {
         endpoints.add(call);
@@ -58,13 +55,17 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       return 0;
     }
     const stored = readStoredRun(store, found);
+    // What only some runs print loads only for them: `show` of a score run starts as fast as `runs`.
     if (stored.command === 'compare') {
+      const { formatCompare } = await import('../../report/pairs.js');
       if (stored.summary) io.stdout.write(formatCompare(stored.pairs, stored.summary, [], format));
       else io.note('this compare run has no summary yet (interrupted before it finished, or judged as --shard parts); rerun its command unsharded to complete it (served from the cache)');
     } else if (stored.command === 'rank') {
+      const { formatRanking } = await import('../../report/ranking.js');
       if (stored.view) io.stdout.write(formatRanking(stored.view, format));
       else io.note('this rank run has no ranking yet (interrupted before it finished, or judged as --shard parts); rerun its command unsharded to complete it (served from the cache)');
     } else if (stored.command === 'score' && stored.images.some(isPanelResult)) {
+      const { showPanel } = await import('../panels/show.js');
       await showPanel(store, found.id, stored.images.filter(isPanelResult), format, io);
     } else if (stored.command === 'score') {
       for (const chunk of scoreChunks(stored.images, format)) {

@@ -111,12 +111,27 @@ export function sampleSlots(input: {
   count: number;
 }): SampleSlot[] {
   const { count, judgeId, promptHash, imageHashes, params } = input;
-  // `sampleIndex` sorts last among the key's fields, so every sample's stable JSON is the
-  // question's with `,"sampleIndex":i` before the closing brace: the question is
-  // serialised once, not once per sample (the same keys as `cacheKey`, byte for byte).
-  const question = stableStringify({ judgeId, promptHash, imageHashes, params });
-  const head = `${question.slice(0, -1)},"sampleIndex":`;
-  return Array.from({ length: count }, (_, sampleIndex) => ({ sampleIndex, cacheKey: sha256(`${head}${sampleIndex}}`) }));
+  // The stable JSON of `cacheKey`'s object, byte for byte, written in its sorted key
+  // order (imageHashes, judgeId, params, promptHash, sampleIndex): the question is
+  // serialised once, not once per sample, and the run's parameters once per run.
+  const head =
+    `{"imageHashes":${JSON.stringify(imageHashes)},"judgeId":${JSON.stringify(judgeId)},` +
+    `"params":${stableParams(params)},"promptHash":${JSON.stringify(promptHash)},"sampleIndex":`;
+  const slots: SampleSlot[] = new Array(count);
+  for (let sampleIndex = 0; sampleIndex < count; sampleIndex++) slots[sampleIndex] = { sampleIndex, cacheKey: sha256(`${head}${sampleIndex}}`) };
+  return slots;
+}
+
+/** Stable JSON of a question's parameters, remembered by their plain JSON (a run asks with a handful of them). */
+const stableParamsSeen = new Map<string, string>();
+function stableParams(params: Record<string, unknown>): string {
+  const plain = JSON.stringify(params);
+  let stable = stableParamsSeen.get(plain);
+  if (stable === undefined) {
+    stable = stableStringify(params);
+    if (stableParamsSeen.size < 256) stableParamsSeen.set(plain, stable);
+  }
+  return stable;
 }
 
 /**
