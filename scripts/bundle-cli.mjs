@@ -10,7 +10,7 @@
  *
  *   node scripts/bundle-cli.mjs      (run by `npm run build`, after tsc)
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -21,7 +21,7 @@ const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).
 
 const out = `${root}dist/cli-bundle`;
 rmSync(out, { recursive: true, force: true });
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: { main: 'dist/cli/main.js' },
   outdir: out,
@@ -32,6 +32,7 @@ await build({
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
+  metafile: true,
   plugins: [
     {
       name: 'external-packages',
@@ -45,3 +46,4 @@ await build({
     },
   ],
 });
+if (process.env['QUORUM_BUNDLE_META']) writeFileSync(process.env['QUORUM_BUNDLE_META'], JSON.stringify(result.metafile));

@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigFileError } from '../core/errors.js';
 import { nearest } from '../core/nearest.js';
 import { keyPathText, lineOf, yaml, type ConfigSource } from './_locate.js';

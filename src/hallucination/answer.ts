@@ -4,7 +4,7 @@
  * tool, llama grammar). Written out rather than generated, as `qualityReportSchema` is,
  * so it stays inside what strict modes and grammars accept.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ResponseSchema } from '../core/provider.js';
 
 export const ELEMENT_KINDS = ['texture', 'text', 'face', 'object', 'structure', 'colour'] as const;

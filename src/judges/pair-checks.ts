@@ -1,9 +1,11 @@
 /**
- * What pair summaries flag, and the order they read pairs in. Imports no judging
- * machinery (only pure statistics), so the report and `quorum show` can use it cheaply.
+ * What pair summaries flag (and, from `pair-order`, the order they read pairs in).
+ * Imports no judging machinery, only pure statistics, so the report can use it cheaply.
  */
 import { wilsonInterval } from '../aggregate/proportion.js';
 import type { PairResult, positionBias } from './compare.js';
+
+export { byKey, canonicalPairs } from './pair-order.js';
 
 /** Level coverage below this means the judge mostly ignored the answer format (as `score` flags it). */
 export const LOW_LEVEL_COVERAGE = 0.5;
@@ -41,23 +43,4 @@ export function positionArtefacts(bias: ReturnType<typeof positionBias>): boolea
   if (Math.abs(first - 0.5) < 0.25) return false;
   const slot = wilsonInterval(first * decidedOrders, decidedOrders);
   return slot.lower > 0.5 || slot.upper < 0.5;
-}
-
-/**
- * Rank pairs in a canonical order: content, then the two item indices (a candidate pair is
- * unique by these). Fits and resampling read pairs in this order, so the same judged
- * pairs give the same scores and intervals whatever order they were judged in
- * (concurrency, cache) and `quorum show` lists them as the run did.
- */
-export function canonicalPairs<P extends { itemA: number; itemB: number; content?: string | undefined }>(pairs: readonly P[]): P[] {
-  return [...pairs].sort((x, y) => {
-    const cx = x.content ?? '';
-    const cy = y.content ?? '';
-    return (cx < cy ? -1 : cx > cy ? 1 : 0) || x.itemA - y.itemA || x.itemB - y.itemB;
-  });
-}
-
-/** Compare pairs in key order (keys are unique). */
-export function byKey<P extends { key: string }>(pairs: readonly P[]): P[] {
-  return [...pairs].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
 }

@@ -16,7 +16,7 @@
  * (a catalogue file can pin both).
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, describeError } from '../core/errors.js';
 
 /** One downloadable file of a catalogue model. */

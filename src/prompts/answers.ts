@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Choice, ResponseSchema, TokenLogprob } from '../core/provider.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { PromptTemplate } from './template.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sha256, stableStringify } from '../core/hash.js';
 import type { ContentPart, ImagePart, Message } from '../core/provider.js';
 

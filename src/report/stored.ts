@@ -1,7 +1,7 @@
 import type { HallucinationItem } from '../hallucination/run.js';
 import type { SystemSummary } from '../hallucination/summary.js';
 import type { ComparedPair, CompareSummary } from '../judges/compare-run.js';
-import { byKey, canonicalPairs } from '../judges/pair-checks.js';
+import { byKey, canonicalPairs } from '../judges/pair-order.js';
 import type { RankedItem, RankedPair, StoredRankSummary } from '../judges/rank-run.js';
 import type { ImageScore } from '../judges/score.js';
 import type { CallRecord, RunRecord, Store } from '../store/store.js';

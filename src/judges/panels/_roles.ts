@@ -4,7 +4,7 @@
  * is stored and cached like any review; it is asked once, without a re-ask, and when it
  * fails or does not parse the panel's fixed list stands in (said in the item's errors).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CompletionRequest, ImagePart, ResponseSchema } from '../../core/provider.js';
 import { err, ok } from '../../core/result.js';
 import { parseJsonAnswer } from '../../prompts/answers.js';

@@ -2,7 +2,7 @@
  * A judge panel's definition (WideDeep layers, Thurstone fusion, escalation), validated
  * with zod at the edge: the config file's `panels:` section or a programmatic definition.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** How a panel names a judge: any non-empty text, unless the config file checks it against its `judges`. */
 type JudgeRef = z.ZodType<string>;

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../../../core/errors.js';
 import type { ProviderConfig } from '../../../core/provider.js';
 
