@@ -72,7 +72,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       args,
       io,
       terminal: cmd.terminal,
-      judge: cmd.judge,
+      judges: [cmd.judge],
       store: cmd.store,
       pass: (overrides) =>
         runRank({
