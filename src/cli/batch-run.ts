@@ -13,7 +13,7 @@ export const batchArgs = {
   batch: {
     type: 'boolean',
     description:
-      "Send the requests through the provider's batch API (OpenAI Batch API, Anthropic Message Batches): batch prices (half the list price), answers within 24 h. The batch is stored at once; rerunning the command re-attaches to it",
+      "Send the requests through the provider's batch API (OpenAI Batch API, Anthropic Message Batches): batch prices (half the list price), answers within 24 h. The batch is stored at once; rerunning the command re-attaches to it. A panel (--judge panel:NAME with score) batches one layer per round",
   },
   wait: { type: 'boolean', description: 'With --batch: wait for the batch to end (default); --no-wait submits, prints the batch id and returns', default: true },
   'batch-poll': { type: 'string', valueHint: 'seconds', description: 'With --batch: seconds between two status checks of a batch', default: '30' },

@@ -113,7 +113,11 @@ describe('score --judge panel:NAME --batch', () => {
     first.kill('SIGKILL');
     await first.exited;
     expect(created()).toEqual([1, 1]);
-    expect(batchRows(db).map((r) => r.status)).toEqual(['in_progress', 'in_progress']);
+    // Layer 1 only: layer 2 waits for its reviews (3 images; Anthropic one request per sample).
+    expect(batchRows(db).map((r) => [r.status, r.requests])).toEqual([
+      ['in_progress', 3],
+      ['in_progress', 6],
+    ]);
 
     for (const s of servers) s.setOptions({ apiKey: KEY, batch: { pollsBeforeEnd: 0 } });
     const second = await runQuorum(args, { env: { SIM_KEY: KEY }, cwd: tmp.dir });
