@@ -7,6 +7,7 @@
  * killed process re-attaches; `--no-wait` walks the layers one rerun at a time.
  */
 import { writeFile } from 'node:fs/promises';
+import { writeTinyProjector, writeTinyTextModel } from '../support/gguf/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runQuorum, spawnQuorum, waitUntil } from '../support/cli.js';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
@@ -178,4 +179,20 @@ describe('score --judge panel:NAME --batch', () => {
     expect(servers.map((s) => completions(s).length)).toEqual([0, 0, 0]);
     for (const r of results) expect(r.status).toBe('ok');
   }, 120_000);
+
+  it('a judge without a batch API (a local llama model) is one usage line naming it, exit 2, nothing submitted', async () => {
+    await judges();
+    await writeImages(tmp.images, spread(2));
+    const model = writeTinyTextModel(tmp.path('tiny.gguf'));
+    const mmproj = writeTinyProjector(tmp.path('tiny-mmproj.gguf'));
+    const file = tmp.path('quorum.config.yaml');
+    // The panel's second neuron is the judge `local`, declared beside the simulated ones.
+    const local = ['  local:', `    judge: llama:${model}`, `    options: { mmproj: ${mmproj} }`, 'panels:'].join('\n');
+    await writeFile(file, panelConfig(servers, 'duo', ['samples: 1', 'neurons:', '  - judge: sim1', '  - judge: local']).replace('panels:', local));
+    const out = await score(file, tmp.path('q.db'), '--batch');
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr).toMatch(/--batch needs every judge of panels\.duo to have a batch API \(openai, anthropic\); neuron 2 \(llama:.*tiny\.gguf\) has none/);
+    expect(out.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(created()).toEqual([0, 0]);
+  }, 60_000);
 });
