@@ -180,6 +180,27 @@ describe('score --judge panel:NAME --batch', () => {
     for (const r of results) expect(r.status).toBe('ok');
   }, 120_000);
 
+  it('meta fusion: the meta judge is batched in the round after the reviews it reads, and its verdicts are the scores', async () => {
+    await judges({}, { noiseSd: 0.1 });
+    const images = 3;
+    await writeImages(tmp.images, spread(images));
+    const file = await configFile(['samples: 2', 'fusion: meta', 'meta: { judge: sim3 }', 'neurons:', '  - judge: sim1', '  - judge: sim2']);
+    const batched = await score(file, tmp.path('q.db'), '--batch', '--batch-poll', '0.02');
+    expect(batched.code, batched.stderr).toBe(0);
+    expect(created()).toEqual([1, 1, 1]);
+    expect(batchRows(tmp.path('q.db')).map((r) => [r.provider, r.requests])).toEqual([
+      ['openai', images],
+      ['anthropic', images * 2],
+      ['openai', images],
+    ]);
+    for (const r of JSON.parse(batched.stdout) as (PanelScored & { panel: { meta: { fallback: string | null; score: number | null } } })[]) {
+      expect(r.status).toBe('ok');
+      expect(r.panel.meta.fallback).toBeNull();
+      expect(r.score).toBe(r.panel.meta.score);
+    }
+    expect(servers.map((s) => completions(s).length)).toEqual([0, 0, 0]);
+  }, 120_000);
+
   it('a judge without a batch API (a local llama model) is one usage line naming it, exit 2, nothing submitted', async () => {
     await judges();
     await writeImages(tmp.images, spread(2));
