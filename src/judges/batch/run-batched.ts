@@ -174,8 +174,12 @@ async function batched<R extends { run: RunRecord }>(
     interrupted: false,
     rounds: 0,
   };
-  /** Requests that failed, expired or sat in a failed batch in this command: a rerun asks them again, this command does not. */
-  const givenUp = new Set<string>();
+  /**
+   * Requests this command has had an outcome for (answered, failed, expired, or in a batch
+   * that failed): never planned again by it, so no round repeats one (an answer stored as
+   * a failure that the cache asks again, a request that expired); a rerun asks them again.
+   */
+  const settled = new Set<string>();
   let unsubmitted = false;
   let watched = new Set<number>();
   for (;;) {
@@ -191,7 +195,7 @@ async function batched<R extends { run: RunRecord }>(
         // The first sample's cache key names the request: unique, 64 characters of hex (within
         // Anthropic's custom_id rule), and it maps straight back to the planned calls.
         const customId = (slots[0] as { cacheKey: string }).cacheKey;
-        if (planned.has(customId) || givenUp.has(customId)) return;
+        if (planned.has(customId) || settled.has(customId)) return;
         const judge = judges.get(session.judgeId);
         if (!judge) throw new QuorumError(`--batch: a request for judge ${session.judgeId} that the run did not declare`);
         const line = judge.client.line({ customId, request });
@@ -298,11 +302,8 @@ async function batched<R extends { run: RunRecord }>(
         } else if (outcome.type === 'errored') {
           p.session.recordError(p.item, new Error(outcome.error), startedAt);
           summary.errored++;
-          givenUp.add(outcome.customId);
-        } else {
-          summary.expired++;
-          givenUp.add(outcome.customId);
-        }
+        } else summary.expired++;
+        settled.add(outcome.customId);
         states.set(outcome.customId, outcome.type);
         planned.delete(outcome.customId);
       }
@@ -311,7 +312,7 @@ async function batched<R extends { run: RunRecord }>(
         if (item.state !== 'submitted' || states.has(item.customId) || !planned.has(item.customId)) continue;
         states.set(item.customId, 'expired');
         planned.delete(item.customId);
-        givenUp.add(item.customId);
+        settled.add(item.customId);
         summary.expired++;
       }
       ledger.settle(batch.id, states, cost);
@@ -331,7 +332,7 @@ async function batched<R extends { run: RunRecord }>(
           // The provider rejected the whole batch: its requests are asked again next time.
           ledger.setStatus(id, 'failed', state.error ?? null);
           emit({ type: 'failed', remoteId: batch.remoteId, error: state.error ?? 'failed' });
-          for (const item of ledger.items(id)) if (planned.delete(item.customId)) givenUp.add(item.customId);
+          for (const item of ledger.items(id)) if (planned.delete(item.customId)) settled.add(item.customId);
           watching.delete(id);
         } else if (state.status === 'ended') {
           if (batch.status === 'in_progress') ledger.setStatus(id, 'ended');
