@@ -20,11 +20,9 @@ export const batchArgs = {
 } as const satisfies ArgsDef;
 
 /** What a command's run function receives on top of its own options (batch mode's hooks). */
-export type PassOverrides = Pick<JudgeRunOptions, 'defer' | 'hold' | 'fresh' | 'onSession'> & {
+export type PassOverrides = Pick<JudgeRunOptions, 'defer' | 'hold' | 'awaiting' | 'fresh' | 'onSession'> & {
   /** Set for the collecting pass of `--batch`: its events are not progress. */
   onEvent?: () => void;
-  /** Collecting passes of `--batch`: whether a sample's answer is still to come from a batch (see `PassHooks.awaiting`). */
-  awaiting?: (cacheKey: string) => boolean;
 };
 
 /**

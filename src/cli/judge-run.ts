@@ -20,7 +20,7 @@ import { chooseJudge, pairOptionsFrom, setupJudge, type JudgeSetup } from './jud
 import type { PairJudgingFactory, PanelPairResult } from '../judges/panels/pairs.js';
 import { panelNotes } from './panels/show.js';
 import { batchLine } from './batch-run.js';
-import type { BatchSummary } from '../judges/batch/run-batched.js';
+import type { BatchJudge, BatchSummary } from '../judges/batch/run-batched.js';
 import { choosePanel } from './panels/options.js';
 import { openPanelPairs } from './panels/pairs.js';
 import type { CommandIO } from './main.js';
@@ -254,6 +254,8 @@ export interface PairCommand {
   /** How log-probability support was settled when the template was chosen by it. */
   levels: LevelsSupport | undefined;
   judge: JudgeSetup;
+  /** What `judgedRun` asks: every judge of the run (one, or a panel's) and whether its questions depend on others' answers. */
+  judged: { judges: readonly BatchJudge[]; layered: boolean };
   settings: PairSettings;
   store: Store;
   terminal: RunTerminal;
@@ -330,6 +332,7 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     probes,
     levels: plan.levels,
     judge,
+    judged: panel ? panel.judged : { judges: [judge], layered: false },
     settings,
     store,
     terminal,

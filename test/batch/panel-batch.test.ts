@@ -7,11 +7,11 @@
  * killed process re-attaches; `--no-wait` walks the layers one rerun at a time.
  */
 import { writeFile } from 'node:fs/promises';
-import { writeTinyProjector, writeTinyTextModel } from '../support/gguf/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runQuorum, spawnQuorum, waitUntil } from '../support/cli.js';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
-import { completions, panelConfig, spread, tempDir, withDb, writeImages, type ScoredImage, type TempDir } from '../scoring/_support.js';
+import { completions, panelConfig, spread, tempDir, writeImages, type ScoredImage, type TempDir } from '../scoring/_support.js';
+import { batchRows, configWithLocalNeuron, NO_BATCH_API, created as createdOn } from './_support.js';
 
 const KEY = 'sk-test-panel-batch';
 let tmp: TempDir;
@@ -41,7 +41,9 @@ async function judges(batch: { pollsBeforeEnd?: number } = {}, cheap?: { noiseSd
 
 async function configFile(panel: readonly string[]): Promise<string> {
   const file = tmp.path('quorum.config.yaml');
-  await writeFile(file, panelConfig(servers, 'duo', panel));
+  // One request at a time live: an Anthropic judge's samples are identical requests, and the
+  // simulated judge answers repeats in arrival order, which must be the samples' order (as in a batch).
+  await writeFile(file, panelConfig(servers, 'duo', panel, ['concurrency: 1']));
   return file;
 }
 
@@ -50,9 +52,7 @@ const TWO_LAYERS = ['samples: 2', 'layers: 2', 'rounds: 50', 'neurons:', '  - ju
 const score = (file: string, db: string, ...extra: string[]) =>
   runQuorum(['score', tmp.images, '--judge', 'panel:duo', '--config', file, '--db', db, '--format', 'json', ...extra], { env: { SIM_KEY: KEY }, cwd: tmp.dir });
 
-const batchRows = (db: string) =>
-  withDb(db, (d) => d.prepare('SELECT judge_id, provider, status, requests, succeeded, run_id FROM batches ORDER BY id').all() as { provider: string; status: string; requests: number; succeeded: number }[]);
-const created = () => servers.map((s) => s.batches.created);
+const created = () => createdOn(servers);
 const fused = (stdout: string) =>
   (JSON.parse(stdout) as PanelScored[]).map((r) => ({ path: r.path, status: r.status, score: r.score, lower: r.panel.lower, upper: r.panel.upper, used: r.panel.neuronsUsed }));
 
@@ -201,18 +201,45 @@ describe('score --judge panel:NAME --batch', () => {
     expect(servers.map((s) => completions(s).length)).toEqual([0, 0, 0]);
   }, 120_000);
 
+  it('roles generated per item: the roles judge is batched in the round before the neurons, who judge from its roles', async () => {
+    await judges();
+    // The roles judge (OpenAI) always proposes the same two angles.
+    servers.push(await startOpenAIServer({ apiKey: KEY, seed: 3, faultRate: 1, faultKinds: [{ kind: 'say', text: '{"roles": ["edges of the shapes", "banding in the gradient"]}' }] }));
+    const images = 3;
+    await writeImages(tmp.images, spread(images));
+    const file = await configFile(['samples: 2', 'fusion: mean', 'roles: { judge: sim3, count: 2 }', 'neurons:', '  - judge: sim1', '  - judge: sim2']);
+    const batched = await score(file, tmp.path('q.db'), '--batch', '--batch-poll', '0.02');
+    expect(batched.code, batched.stderr).toBe(0);
+    // Round 1: the roles calls only; round 2: the neurons, one batch each.
+    expect(created()).toEqual([1, 1, 1]);
+    expect(batchRows(tmp.path('q.db')).map((r) => [r.provider, r.requests])).toEqual([
+      ['openai', images],
+      ['openai', images],
+      ['anthropic', images * 2],
+    ]);
+    expect(servers.map((s) => completions(s).length)).toEqual([0, 0, 0]);
+    type Roled = PanelScored & { panel: { rolesFrom: string; roles: string[] } };
+    for (const r of JSON.parse(batched.stdout) as Roled[]) {
+      expect(r.status).toBe('ok');
+      expect(r.panel.rolesFrom, r.errors.join('; ')).toBe('generated');
+      expect(r.panel.roles).toEqual(['edges of the shapes', 'banding in the gradient']);
+    }
+    // The same panel live (the servers' answers start over): the same roles, hence the same reviews and scores.
+    for (const s of servers) s.resetCounts();
+    const live = await score(file, tmp.path('live.db'));
+    expect(live.code, live.stderr).toBe(0);
+    expect(completions(servers[2]!)).toHaveLength(images);
+    expect(fused(live.stdout)).toEqual(fused(batched.stdout));
+  }, 120_000);
+
   it('a judge without a batch API (a local llama model) is one usage line naming it, exit 2, nothing submitted', async () => {
     await judges();
     await writeImages(tmp.images, spread(2));
-    const model = writeTinyTextModel(tmp.path('tiny.gguf'));
-    const mmproj = writeTinyProjector(tmp.path('tiny-mmproj.gguf'));
-    const file = tmp.path('quorum.config.yaml');
     // The panel's second neuron is the judge `local`, declared beside the simulated ones.
-    const local = ['  local:', `    judge: llama:${model}`, `    options: { mmproj: ${mmproj} }`, 'panels:'].join('\n');
-    await writeFile(file, panelConfig(servers, 'duo', ['samples: 1', 'neurons:', '  - judge: sim1', '  - judge: local']).replace('panels:', local));
+    const file = await configWithLocalNeuron(tmp, servers);
     const out = await score(file, tmp.path('q.db'), '--batch');
     expect(out.code, out.stderr).toBe(2);
-    expect(out.stderr).toMatch(/--batch needs every judge of panels\.duo to have a batch API \(openai, anthropic\); neuron 2 \(llama:.*tiny\.gguf\) has none/);
+    expect(out.stderr).toMatch(NO_BATCH_API);
     expect(out.stderr).not.toMatch(/at .*\.js:\d+/);
     expect(created()).toEqual([0, 0]);
   }, 60_000);

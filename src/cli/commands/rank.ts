@@ -72,7 +72,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       args,
       io,
       terminal: cmd.terminal,
-      judges: [cmd.judge],
+      ...cmd.judged,
       store: cmd.store,
       pass: (overrides) =>
         runRank({

@@ -12,10 +12,11 @@ import type { Store } from '../../store/store.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { dryRunPanel } from '../../dry-run/index.js';
 import { batchExit, batchLine, judgedRun } from '../batch-run.js';
+import type { BatchJudge } from '../../judges/batch/run-batched.js';
 import { openRunStore, printDryRun, retryFailedOf, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { checkOutputs } from '../outputs.js';
-import { openPanel, type PanelChoice } from './options.js';
+import { batchJudges, openPanel, type PanelChoice } from './options.js';
 import { panelNotes } from './show.js';
 
 /** Options of `score` that a panel's definition sets instead. */
@@ -32,8 +33,12 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table') satisfies OutputFormat;
   await checkOutputs(args, io.env);
   const judges = await openPanel(choice, args, io.env);
+  const batch = args['batch'] === true;
   let store: Store;
+  let asked: BatchJudge[];
   try {
+    // Every judge the panel may ask; with --batch each needs a batch API.
+    asked = batch ? batchJudges(panel, judges, ['escalation', 'meta', 'roles']) : [];
     store = openRunStore(args, io.env);
   } catch (error) {
     await judges.close();
@@ -49,20 +54,6 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
     }
   }
   const terminal = new RunTerminal(`panel ${panel.name}`, io, args);
-  const batch = args['batch'] === true;
-  // Every judge the panel may ask, named as the panel's definition places it.
-  const everyone = [
-    ...judges.members.map((m, r) => ({ m, where: `neuron ${r + 1}` })),
-    ...(['escalation', 'meta', 'roles'] as const).flatMap((k) => (judges[k] ? [{ m: judges[k], where: `the ${k} judge` }] : [])),
-  ];
-  const without = batch ? everyone.find(({ m }) => !m.provider.batch) : undefined;
-  if (without) {
-    store.close();
-    await judges.close();
-    throw new UsageError(
-      `--batch needs every judge of panels.${panel.name} to have a batch API (openai, anthropic); ${without.where} (${without.m.provider.id}:${without.m.provider.model}) has none`,
-    );
-  }
   // Ctrl-C: the first stops every judge's new calls, the second abandons those in flight
   // (with --batch, `judgedRun` stops collecting or waiting instead).
   const sessions: JudgeSession[] = [];
@@ -89,7 +80,7 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
       args,
       io,
       terminal,
-      judges: everyone.map(({ m }) => m),
+      judges: asked,
       layered: true,
       store,
       pass: (o) =>

@@ -4,12 +4,15 @@
  * with its role stated in the pair prompt; the panel's verdict is the mean of the
  * neurons' debiased preferences, per order, then combined as one judge's two orders are.
  * With `escalation: { disagree: true }` a cheap judge goes first and the panel is called
- * only where its two orders disagree (or it failed).
+ * only where its two orders disagree (or it failed). With `--batch` the escalation judge's
+ * answers come in one round of batches and the neurons' questions in the next: while the
+ * cheap judge's answers are still to come (`awaiting`) the neurons are not asked.
  */
 import { templateText, type PromptTemplate } from '../../prompts/template.js';
 import { mean } from '../../aggregate/descriptive.js';
 import type { Store, RetryFailed } from '../../store/store.js';
-import { combineOrders, judgePair, verdictOf, type OrderPolicy, type OrderResult, type PairResult, type PairSettings } from '../compare.js';
+import { combineOrders, judgePair, pairCacheKeys, verdictOf, type OrderPolicy, type OrderResult, type PairResult, type PairSettings } from '../compare.js';
+import type { JudgeRunOptions } from '../run.js';
 import type { RegisteredImage } from '../image-registry.js';
 import type { JudgeSession, SessionEvent } from '../session/session.js';
 import { neuronPairTemplate } from './_prompts.js';
@@ -28,14 +31,22 @@ export interface PairInput {
 /** What judges the pairs of a run in place of its one judge (see `runCompare`, `runRank`). */
 export interface PairJudging {
   judge(input: PairInput): Promise<PairResult>;
+  /**
+   * Whether anyone was asked for this verdict: where a panel escalated, its neurons (the
+   * escalation judge's doubt alone is not a judgment); a pair nobody was asked for is not run.
+   */
+  asked(result: PairResult): boolean;
   /** Drains and closes the judging sessions. */
   finish(): Promise<void>;
   counts(): JudgeSession['counts'];
   budgetExceeded(): boolean;
 }
 
+/** Batch mode's hooks of one pass of the run (see `runBatched`). */
+export type PairBatchHooks = Pick<JudgeRunOptions, 'defer' | 'hold' | 'awaiting'>;
+
 /** Makes the pair judging of a run once it is open (its id is where the calls are linked). */
-export type PairJudgingFactory = (store: Store, runId: number) => PairJudging;
+export type PairJudgingFactory = (store: Store, runId: number, batch?: PairBatchHooks) => PairJudging;
 
 /** One neuron's verdict on a pair. */
 export interface NeuronPairReview {
@@ -93,7 +104,7 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
     throw new Error(`panel ${panel.name}: pairs escalate by disagreement only (escalation: { disagree: true })`);
   }
   if (byDisagreement && !options.escalation) throw new Error(`panel ${panel.name}: the escalation judge was not opened`);
-  return (store, runId) => {
+  return (store, runId, batch = {}) => {
     const put = (t: PromptTemplate) => store.putPrompt({ hash: t.hash, id: t.id, version: t.version, kind: t.kind, text: templateText(t) });
     const judges = options.members.length + (byDisagreement ? 1 : 0);
     const open = (m: PanelMember) =>
@@ -105,6 +116,8 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
         retryFailed: options.retryFailed,
         onEvent: options.onEvent,
         onSession: options.onSession,
+        defer: batch.defer,
+        hold: batch.hold,
       });
     const neurons = options.members.map((m, r) => {
       const role = roleOf(panel, r);
@@ -122,7 +135,11 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
         let first: PairResult | undefined;
         if (cheap) {
           first = await ask(cheap, settings, input);
-          if (first.consistent === true) return withPanel(first, panel, { escalated: false, reviews: [], cheap: cheapOf(first, cheap) });
+          const { awaiting } = batch;
+          const waiting = awaiting !== undefined && pairCacheKeys({ ...input, provider: cheap.provider, judgeId: cheap.judgeId, settings }).some(awaiting);
+          // Its two orders agree: its verdict stands. Its answers still to come from a batch (a
+          // collecting pass, whose result is not kept): the neurons wait for the next round.
+          if (first.consistent === true || waiting) return withPanel(first, panel, { escalated: false, reviews: [], cheap: cheapOf(first, cheap) });
         }
         const results = await Promise.all(neurons.map((n) => ask(n.judge, n.settings, input)));
         const reviews = results.map((r, i): NeuronPairReview => {
@@ -134,6 +151,11 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
         const fused = fusePair(input.a, input.b, results, panel.minNeurons);
         const orders = [...(first?.orders ?? []), ...results.flatMap((r) => r.orders)];
         return withPanel({ ...fused, orders }, panel, { escalated: true, reviews, cheap: first && cheap ? cheapOf(first, cheap) : null });
+      },
+      // Escalated: the neurons' reviews say whether any was asked (the cheap judge's orders are in `orders` too).
+      asked: (r) => {
+        const info = (r as Partial<PanelPairResult>).panel;
+        return info?.escalated ? info.reviews.some((v) => v.status !== 'not-run') : asked(r);
       },
       ...panelSessions(all),
     };

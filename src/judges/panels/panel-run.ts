@@ -384,6 +384,11 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       results.push(panelResult(unscored(path, null, 'sample'), panel, { status: 'error', errors: [it.error] }));
       return;
     }
+    if (it.layers.length === 0 && !it.cheap) {
+      // A collecting pass of --batch: the neurons wait for the roles judge's answer in a batch.
+      results.push(panelResult(unscored(path, it.sha256, 'sample'), panel, { status: 'not-run', errors: ['not run: the roles are still to come from a batch'] }));
+      return;
+    }
     const reviews = [...(it.cheap ? [it.cheap] : []), ...it.layers.flat(), ...(it.meta ? [it.meta] : [])].map(
       ({ reasoning: _r, waiting: _w, ...r }): NeuronReview => r,
     );
