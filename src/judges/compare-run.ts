@@ -11,7 +11,7 @@ import { matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { inShard, type Shard } from './shard.js';
 import type { JudgeSession, SessionEvent } from './session/session.js';
-import type { PairJudging, PairJudgingFactory } from './panels/pairs.js';
+import { pairAsked, type PairJudging, type PairJudgingFactory } from './panels/pairs.js';
 
 export interface ComparedPair extends PairResult {
   key: string;
@@ -222,7 +222,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
         const [a, b, reference] = sides as [RegisteredImage, RegisteredImage, RegisteredImage | undefined];
         const pairInput = { a, b, reference, order: options.order, coin: () => coins[position] as boolean };
         const result = await (judging ? judging.judge(pairInput) : judgePair({ ...pairInput, session, provider, judgeId, settings }));
-        const asked = judging ? judging.asked(result) : result.orders.some((o) => o.ok + o.failed > 0);
+        const asked = pairAsked(result);
         // Nothing asked because the run stopped, or because its answers wait in a batch (held): not run.
         const status = result.verdict !== null ? 'ok' : asked || (!session.stopping && session.held === undefined) ? 'failed' : 'not-run';
         const pair: ComparedPair = {

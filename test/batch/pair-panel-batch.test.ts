@@ -183,7 +183,9 @@ describe('compare --judge panel:NAME --batch', () => {
     const waiting = compared(one.stdout).pairs;
     expect(waiting.map((p) => p.status)).toEqual(Array(CONTENTS).fill('not-run'));
     expect(waiting[0]?.errors[0]).toMatch(/^not run: waiting in batch /);
-    expect(one.stderr).not.toMatch(/pair\(s\) failed/);
+    // Said once, and nothing is said to have failed.
+    expect(one.stderr).toMatch(new RegExp(`${CONTENTS} pair\\(s\\) not run: waiting in batch .*quorum batches --collect`));
+    expect(one.stderr).not.toMatch(/failed on|pair\(s\) failed/);
 
     const two = await quorum(COMPARE, file, db, '--batch', '--no-wait');
     expect(two.code, two.stderr).toBe(0);
@@ -192,8 +194,10 @@ describe('compare --judge panel:NAME --batch', () => {
     const pairs = compared(two.stdout).pairs;
     // The cheap judge's sure verdicts stand; the pairs it split wait for the neurons.
     for (const p of pairs) expect(p.status).toBe(p.panel.cheap?.consistent === true ? 'ok' : 'not-run');
-    expect(pairs.some((p) => p.status === 'not-run')).toBe(true);
-    expect(two.stderr).not.toMatch(/pair\(s\) failed/);
+    const split = pairs.filter((p) => p.status === 'not-run').length;
+    expect(split).toBeGreaterThan(0);
+    expect(two.stderr).toMatch(new RegExp(`${split} pair\\(s\\) not run: waiting in batch `));
+    expect(two.stderr).not.toMatch(/failed on|pair\(s\) failed/);
 
     const collect = await runQuorum(['batches', '--collect', '--db', db], { env: { SIM_KEY: KEY }, cwd: tmp.dir });
     expect(collect.code, collect.stderr).toBe(0);
@@ -236,6 +240,25 @@ describe('rank --judge panel:NAME --batch', () => {
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(live()).toEqual([2 * pairs, 2 * pairs * 2, 0]);
     expect(ranking(fresh.stdout)).toEqual(ranking(batched.stdout));
+  }, 120_000);
+
+  it('--no-wait: the pairs waiting in the batches are not run (exit 0, nothing failed); the rerun collects them and ranks', async () => {
+    await judges({ pollsBeforeEnd: 1 });
+    const file = await configFile(DUO);
+    const RANK = ['rank', 'A', 'B', 'C', '--strategy', 'round-robin'];
+    const db = tmp.path('q.db');
+    const one = await quorum(RANK, file, db, '--batch', '--no-wait');
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toMatch(new RegExp(`${3 * CONTENTS} pair\\(s\\) not run: waiting in batch `));
+    expect(one.stderr).not.toMatch(/failed on|pair\(s\) failed/);
+    type Ranked = { ranking: { name: string; status: string }[] };
+    expect((JSON.parse(one.stdout) as Ranked).ranking.map((r) => r.status)).toEqual(['not-ranked', 'not-ranked', 'not-ranked']);
+    const two = await quorum(RANK, file, db, '--batch');
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stderr).toContain('re-attached');
+    expect(created()).toEqual([1, 1, 0]);
+    expect((JSON.parse(two.stdout) as Ranked).ranking.map((r) => r.name)).toEqual(['C', 'B', 'A']);
+    expect(live()).toEqual([0, 0, 0]);
   }, 120_000);
 
   it('the active strategy with --batch stays a usage error', async () => {

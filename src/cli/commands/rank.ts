@@ -8,6 +8,7 @@ import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, printDryRun, runArgs } from '../judge-run.js';
 import { dryRunRank } from '../../dry-run/index.js';
+import { pairAsked } from '../../judges/panels/pairs.js';
 import { batchArgs, batchExit, judgedRun } from '../batch-run.js';
 
 export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model|name|panel:NAME] [--dry-run] [options]';
@@ -88,7 +89,9 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
         }),
     });
     await cmd.print(args, batch, result.pairs, formatRanking(result, format), result.run);
-    return batchExit(cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length, pairsHere: result.pairs.length }), batch);
+    // A pair whose answers a batch still holds was not asked: not run, not failed.
+    const failedPairs = result.pairs.filter((p) => p.verdict === null && (batch?.reason === undefined || pairAsked(p))).length;
+    return batchExit(cmd.finish({ ...result, failedPairs, pairsHere: result.pairs.length }), batch);
   } finally {
     await cmd.close();
   }

@@ -31,11 +31,6 @@ export interface PairInput {
 /** What judges the pairs of a run in place of its one judge (see `runCompare`, `runRank`). */
 export interface PairJudging {
   judge(input: PairInput): Promise<PairResult>;
-  /**
-   * Whether anyone was asked for this verdict: where a panel escalated, its neurons (the
-   * escalation judge's doubt alone is not a judgment); a pair nobody was asked for is not run.
-   */
-  asked(result: PairResult): boolean;
   /** Drains and closes the judging sessions. */
   finish(): Promise<void>;
   counts(): JudgeSession['counts'];
@@ -92,6 +87,16 @@ export interface PanelPairOptions {
 }
 
 const asked = (r: PairResult) => r.orders.some((o) => o.ok + o.failed > 0);
+
+/**
+ * Whether anyone was asked for a pair's verdict (one judge's result or a panel's): where a
+ * panel escalated, its neurons were (the escalation judge's doubt alone is no judgment).
+ * A pair nobody was asked for is not run (stopped, or its answers wait in a batch), never failed.
+ */
+export function pairAsked(result: PairResult): boolean {
+  const info = (result as Partial<PanelPairResult>).panel;
+  return info?.escalated ? info.reviews.some((v) => v.status !== 'not-run') : asked(result);
+}
 
 /** The pair judging of a panel, for `runCompare` / `runRank`'s `pairJudging`. */
 export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory {
@@ -151,11 +156,6 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
         const fused = fusePair(input.a, input.b, results, panel.minNeurons);
         const orders = [...(first?.orders ?? []), ...results.flatMap((r) => r.orders)];
         return withPanel({ ...fused, orders }, panel, { escalated: true, reviews, cheap: first && cheap ? cheapOf(first, cheap) : null });
-      },
-      // Escalated: the neurons' reviews say whether any was asked (the cheap judge's orders are in `orders` too).
-      asked: (r) => {
-        const info = (r as Partial<PanelPairResult>).panel;
-        return info?.escalated ? info.reviews.some((v) => v.status !== 'not-run') : asked(r);
       },
       ...panelSessions(all),
     };
