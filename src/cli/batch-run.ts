@@ -13,7 +13,7 @@ export const batchArgs = {
   batch: {
     type: 'boolean',
     description:
-      "Send the requests through the provider's batch API (OpenAI Batch API, Anthropic Message Batches): batch prices (half the list price), answers within 24 h. The batch is stored at once; rerunning the command re-attaches to it. A panel (--judge panel:NAME with score) batches one layer per round",
+      "Send the requests through the provider's batch API (OpenAI Batch API, Anthropic Message Batches): batch prices (half the list price), answers within 24 h. The batch is stored at once; rerunning the command re-attaches to it. A panel (--judge panel:NAME) batches one round per step that reads earlier answers (a layer; the neurons behind an escalation judge)",
   },
   wait: { type: 'boolean', description: 'With --batch: wait for the batch to end (default); --no-wait submits, prints the batch id and returns', default: true },
   'batch-poll': { type: 'string', valueHint: 'seconds', description: 'With --batch: seconds between two status checks of a batch', default: '30' },
@@ -30,7 +30,7 @@ export type PassOverrides = Pick<JudgeRunOptions, 'defer' | 'hold' | 'awaiting' 
  * (`runBatched`): progress and batch notes on stderr, Ctrl-C stops waiting (the batch
  * stays stored; a rerun re-attaches). `pass` runs the strategy once with the overrides;
  * `judges` are every judge it may ask, and `layered` says that some of its questions
- * depend on others' answers (a panel: one round of batches per layer).
+ * depend on others' answers (a panel: one round of batches per layer or escalation step).
  */
 export async function judgedRun<R extends { run: RunRecord }>(input: {
   args: Args;

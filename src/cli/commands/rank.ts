@@ -37,7 +37,8 @@ export const command = defineCommand({
 export const examples = `Examples:
   quorum rank out/model-a out/model-b out/model-c --judge openai:gpt-4o-mini
   quorum rank --items candidates/ --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1 --budget 300
-  quorum rank out/* --judge anthropic:claude-sonnet-4-6 --strategy round-robin --format json`;
+  quorum rank out/* --judge anthropic:claude-sonnet-4-6 --strategy round-robin --format json
+  quorum rank out/* --judge panel:duo --strategy round-robin --batch   # every pair through the batch APIs`;
 
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const systems = (args['_'] as string[] | undefined) ?? [];

@@ -17,8 +17,8 @@ import { BatchLedger, type BatchRecord, type ItemState } from './ledger.js';
  *    waits for them (or not, `wait: false`), then records every answer through the
  *    session that deferred it, as a live answer (`recordAnswer`);
  * 3. `layered` strategies (a panel: layer 2 reads layer 1's reviews, the panel is called
- *    where the escalation judge is unsure, the meta judge reads the last layer) repeat 1-2,
- *    one round per layer, until a collecting pass asks nothing new; in a collecting pass
+ *    where the escalation judge is unsure or split a pair's two orders, the meta judge
+ *    reads the last layer) repeat 1-2, one round per layer, until a collecting pass asks nothing new; in a collecting pass
  *    a question whose answer is still to come (`awaiting`) is not final, and nothing that
  *    depends on it is asked;
  * 4. a serving pass: the strategy reads its samples from the store (held: nothing is
