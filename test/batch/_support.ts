@@ -20,6 +20,14 @@ export interface BatchRow {
 export const batchRows = (db: string): BatchRow[] =>
   withDb(db, (d) => d.prepare('SELECT judge_id, provider, status, requests, succeeded, run_id FROM batches ORDER BY id').all() as BatchRow[]);
 
+/** Cache keys of the answered calls in `db`: a batch run's must be a live run's. */
+export const okKeys = (db: string): string[] =>
+  withDb(db, (d) => (d.prepare("SELECT cache_key FROM calls WHERE status = 'ok' ORDER BY cache_key").all() as { cache_key: string }[]).map((r) => r.cache_key));
+
+/** The results rows stored in `db` (each pair, item or summary with its status and score). */
+export const storedResults = (db: string): unknown[] =>
+  withDb(db, (d) => d.prepare('SELECT kind, item_key, status, score FROM results ORDER BY kind, item_key').all());
+
 /** Batches submitted to each server so far. */
 export const created = (servers: readonly JudgeServer[]): number[] => servers.map((s) => s.batches.created);
 

@@ -13,7 +13,7 @@ import { runQuorum, spawnQuorum, waitUntil } from '../support/cli.js';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { makeTestImage } from '../support/test-images.js';
 import { completions, panelConfig, tempDir, type TempDir } from '../scoring/_support.js';
-import { batchRows, configWithLocalNeuron, created as createdOn, NO_BATCH_API } from './_support.js';
+import { batchRows, configWithLocalNeuron, created as createdOn, NO_BATCH_API, okKeys, storedResults } from './_support.js';
 
 const KEY = 'sk-test-pair-panel-batch';
 const CONTENTS = 6;
@@ -114,6 +114,9 @@ describe('compare --judge panel:NAME --batch', () => {
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(live()).toEqual([2 * CONTENTS, 2 * CONTENTS * 2, 0]);
     expect(verdicts(fresh.stdout)).toEqual(verdicts(batched.stdout));
+    // The same answers under the same cache keys, and the same stored pairs and summary.
+    expect(okKeys(db)).toEqual(okKeys(tmp.path('live.db')));
+    expect(storedResults(db)).toEqual(storedResults(tmp.path('live.db')));
   }, 120_000);
 
   it('escalation by disagreement: round 1 batches the cheap judge, round 2 only the pairs whose orders it split', async () => {
@@ -146,6 +149,8 @@ describe('compare --judge panel:NAME --batch', () => {
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(live()).toEqual([2 * escalated, 2 * escalated, 2 * CONTENTS]);
     expect(verdicts(fresh.stdout)).toEqual(verdicts(batched.stdout));
+    expect(okKeys(db)).toEqual(okKeys(tmp.path('live.db')));
+    expect(storedResults(db)).toEqual(storedResults(tmp.path('live.db')));
   }, 120_000);
 
   it('killed while waiting for the cheap judge, the rerun re-attaches without submitting it again, then batches the neurons', async () => {
@@ -240,6 +245,7 @@ describe('rank --judge panel:NAME --batch', () => {
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(live()).toEqual([2 * pairs, 2 * pairs * 2, 0]);
     expect(ranking(fresh.stdout)).toEqual(ranking(batched.stdout));
+    expect(storedResults(tmp.path('batch.db'))).toEqual(storedResults(tmp.path('live.db')));
   }, 120_000);
 
   it('--no-wait: the pairs waiting in the batches are not run (exit 0, nothing failed); the rerun collects them and ranks', async () => {
