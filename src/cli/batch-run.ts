@@ -1,10 +1,10 @@
 import type { ArgsDef } from 'citty';
 import { UsageError } from '../core/errors.js';
 import type { RunRecord, Store } from '../store/store.js';
-import { runBatched, type BatchEvent, type BatchSummary } from '../judges/batch/run-batched.js';
+import { runBatched, type BatchEvent, type BatchJudge, type BatchSummary } from '../judges/batch/run-batched.js';
+import type { JudgeSession } from '../judges/session/session.js';
 import type { JudgeRunOptions } from '../judges/run.js';
 import { numArg, type Args } from './args.js';
-import type { JudgeSetup } from './judge-options.js';
 import type { RunTerminal } from './judge-run.js';
 import type { CommandIO } from './main.js';
 
@@ -13,32 +13,35 @@ export const batchArgs = {
   batch: {
     type: 'boolean',
     description:
-      "Send the requests through the provider's batch API (OpenAI Batch API, Anthropic Message Batches): batch prices (half the list price), answers within 24 h. The batch is stored at once; rerunning the command re-attaches to it",
+      "Send the requests through the provider's batch API (OpenAI Batch API, Anthropic Message Batches): batch prices (half the list price), answers within 24 h. The batch is stored at once; rerunning the command re-attaches to it. A panel (--judge panel:NAME) batches one round per step that reads earlier answers (a layer; the neurons behind an escalation judge)",
   },
   wait: { type: 'boolean', description: 'With --batch: wait for the batch to end (default); --no-wait submits, prints the batch id and returns', default: true },
   'batch-poll': { type: 'string', valueHint: 'seconds', description: 'With --batch: seconds between two status checks of a batch', default: '30' },
 } as const satisfies ArgsDef;
 
 /** What a command's run function receives on top of its own options (batch mode's hooks). */
-export type PassOverrides = Pick<JudgeRunOptions, 'defer' | 'hold' | 'fresh' | 'onSession'> & {
+export type PassOverrides = Pick<JudgeRunOptions, 'defer' | 'hold' | 'awaiting' | 'fresh' | 'onSession'> & {
   /** Set for the collecting pass of `--batch`: its events are not progress. */
   onEvent?: () => void;
 };
 
 /**
- * Runs a judging command live, or with `--batch` through the provider's batch API
+ * Runs a judging command live, or with `--batch` through the providers' batch APIs
  * (`runBatched`): progress and batch notes on stderr, Ctrl-C stops waiting (the batch
- * stays stored; a rerun re-attaches). `pass` runs the strategy once with the overrides.
+ * stays stored; a rerun re-attaches). `pass` runs the strategy once with the overrides;
+ * `judges` are every judge it may ask, and `layered` says that some of its questions
+ * depend on others' answers (a panel: one round of batches per layer or escalation step).
  */
 export async function judgedRun<R extends { run: RunRecord }>(input: {
   args: Args;
   io: CommandIO;
   terminal: RunTerminal;
-  judge: JudgeSetup;
+  judges: readonly BatchJudge[];
+  layered?: boolean;
   store: Store;
   pass: (overrides: PassOverrides) => Promise<R>;
 }): Promise<{ result: R; batch: BatchSummary | undefined }> {
-  const { args, io, terminal, judge, store } = input;
+  const { args, io, terminal, store } = input;
   const batch = args['batch'] === true;
   const pollSeconds = numArg(args, 'batch-poll', 0.01) ?? 30;
   if (!batch) {
@@ -50,11 +53,11 @@ export async function judgedRun<R extends { run: RunRecord }>(input: {
     throw new UsageError('--max-cost is not enforced with --batch (a batch is priced when it ends); leave it out, the summary shows the cost at batch prices');
   }
   // Ctrl-C is handled here, not by the terminal: it stops collecting or waiting, once.
-  let current: { stop(): void } | undefined;
+  const sessions: JudgeSession[] = [];
   const handle = runBatched({
     store,
-    provider: judge.provider,
-    price: judge.price,
+    judges: input.judges,
+    ...(input.layered ? { layered: true } : {}),
     options: {
       wait: args['wait'] !== false,
       pollMs: pollSeconds * 1000,
@@ -64,20 +67,18 @@ export async function judgedRun<R extends { run: RunRecord }>(input: {
     pass: (hooks) =>
       input.pass({
         ...(hooks.defer ? { defer: hooks.defer } : {}),
+        ...(hooks.awaiting ? { awaiting: hooks.awaiting } : {}),
         ...(hooks.hold !== undefined ? { hold: hooks.hold } : {}),
-        // `--new` starts the run afresh once; the serving pass resumes that run.
-        fresh: hooks.collecting && args['new'] === true,
-        onSession: (s) => {
-          current = s;
-          hooks.onSession(s);
-        },
+        // `--new` starts the run afresh once; the later passes resume that run.
+        fresh: hooks.first && args['new'] === true,
+        onSession: (s) => sessions.push(s),
         ...(hooks.collecting ? { onEvent: () => {} } : {}),
       }),
   });
   const stop = () => {
     terminal.progress.clear();
     io.note('interrupted: batches already submitted stay with the provider and in the database; rerun the command to collect them');
-    current?.stop();
+    for (const s of sessions) s.stop();
     handle.stop();
   };
   io.onInterrupt(stop);
@@ -94,7 +95,7 @@ function onBatchEvent(e: BatchEvent, io: CommandIO, terminal: RunTerminal): void
     case 'planned':
       terminal.progress.clear();
       io.note(
-        `batch: ${e.requests} request(s) not in the database` +
+        `batch${e.round > 1 ? ` round ${e.round}` : ''}: ${e.requests} request(s) not in the database` +
           (e.waiting ? `, ${e.waiting} already in ${e.batches} submitted batch(es): re-attached` : ''),
       );
       return;

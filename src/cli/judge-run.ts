@@ -17,10 +17,10 @@ import { parseShard, shardLabel, type Shard } from '../judges/shard.js';
 import type { LevelsSupport } from '../judges/session/probe.js';
 import { dbPath, enumArg, str, type Args } from './args.js';
 import { chooseJudge, pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
-import type { PairJudgingFactory, PanelPairResult } from '../judges/panels/pairs.js';
+import { pairAsked, type PairJudgingFactory, type PanelPairResult } from '../judges/panels/pairs.js';
 import { panelNotes } from './panels/show.js';
 import { batchLine } from './batch-run.js';
-import type { BatchSummary } from '../judges/batch/run-batched.js';
+import type { BatchJudge, BatchSummary } from '../judges/batch/run-batched.js';
 import { choosePanel } from './panels/options.js';
 import { openPanelPairs } from './panels/pairs.js';
 import type { CommandIO } from './main.js';
@@ -254,6 +254,8 @@ export interface PairCommand {
   /** How log-probability support was settled when the template was chosen by it. */
   levels: LevelsSupport | undefined;
   judge: JudgeSetup;
+  /** What `judgedRun` asks: every judge of the run (one, or a panel's) and whether its questions depend on others' answers. */
+  judged: { judges: readonly BatchJudge[]; layered: boolean };
   settings: PairSettings;
   store: Store;
   terminal: RunTerminal;
@@ -330,6 +332,7 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
     probes,
     levels: plan.levels,
     judge,
+    judged: panel ? panel.judged : { judges: [judge], layered: false },
     settings,
     store,
     terminal,
@@ -354,8 +357,11 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
       const line = batchLine(batch);
       terminal.done();
       if (line) io.note(line);
-      // A panel's neurons that failed on some pairs, one line each.
-      const withPanel = pairs.filter((p): p is PanelPairResult => 'panel' in p);
+      // Pairs whose answers a batch still holds (or lost: a rerun asks them again) are not run, said once.
+      const waiting = batch?.reason !== undefined ? pairs.filter((p) => p.verdict === null && !pairAsked(p)).length : 0;
+      if (waiting) io.note(`${waiting} pair(s) not run: ${batch?.reason}`);
+      // A panel's neurons that failed on some pairs, one line each (over the pairs it was asked).
+      const withPanel = pairs.filter((p): p is PanelPairResult => 'panel' in p && (!waiting || pairAsked(p)));
       for (const note of panelNotes(withPanel, 'pair(s)')) io.note(note);
       for (const p of withPanel) for (const e of p.panel.errors) io.note(`panel ${p.panel.name}: ${p.a.path} vs ${p.b.path}: ${e}`);
       await terminal.output(args, text, run);

@@ -11,7 +11,7 @@ import { matchFolders } from './match.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { inShard, type Shard } from './shard.js';
 import type { JudgeSession, SessionEvent } from './session/session.js';
-import type { PairJudging, PairJudgingFactory } from './panels/pairs.js';
+import { pairAsked, type PairJudging, type PairJudgingFactory } from './panels/pairs.js';
 
 export interface ComparedPair extends PairResult {
   key: string;
@@ -190,7 +190,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
   const names = { a: matched.names[0] as string, b: matched.names[1] as string };
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'compare' });
   const { run, resumed, renamed, judgeId, session } = judgeRun;
-  const judging: PairJudging | undefined = options.pairJudging?.(store, run.id);
+  const judging: PairJudging | undefined = options.pairJudging?.(store, run.id, { defer: options.defer, hold: options.hold, awaiting: options.awaiting });
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
   // Positions (and the coins of `--order random`) are over every matched pair, the same on every shard.
   const shard = options.shard;
@@ -222,7 +222,7 @@ export async function runCompare(options: CompareRunOptions): Promise<CompareRun
         const [a, b, reference] = sides as [RegisteredImage, RegisteredImage, RegisteredImage | undefined];
         const pairInput = { a, b, reference, order: options.order, coin: () => coins[position] as boolean };
         const result = await (judging ? judging.judge(pairInput) : judgePair({ ...pairInput, session, provider, judgeId, settings }));
-        const asked = result.orders.some((o) => o.ok + o.failed > 0);
+        const asked = pairAsked(result);
         // Nothing asked because the run stopped, or because its answers wait in a batch (held): not run.
         const status = result.verdict !== null ? 'ok' : asked || (!session.stopping && session.held === undefined) ? 'failed' : 'not-run';
         const pair: ComparedPair = {

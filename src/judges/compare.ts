@@ -144,6 +144,24 @@ export function pairRequest(
   };
 }
 
+/** One order's question: its method, samples, parameters, images and the samples' cache keys. */
+function orderQuestion(input: {
+  provider: Provider;
+  judgeId: string;
+  settings: PairSettings;
+  first: RegisteredImage;
+  second: RegisteredImage;
+  reference?: RegisteredImage | undefined;
+}) {
+  const { provider, settings, first, second, reference } = input;
+  const method = pairMethod(settings.template, provider);
+  const count = method === 'levels' ? 1 : settings.samples;
+  const params = pairParams(provider, settings);
+  const imageHashes = [...(reference ? [reference.sha256] : []), first.sha256, second.sha256];
+  const slots = sampleSlots({ judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes, params, count });
+  return { method, count, params, imageHashes, slots };
+}
+
 /** Judges `second` against `first` (and the reference, when given) in this order. */
 export async function judgeOrder(input: {
   session: JudgeSession;
@@ -155,11 +173,8 @@ export async function judgeOrder(input: {
   reference?: RegisteredImage | undefined;
 }): Promise<OrderResult> {
   const { session, provider, settings, first, second, reference } = input;
-  const method = pairMethod(settings.template, provider);
-  const count = method === 'levels' ? 1 : settings.samples;
-  const params = pairParams(provider, settings);
-  const imageHashes = [...(reference ? [reference.sha256] : []), first.sha256, second.sha256];
-  const found = session.lookup(sampleSlots({ judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes, params, count }));
+  const { method, count, params, imageHashes, slots } = orderQuestion(input);
+  const found = session.lookup(slots);
   const calls: StoredAnswer[] = [...found.cached];
   const missing = found.missing;
   const cached = calls.length;
@@ -211,12 +226,25 @@ export async function judgePair(input: {
   coin?: () => boolean;
 }): Promise<PairResult> {
   const { a, b } = input;
-  const orders: [RegisteredImage, RegisteredImage][] =
-    input.order === 'both' ? [[a, b], [b, a]] : input.order === 'fixed' || !(input.coin?.() ?? false) ? [[a, b]] : [[b, a]];
   const results = await Promise.all(
-    orders.map(([first, second]) => judgeOrder({ ...input, first, second, reference: input.reference })),
+    ordersOf(input).map(([first, second]) => judgeOrder({ ...input, first, second, reference: input.reference })),
   );
   return combineOrders({ path: a.path, sha256: a.sha256 }, { path: b.path, sha256: b.sha256 }, results);
+}
+
+/** The orders a pair is judged in under its policy, the image shown first first. */
+function ordersOf(input: { a: RegisteredImage; b: RegisteredImage; order: OrderPolicy; coin?: (() => boolean) | undefined }): [RegisteredImage, RegisteredImage][] {
+  const { a, b } = input;
+  return input.order === 'both' ? [[a, b], [b, a]] : input.order === 'fixed' || !(input.coin?.() ?? false) ? [[a, b]] : [[b, a]];
+}
+
+/**
+ * The cache keys of every sample `judgePair` asks for with these inputs: batch mode asks
+ * whether any of them is still to come from a batch before judging what depends on the
+ * pair's verdict (a panel's neurons behind its escalation judge).
+ */
+export function pairCacheKeys(input: Omit<Parameters<typeof judgePair>[0], 'session'>): string[] {
+  return ordersOf(input).flatMap(([first, second]) => orderQuestion({ ...input, first, second }).slots.map((s) => s.cacheKey));
 }
 
 /** Maps orders back to (a, b) and decides the pair's verdict. */

@@ -275,7 +275,7 @@ export async function runRank(options: RankRunOptions): Promise<RankRunResult> {
   // ---- judging ------------------------------------------------------------------------------
   const judgeRun = startJudgeRun({ ...options, templates: [settings.template], command: 'rank' });
   const { run, resumed, renamed, judgeId, session } = judgeRun;
-  const judging: PairJudging | undefined = options.pairJudging?.(store, run.id);
+  const judging: PairJudging | undefined = options.pairJudging?.(store, run.id, { defer: options.defer, hold: options.hold, awaiting: options.awaiting });
   const perOrder = settings.template.kind === 'levels' ? 1 : settings.samples;
   const random = createRandom(options.seed ?? 0);
   const pairs: RankedPair[] = [];

@@ -36,6 +36,12 @@ export interface JudgeRunOptions {
   defer?: SessionOptions['defer'];
   /** Batch mode: serve only stored samples; the others are not run, for this reason (see `JudgeSession.hold`). */
   hold?: string | undefined;
+  /**
+   * Batch mode's collecting passes: whether a sample's answer is still to come from a
+   * batch. A strategy whose questions depend on others' answers (a panel) asks nothing
+   * that depends on one still to come; one judge alone has no such questions.
+   */
+  awaiting?: ((cacheKey: string) => boolean) | undefined;
   /** Receives the session once it exists, so a caller can stop it (Ctrl-C). */
   onSession?: ((session: JudgeSession) => void) | undefined;
 }

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { runQuorum, spawnQuorum, waitUntil } from '../support/cli.js';
 import { completions, parseScores, spread, tempDir, withDb, writeImages, type TempDir } from '../scoring/_support.js';
+import { okKeys } from './_support.js';
 
 let server: JudgeServer;
 let tmp: TempDir;
@@ -34,8 +35,6 @@ interface BatchRow {
 }
 
 const batchRows = (db: string) => withDb(db, (d) => d.prepare('SELECT * FROM batches ORDER BY id').all() as BatchRow[]);
-const okKeys = (db: string) =>
-  withDb(db, (d) => (d.prepare("SELECT cache_key FROM calls WHERE status = 'ok' ORDER BY cache_key").all() as { cache_key: string }[]).map((r) => r.cache_key));
 /** Requests to the batch endpoints (files, batches) of one kind. */
 const batchRequests = (s: JudgeServer, method: string, path: RegExp) => s.requests.filter((r) => r.endpoint === 'batch' && r.method === method && path.test(r.path));
 

@@ -32,6 +32,7 @@ export const examples = `Examples:
   quorum compare out/model-a out/model-b --judge openai:gpt-4o-mini
   quorum compare out/a out/b --ref data/hr --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1
   quorum compare out/a out/b --judge anthropic:claude-sonnet-4-6 --samples 3 --format json
+  quorum compare out/a out/b --judge panel:duo --batch --no-wait   # a panel's pairs through the batch APIs
 
 Each pair is judged twice, once with each output shown first; when the two orders
 disagree the pair counts as a tie and is listed. The summary gives wins/ties/losses, the
@@ -70,7 +71,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       args,
       io,
       terminal: cmd.terminal,
-      judge: cmd.judge,
+      ...cmd.judged,
       store: cmd.store,
       pass: (overrides) =>
         runCompare({

@@ -8,6 +8,7 @@ import { judgeArgs, pairArgs } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
 import { openPairCommand, printDryRun, runArgs } from '../judge-run.js';
 import { dryRunRank } from '../../dry-run/index.js';
+import { pairAsked } from '../../judges/panels/pairs.js';
 import { batchArgs, batchExit, judgedRun } from '../batch-run.js';
 
 export const usage = 'rank <system-dir>... | --items <dir>  [--judge provider:model|name|panel:NAME] [--dry-run] [options]';
@@ -36,7 +37,8 @@ export const command = defineCommand({
 export const examples = `Examples:
   quorum rank out/model-a out/model-b out/model-c --judge openai:gpt-4o-mini
   quorum rank --items candidates/ --judge openai:qwen2.5-vl --base-url http://127.0.0.1:8080/v1 --budget 300
-  quorum rank out/* --judge anthropic:claude-sonnet-4-6 --strategy round-robin --format json`;
+  quorum rank out/* --judge anthropic:claude-sonnet-4-6 --strategy round-robin --format json
+  quorum rank out/* --judge panel:duo --strategy round-robin --batch   # every pair through the batch APIs`;
 
 export async function run(args: Args, io: CommandIO): Promise<number> {
   const systems = (args['_'] as string[] | undefined) ?? [];
@@ -72,7 +74,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       args,
       io,
       terminal: cmd.terminal,
-      judge: cmd.judge,
+      ...cmd.judged,
       store: cmd.store,
       pass: (overrides) =>
         runRank({
@@ -88,7 +90,9 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
         }),
     });
     await cmd.print(args, batch, result.pairs, formatRanking(result, format), result.run);
-    return batchExit(cmd.finish({ ...result, failedPairs: result.pairs.filter((p) => p.verdict === null).length, pairsHere: result.pairs.length }), batch);
+    // A pair whose answers a batch still holds was not asked: not run, not failed.
+    const failedPairs = result.pairs.filter((p) => p.verdict === null && (batch?.reason === undefined || pairAsked(p))).length;
+    return batchExit(cmd.finish({ ...result, failedPairs, pairsHere: result.pairs.length }), batch);
   } finally {
     await cmd.close();
   }

@@ -125,7 +125,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
       args,
       io,
       terminal,
-      judge,
+      judges: [judge],
       store,
       pass: (overrides) =>
         runScore({

@@ -135,6 +135,25 @@ export async function openPanel(choice: PanelChoice, args: Args, env: NodeJS.Pro
 }
 
 /**
+ * `--batch` with a panel: the judges of `opened` that the command asks (its neurons, then
+ * the helpers named in `helpers`), each of which needs a batch API; the first without one
+ * is one usage line naming its place in the panel.
+ */
+export function batchJudges(panel: PanelDefinition, opened: OpenedPanel, helpers: readonly ('escalation' | 'meta' | 'roles')[]): OpenedJudge[] {
+  const everyone = [
+    ...opened.members.map((judge, r) => ({ judge, where: `neuron ${r + 1}` })),
+    ...helpers.flatMap((k) => (opened[k] ? [{ judge: opened[k], where: `the ${k} judge` }] : [])),
+  ];
+  const without = everyone.find(({ judge }) => !judge.provider.batch);
+  if (without) {
+    throw new UsageError(
+      `--batch needs every judge of panels.${panel.name} to have a batch API (openai, anthropic); ${without.where} (${without.judge.provider.id}:${without.judge.provider.model}) has none`,
+    );
+  }
+  return everyone.map(({ judge }) => judge);
+}
+
+/**
  * The events of a panel's judges: a judge that stops (bad key, unknown model) is said
  * once and the panel judges on without it; every other event goes to `onEvent`.
  */

@@ -16,7 +16,8 @@ import type { JudgeSession, SessionEvent } from '../../judges/session/session.js
 import { intArg, numArg, str, type Args } from '../args.js';
 import type { JudgeSetup } from '../judge-options.js';
 import type { CommandIO } from '../main.js';
-import { neuronEvents, openPanel, type PanelChoice } from './options.js';
+import { batchJudges, neuronEvents, openPanel, type PanelChoice } from './options.js';
+import type { BatchJudge } from '../../judges/batch/run-batched.js';
 
 export interface PanelPairs {
   /** The first neuron's judge: the run is opened under it (its own session makes no call). */
@@ -24,6 +25,12 @@ export interface PanelPairs {
   settings: PairSettings;
   stored: Record<string, unknown>;
   pairJudging: PairJudgingFactory;
+  /**
+   * `--batch`: every judge the panel asks (its neurons, then the escalation judge), and
+   * whether its questions depend on others' answers (escalation: the neurons judge what the
+   * cheap judge's orders split, one round of batches later).
+   */
+  judged: { judges: BatchJudge[]; layered: boolean };
   /** What `--dry-run` plans: each neuron with its role's template, then the escalation judge. */
   planned: PlannedJudge[];
   close(): Promise<void>;
@@ -36,7 +43,6 @@ export async function openPanelPairs(
   hooks: { onEvent(e: SessionEvent): void; onSession(s: JudgeSession): void },
 ): Promise<PanelPairs> {
   const { panel, config } = choice;
-  if (args['batch'] === true) throw new UsageError(`--batch does not take a panel (panel:${panel.name}): give one judge`);
   const promptArg = str(args, 'prompt');
   const template = promptArg ? await resolveTemplate(promptArg) : compareSample;
   const samples = intArg(args, 'samples', 1) ?? panel.samples;
@@ -44,7 +50,9 @@ export async function openPanelPairs(
   const seed = intArg(args, 'seed', 0);
   const settings: PairSettings = { template, samples, temperature, ...(seed !== undefined ? { seed } : {}) };
   const judges = await openPanel(choice, args, io.env);
+  let asked: BatchJudge[];
   try {
+    asked = args['batch'] === true ? batchJudges(panel, judges, ['escalation']) : [];
     for (const m of [...judges.members, ...(judges.escalation ? [judges.escalation] : [])]) pairMethod(template, m.provider);
     if (panel.escalation && !panel.escalation.disagree) {
       throw new UsageError(`panels.${panel.name} in ${config.file}: pairs escalate by disagreement: set escalation.disagree: true (maxSpread and maxEntropy are for scores)`);
@@ -74,6 +82,7 @@ export async function openPanelPairs(
       temperature,
     },
     pairJudging,
+    judged: { judges: asked, layered: panel.escalation !== undefined },
     planned: [
       ...judges.members.map((m, r) => ({
         provider: m.provider,

@@ -5,16 +5,18 @@
  */
 import { UsageError } from '../../core/errors.js';
 import type { JudgeSession } from '../../judges/session/session.js';
-import { runPanel } from '../../judges/panels/index.js';
+import { runPanel, type PanelRunOptions } from '../../judges/panels/index.js';
 import { agreementLine, panelChunks } from '../../report/panels.js';
 import type { OutputFormat } from '../../report/format.js';
 import type { Store } from '../../store/store.js';
 import { enumArg, intArg, str, type Args } from '../args.js';
 import { dryRunPanel } from '../../dry-run/index.js';
+import { batchExit, batchLine, judgedRun } from '../batch-run.js';
+import type { BatchJudge } from '../../judges/batch/run-batched.js';
 import { openRunStore, printDryRun, retryFailedOf, RunTerminal } from '../judge-run.js';
 import type { CommandIO } from '../main.js';
 import { checkOutputs } from '../outputs.js';
-import { openPanel, type PanelChoice } from './options.js';
+import { batchJudges, openPanel, type PanelChoice } from './options.js';
 import { panelNotes } from './show.js';
 
 /** Options of `score` that a panel's definition sets instead. */
@@ -31,8 +33,12 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table') satisfies OutputFormat;
   await checkOutputs(args, io.env);
   const judges = await openPanel(choice, args, io.env);
+  const batch = args['batch'] === true;
   let store: Store;
+  let asked: BatchJudge[];
   try {
+    // Every judge the panel may ask; with --batch each needs a batch API.
+    asked = batch ? batchJudges(panel, judges, ['escalation', 'meta', 'roles']) : [];
     store = openRunStore(args, io.env);
   } catch (error) {
     await judges.close();
@@ -48,7 +54,8 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
     }
   }
   const terminal = new RunTerminal(`panel ${panel.name}`, io, args);
-  // Ctrl-C: the first stops every judge's new calls, the second abandons those in flight.
+  // Ctrl-C: the first stops every judge's new calls, the second abandons those in flight
+  // (with --batch, `judgedRun` stops collecting or waiting instead).
   const sessions: JudgeSession[] = [];
   const onInterrupt = () => {
     if (sessions.some((s) => !s.stopping)) {
@@ -57,34 +64,50 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
       for (const s of sessions) s.stop();
     } else for (const s of sessions) s.abort();
   };
-  io.onInterrupt(onInterrupt);
+  if (!batch) io.onInterrupt(onInterrupt);
+  const onEvent: PanelRunOptions['onEvent'] = (e, judge) => {
+    if (e.type === 'image') return;
+    if (e.type === 'fatal') {
+      // One judge stopped, not the run: the panel fuses the others.
+      terminal.progress.clear();
+      io.note(`error: ${judge ?? 'a judge'}: ${e.error}; this judge stopped, the panel goes on without it`);
+      return;
+    }
+    terminal.event(e);
+  };
   try {
-    const result = await runPanel({
+    const { result, batch: summary } = await judgedRun({
+      args,
+      io,
+      terminal,
+      judges: asked,
+      layered: true,
       store,
-      panel,
-      members: judges.members,
-      escalation: judges.escalation,
-      meta: judges.meta,
-      roles: judges.roles,
-      inputs,
-      runName: str(args, 'run') ?? `panel-${panel.name}`,
-      argv: io.argv,
-      runOptions: { judge: `panel:${panel.name}` },
-      maxCost: judges.members[0]?.maxCost,
-      concurrency: intArg(args, 'concurrency', 1),
-      fresh: args['new'] === true,
-      retryFailed: retryFailedOf(args),
-      onSession: (s) => sessions.push(s),
-      onEvent: (e, judge) => {
-        if (e.type === 'image') return;
-        if (e.type === 'fatal') {
-          // One judge stopped, not the run: the panel fuses the others.
-          terminal.progress.clear();
-          io.note(`error: ${judge ?? 'a judge'}: ${e.error}; this judge stopped, the panel goes on without it`);
-          return;
-        }
-        terminal.event(e);
-      },
+      pass: (o) =>
+        runPanel({
+          store,
+          panel,
+          members: judges.members,
+          escalation: judges.escalation,
+          meta: judges.meta,
+          roles: judges.roles,
+          inputs,
+          runName: str(args, 'run') ?? `panel-${panel.name}`,
+          argv: io.argv,
+          runOptions: { judge: `panel:${panel.name}` },
+          maxCost: judges.members[0]?.maxCost,
+          concurrency: intArg(args, 'concurrency', 1),
+          fresh: o.fresh ?? args['new'] === true,
+          retryFailed: retryFailedOf(args),
+          onSession: (s) => {
+            sessions.push(s);
+            o.onSession?.(s);
+          },
+          onEvent: o.onEvent ?? onEvent,
+          defer: o.defer,
+          awaiting: o.awaiting,
+          hold: o.hold,
+        }),
     });
     io.offInterrupt(onInterrupt);
     terminal.done();
@@ -94,8 +117,12 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
     for (const r of result.results) {
       if (r.status === 'failed') io.note(`failed: ${r.path}: ${r.errors.slice(0, 3).join('; ')}`);
     }
+    // A batch still out leaves the images it holds not run, for one reason said once.
+    const notRun = result.results.filter((r) => r.status === 'not-run');
+    const waiting = summary?.reason !== undefined && notRun.length > 0;
+    if (waiting) io.note(`${notRun.length} image(s) not run: ${summary.reason}`);
     // A neuron that failed everywhere is said once, not once per image.
-    for (const line of panelNotes(result.results)) io.note(line);
+    for (const line of panelNotes(waiting ? result.results.filter((r) => r.status !== 'not-run') : result.results)) io.note(line);
     const reviewed = result.results.filter((r) => r.panel.escalated && r.panel.neuronsUsed > 0).length;
     io.note(
       agreementLine({
@@ -110,9 +137,12 @@ export async function runPanelScore(args: Args, io: CommandIO, choice: PanelChoi
       `run ${result.run.name}: ${scored}/${result.results.length} images scored (${panel.fusion} fusion${panel.escalation ? `, panel called on ${reviewed}` : ''}), ` +
         `${c.requests} requests, ${c.cached} cached samples${c.costUsd > 0 ? `, $${c.costUsd.toFixed(4)}` : ''}; db ${store.file}`,
     );
-    if (sessions.some((s) => s.stopping && s.fatal === undefined && !s.budgetExceeded)) return 130;
-    const failed = result.results.some((r) => r.status === 'failed' || r.status === 'not-run');
-    return failed || result.inputErrors.length > 0 || result.budgetExceeded ? 1 : 0;
+    const line = batchLine(summary);
+    if (line) io.note(line);
+    if (!batch && sessions.some((s) => s.stopping && s.fatal === undefined && !s.budgetExceeded)) return 130;
+    // A batch still processing (`--no-wait`) leaves images not run without failing the run.
+    const failed = result.results.some((r) => r.status === 'failed' || (r.status === 'not-run' && !summary?.pending.length));
+    return batchExit(failed || result.inputErrors.length > 0 || result.budgetExceeded ? 1 : 0, summary);
   } finally {
     io.offInterrupt(onInterrupt);
     store.close();

@@ -279,14 +279,19 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
     return pending;
   };
 
-  const takeFault = (index: number): Fault | undefined => {
-    const queued = queue.shift();
-    if (queued) return queued;
+  const drawFault = (key: string): Fault | undefined => {
     if (settings.faultRate > 0 && settings.faultKinds.length > 0) {
-      const rng = createRng(`${settings.seed}|fault|${index}`);
+      const rng = createRng(`${settings.seed}|fault|${key}`);
       if (rng.next() < settings.faultRate) return settings.faultKinds[Math.floor(rng.next() * settings.faultKinds.length)];
     }
     return undefined;
+  };
+  const takeFault = (index: number): Fault | undefined => queue.shift() ?? drawFault(String(index));
+  /** A batch line's fault: only what the model says (`say`, content faults); a batch has no transport to break. */
+  let batchLines = 0;
+  const batchFault = (): Fault | undefined => {
+    const fault = drawFault(`batch|${batchLines++}`);
+    return fault && (fault.kind === 'say' || !TRANSPORT_FAULTS.has(fault.kind)) ? fault : undefined;
   };
 
   const send = (res: ServerResponse, record: RecordedRequest, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -432,7 +437,7 @@ export async function startJudgeServer(protocol: WireProtocol, options: JudgeSer
       const requestId = protocol.newRequestId();
       const line: RecordedRequest = { index: -1, method: 'POST', path: '(batch)', endpoint: 'complete', headers, body, requestId, startedAt: Date.now() };
       try {
-        return { status: 200, body: await complete(body, headers, line), requestId };
+        return { status: 200, body: await complete(body, headers, line, batchFault()), requestId };
       } catch (error) {
         const e = error instanceof HttpError ? error : new HttpError(500, String(error), { type: 'api_error' });
         return { status: e.status, body: { message: e.message, type: e.type ?? 'api_error' }, requestId };

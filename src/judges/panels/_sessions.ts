@@ -4,7 +4,7 @@ import type { Store } from '../../store/store.js';
 import type { Price } from '../prices.js';
 import { judgeIdOf } from '../run.js';
 import type { RetryPolicy } from '../session/retry.js';
-import { JudgeSession, type SessionEvent } from '../session/session.js';
+import { JudgeSession, type SessionEvent, type SessionOptions } from '../session/session.js';
 import type { RetryFailed } from '../../store/store.js';
 
 /** A neuron's judge, opened by the caller (an `OpenedJudge` is one). */
@@ -33,6 +33,10 @@ export interface MemberSessionOptions {
   retryFailed?: RetryFailed | undefined;
   onEvent?: ((event: SessionEvent, judge: string) => void) | undefined;
   onSession?: ((session: JudgeSession) => void) | undefined;
+  /** Batch mode: the requests are collected here instead of sent (see `SessionOptions.defer`). */
+  defer?: SessionOptions['defer'];
+  /** Batch mode: serve only stored samples; the others are not run, for this reason (see `JudgeSession.hold`). */
+  hold?: string | undefined;
 }
 
 export function openMember(m: PanelMember, options: MemberSessionOptions): PanelJudge {
@@ -60,7 +64,9 @@ export function openMember(m: PanelMember, options: MemberSessionOptions): Panel
     ...(m.retry ? { retry: m.retry } : {}),
     ...(options.retryFailed ? { retryFailed: options.retryFailed } : {}),
     ...(onEvent ? { onEvent: (e: SessionEvent) => onEvent(e, label) } : {}),
+    ...(options.defer ? { defer: options.defer } : {}),
   });
+  if (options.hold !== undefined) session.hold(options.hold);
   options.onSession?.(session);
   return { label, provider: m.provider, judgeId, session };
 }

@@ -4,12 +4,15 @@
  * with its role stated in the pair prompt; the panel's verdict is the mean of the
  * neurons' debiased preferences, per order, then combined as one judge's two orders are.
  * With `escalation: { disagree: true }` a cheap judge goes first and the panel is called
- * only where its two orders disagree (or it failed).
+ * only where its two orders disagree (or it failed). With `--batch` the escalation judge's
+ * answers come in one round of batches and the neurons' questions in the next: while the
+ * cheap judge's answers are still to come (`awaiting`) the neurons are not asked.
  */
 import { templateText, type PromptTemplate } from '../../prompts/template.js';
 import { mean } from '../../aggregate/descriptive.js';
 import type { Store, RetryFailed } from '../../store/store.js';
-import { combineOrders, judgePair, verdictOf, type OrderPolicy, type OrderResult, type PairResult, type PairSettings } from '../compare.js';
+import { combineOrders, judgePair, pairCacheKeys, verdictOf, type OrderPolicy, type OrderResult, type PairResult, type PairSettings } from '../compare.js';
+import type { JudgeRunOptions } from '../run.js';
 import type { RegisteredImage } from '../image-registry.js';
 import type { JudgeSession, SessionEvent } from '../session/session.js';
 import { neuronPairTemplate } from './_prompts.js';
@@ -34,8 +37,11 @@ export interface PairJudging {
   budgetExceeded(): boolean;
 }
 
+/** Batch mode's hooks of one pass of the run (see `runBatched`). */
+export type PairBatchHooks = Pick<JudgeRunOptions, 'defer' | 'hold' | 'awaiting'>;
+
 /** Makes the pair judging of a run once it is open (its id is where the calls are linked). */
-export type PairJudgingFactory = (store: Store, runId: number) => PairJudging;
+export type PairJudgingFactory = (store: Store, runId: number, batch?: PairBatchHooks) => PairJudging;
 
 /** One neuron's verdict on a pair. */
 export interface NeuronPairReview {
@@ -82,6 +88,16 @@ export interface PanelPairOptions {
 
 const asked = (r: PairResult) => r.orders.some((o) => o.ok + o.failed > 0);
 
+/**
+ * Whether anyone was asked for a pair's verdict (one judge's result or a panel's): where a
+ * panel escalated, its neurons were (the escalation judge's doubt alone is no judgment).
+ * A pair nobody was asked for is not run (stopped, or its answers wait in a batch), never failed.
+ */
+export function pairAsked(result: PairResult): boolean {
+  const info = (result as Partial<PanelPairResult>).panel;
+  return info?.escalated ? info.reviews.some((v) => v.status !== 'not-run') : asked(result);
+}
+
 /** The pair judging of a panel, for `runCompare` / `runRank`'s `pairJudging`. */
 export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory {
   const { panel, settings } = options;
@@ -93,7 +109,7 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
     throw new Error(`panel ${panel.name}: pairs escalate by disagreement only (escalation: { disagree: true })`);
   }
   if (byDisagreement && !options.escalation) throw new Error(`panel ${panel.name}: the escalation judge was not opened`);
-  return (store, runId) => {
+  return (store, runId, batch = {}) => {
     const put = (t: PromptTemplate) => store.putPrompt({ hash: t.hash, id: t.id, version: t.version, kind: t.kind, text: templateText(t) });
     const judges = options.members.length + (byDisagreement ? 1 : 0);
     const open = (m: PanelMember) =>
@@ -105,6 +121,8 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
         retryFailed: options.retryFailed,
         onEvent: options.onEvent,
         onSession: options.onSession,
+        defer: batch.defer,
+        hold: batch.hold,
       });
     const neurons = options.members.map((m, r) => {
       const role = roleOf(panel, r);
@@ -122,7 +140,11 @@ export function panelPairJudging(options: PanelPairOptions): PairJudgingFactory 
         let first: PairResult | undefined;
         if (cheap) {
           first = await ask(cheap, settings, input);
-          if (first.consistent === true) return withPanel(first, panel, { escalated: false, reviews: [], cheap: cheapOf(first, cheap) });
+          const { awaiting } = batch;
+          const waiting = awaiting !== undefined && pairCacheKeys({ ...input, provider: cheap.provider, judgeId: cheap.judgeId, settings }).some(awaiting);
+          // Its two orders agree: its verdict stands. Its answers still to come from a batch (a
+          // collecting pass, whose result is not kept): the neurons wait for the next round.
+          if (first.consistent === true || waiting) return withPanel(first, panel, { escalated: false, reviews: [], cheap: cheapOf(first, cheap) });
         }
         const results = await Promise.all(neurons.map((n) => ask(n.judge, n.settings, input)));
         const reviews = results.map((r, i): NeuronPairReview => {

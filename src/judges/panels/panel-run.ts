@@ -18,7 +18,7 @@ import { PanelStore, type PanelAgreementRecord, type PanelReviewRecord } from '.
 import { QUORUM_VERSION } from '../../version.js';
 import { ImageRegistry, type RegisteredImage } from '../image-registry.js';
 import { aggregateImage, scoreGroupSpec, scoreParams, unscored, type ImageScore, type ScoreSettings } from '../score.js';
-import { sampleSlots, type CallGroup, type JudgeSession, type SessionEvent } from '../session/session.js';
+import { sampleSlots, type CallGroup, type JudgeSession, type SessionEvent, type SessionOptions } from '../session/session.js';
 import { openMember, panelSessions, type PanelJudge, type PanelMember } from './_sessions.js';
 import { metaTemplate, neuronTemplate, rolesTemplate, type ShownReview } from './_prompts.js';
 import { rolesParams, rolesSpec } from './_roles.js';
@@ -53,6 +53,17 @@ export interface PanelRunOptions {
   onEvent?: ((event: SessionEvent | { type: 'image'; result: PanelImageResult }, judge?: string) => void) | undefined;
   /** Every judge's session as it opens: an interrupt stops them all. */
   onSession?: ((session: JudgeSession) => void) | undefined;
+  /** Batch mode (`--batch`): requests are collected here instead of sent (see `SessionOptions.defer`). */
+  defer?: SessionOptions['defer'];
+  /**
+   * Batch mode's collecting pass: whether a sample's answer is still to come from a batch.
+   * A review waiting for one is not final, so nothing that depends on it is asked in this
+   * pass (the next layer, the panel after the escalation judge, the meta judge, the
+   * neurons after the roles judge); the item is taken up again once the batch is recorded.
+   */
+  awaiting?: ((cacheKey: string) => boolean) | undefined;
+  /** Batch mode's serving pass: only stored samples are served, the others are not run for this reason. */
+  hold?: string | undefined;
 }
 
 /** One neuron's review of one image in one layer. */
@@ -108,6 +119,8 @@ export interface PanelRunResult {
 }
 
 type Judge = PanelJudge;
+/** A review as the run holds it: with its reasons (shown to the next layer) and whether its answer is still to come from a batch. */
+type Review = NeuronReview & { reasoning: string | null; waiting: boolean };
 
 /** Runs a panel over images; see the file header. */
 export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult> {
@@ -151,6 +164,8 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       retryFailed: options.retryFailed,
       onEvent: options.onEvent,
       onSession: options.onSession,
+      defer: options.defer,
+      hold: options.hold,
     });
   const neurons = options.members.map(open);
   const cheap = options.escalation && panel.escalation ? open(options.escalation) : undefined;
@@ -183,7 +198,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     count: number,
     image: RegisteredImage,
     spec: (part: ImagePart) => Pick<CallGroup, 'request' | 'parse' | 'reask'>,
-  ): Promise<{ calls: StoredAnswer[]; cached: number }> => {
+  ): Promise<{ calls: StoredAnswer[]; cached: number; waiting: boolean }> => {
     register(template);
     const question = { judgeId: judge.judgeId, promptHash: template.hash, imageHashes: [image.sha256], params };
     const { cached, missing } = judge.session.lookup(sampleSlots({ ...question, count }));
@@ -192,7 +207,8 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       const group = spec(await image.encode());
       calls.push(...(await judge.session.execute({ ...group, params, slots: missing, promptHash: template.hash, imageHashes: [image.sha256] })));
     }
-    return { calls, cached: cached.length };
+    const awaiting = options.awaiting;
+    return { calls, cached: cached.length, waiting: awaiting !== undefined && missing.some((s) => awaiting(s.cacheKey)) };
   };
   const review = async (
     judge: Judge,
@@ -202,11 +218,11 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     path: string,
     where: { layer: number; neuron: number; role: string },
     method: 'sample' | 'levels' | 'report' = 'sample',
-  ): Promise<NeuronReview & { reasoning: string | null }> => {
+  ): Promise<Review> => {
     const settings: ScoreSettings = { template, method, samples, temperature: method === 'levels' ? 0 : panel.temperature };
     const count = method === 'levels' ? 1 : samples;
     const params = scoreParams(judge.provider, settings);
-    const { calls, cached } = await ask(judge, template, params, count, image, (part) => scoreGroupSpec(judge.provider, settings, part));
+    const { calls, cached, waiting } = await ask(judge, template, params, count, image, (part) => scoreGroupSpec(judge.provider, settings, part));
     const s = aggregateImage(path, image.sha256, settings, calls, count, cached, judge.session.notRunReason());
     addRow({
       runId: run.id,
@@ -229,6 +245,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       errors: s.errors,
       calls: { ok: s.okCalls, failed: s.failedCalls, cached: s.cachedCalls },
       reasoning: s.reasoning,
+      waiting,
       ...(method === 'levels' ? { levels: s.levels } : {}),
     };
   };
@@ -236,11 +253,14 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
    * The item's roles: the panel's list, or one call to the roles judge (stored as the
    * review of layer -1) with the fixed list as the fallback when it fails or does not parse.
    */
-  const rolesFor = async (image: RegisteredImage): Promise<{ roles: string[]; from: PanelImageResult['panel']['rolesFrom']; error?: string }> => {
+  const rolesFor = async (
+    image: RegisteredImage,
+  ): Promise<{ roles: string[]; from: PanelImageResult['panel']['rolesFrom']; error?: string } | 'waiting'> => {
     const fixed = neurons.map((_, r) => roleOf(panel, r));
     if (!proposer || !rolesBy) return { roles: fixed, from: 'config' };
     const template = rolesTemplate(rolesBy.count);
-    const { calls } = await ask(proposer, template, rolesParams(rolesBy.count), 1, image, (part) => rolesSpec(template, rolesBy.count, part));
+    const { calls, waiting } = await ask(proposer, template, rolesParams(rolesBy.count), 1, image, (part) => rolesSpec(template, rolesBy.count, part));
+    if (waiting) return 'waiting';
     const call = calls[0];
     const generated = call?.status === 'ok' ? (call.parsed as { roles: string[] }).roles : undefined;
     addRow({
@@ -265,7 +285,6 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
     };
   };
 
-  type Review = NeuronReview & { reasoning: string | null };
   type Item = {
     path: string;
     sha256: string;
@@ -303,9 +322,10 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
               e.method === 'levels'
                 ? await review(cheap, qualityLevels, 1, image, file.path, where, 'levels')
                 : await review(cheap, neuronTemplate('overall quality'), e.samples, image, file.path, where);
-            if (isSure(item.cheap, e)) return;
+            if (item.cheap.waiting || isSure(item.cheap, e)) return;
           }
           const roles = await rolesFor(image);
+          if (roles === 'waiting') return;
           item.roles = roles.roles;
           item.rolesFrom = roles.from;
           if (roles.error) item.notes.push(roles.error);
@@ -326,6 +346,7 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
             );
             item.layers.push(current);
             previous = current;
+            if (current.some((r) => r.waiting)) return;
           }
           const usable = previous.filter((r) => r.score !== null);
           if (chair && panel.meta && usable.length >= panel.minNeurons && usable.length > 0) {
@@ -363,8 +384,13 @@ export async function runPanel(options: PanelRunOptions): Promise<PanelRunResult
       results.push(panelResult(unscored(path, null, 'sample'), panel, { status: 'error', errors: [it.error] }));
       return;
     }
+    if (it.layers.length === 0 && !it.cheap) {
+      // A collecting pass of --batch: the neurons wait for the roles judge's answer in a batch.
+      results.push(panelResult(unscored(path, it.sha256, 'sample'), panel, { status: 'not-run', errors: ['not run: the roles are still to come from a batch'] }));
+      return;
+    }
     const reviews = [...(it.cheap ? [it.cheap] : []), ...it.layers.flat(), ...(it.meta ? [it.meta] : [])].map(
-      ({ reasoning: _r, ...r }): NeuronReview => r,
+      ({ reasoning: _r, waiting: _w, ...r }): NeuronReview => r,
     );
     if (it.layers.length === 0 && it.cheap) {
       // The escalation judge was sure: its verdict stands.

@@ -47,9 +47,10 @@ export interface SessionOptions {
   /**
    * Batch mode (`--batch`): requests are handed here, built exactly as they would be
    * sent, instead of being sent; nothing is recorded for them. Their answers come back
-   * through `recordAnswer` / `recordError` once the provider's batch has ended.
+   * through `recordAnswer` / `recordError` of the session named here once the provider's
+   * batch has ended.
    */
-  defer?: ((item: DeferredRequest) => void) | undefined;
+  defer?: ((item: DeferredRequest, session: JudgeSession) => void) | undefined;
 }
 
 /** A request that batch mode collected instead of sending (see `SessionOptions.defer`). */
@@ -255,6 +256,11 @@ export class JudgeSession {
   /** Which stored parse failures this run asks again (see `SessionOptions.retryFailed`). */
   get #retryFailed(): RetryFailed {
     return this.#o.retryFailed ?? 'mismatch';
+  }
+
+  /** sha256 identity of the judge this session asks (see `SessionOptions.judgeId`). */
+  get judgeId(): string {
+    return this.#o.judgeId;
   }
 
   get budgetExceeded(): boolean {
@@ -601,7 +607,7 @@ export class JudgeSession {
     const multi = slots.length > 1;
     const request: CompletionRequest = { ...group.request, ...(multi ? { n: slots.length } : {}) };
     if (this.#o.defer) {
-      this.#o.defer({ group, slots, request });
+      this.#o.defer({ group, slots, request }, this);
       return NOTHING;
     }
     let response;

@@ -79,8 +79,10 @@
  *   `GET .../{id}/results` (JSONL). Each request is answered by the judge above when the
  *   batch ends: after `batch.pollsBeforeEnd` status checks (0; Infinity holds it until
  *   `setOptions` changes it). `batch.outcome(customId, index)` makes a request fail
- *   (`errored`) or never run (`expired`, `canceled`). `server.batches` counts batches
- *   created and requests answered; batch requests are not in `calls`.
+ *   (`errored`) or never run (`expired`, `canceled`). `faultRate` draws what the model says
+ *   for batch requests too (`say` and the content faults; queued faults and transport
+ *   faults never reach a batch). `server.batches` counts batches created and requests
+ *   answered; batch requests are not in `calls`.
  */
 export { startOpenAIServer, openaiProtocol } from '../../../src/demo/judge-server/openai.js';
 export { startAnthropicServer, anthropicProtocol } from './anthropic.js';
