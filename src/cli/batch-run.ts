@@ -1,7 +1,7 @@
 import type { ArgsDef } from 'citty';
 import { UsageError } from '../core/errors.js';
 import type { RunRecord, Store } from '../store/store.js';
-import { runBatched, type BatchEvent, type BatchJudge, type BatchSummary } from '../judges/batch/run-batched.js';
+import type { BatchEvent, BatchJudge, BatchSummary } from '../judges/batch/run-batched.js';
 import type { JudgeSession } from '../judges/session/session.js';
 import type { JudgeRunOptions } from '../judges/run.js';
 import { numArg, type Args } from './args.js';
@@ -54,6 +54,7 @@ export async function judgedRun<R extends { run: RunRecord }>(input: {
   }
   // Ctrl-C is handled here, not by the terminal: it stops collecting or waiting, once.
   const sessions: JudgeSession[] = [];
+  const { runBatched } = await import('../judges/batch/run-batched.js');
   const handle = runBatched({
     store,
     judges: input.judges,

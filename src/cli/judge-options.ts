@@ -7,7 +7,6 @@ import { builtinTemplates } from '../prompts/builtin.js';
 import { dbArg, expandHome, intArg, numArg, pathArg, str, strs, urlArg, type Args } from './args.js';
 import { parseEndpoint, type EndpointSpec } from '../judges/pool/endpoints.js';
 import { checkOutputs } from './outputs.js';
-import { catalogueJudge } from './local-models.js';
 import type { CommandIO } from './main.js';
 import { openJudge, type OpenedJudge } from '../api/judge.js';
 import { defaultPrices, loadPriceTable, priceFor } from '../judges/prices.js';
@@ -96,7 +95,11 @@ export async function chooseJudge(args: Args, io: CommandIO, cwd = process.cwd()
     );
   }
   // No judge named anywhere, or `llama:<catalogue name>`: a catalogue model, pulled if missing.
-  const pulled = await catalogueJudge(specText, { yes: args['yes'] === true, quiet: args['quiet'] === true }, io);
+  // (The catalogue's code loads only then.)
+  const local = specText === undefined || specText.startsWith('llama:');
+  const pulled = local
+    ? await (await import('./local-models.js')).catalogueJudge(specText, { yes: args['yes'] === true, quiet: args['quiet'] === true }, io)
+    : undefined;
   if (pulled === null) throw new QuorumError('No judge: the local judge was not downloaded');
   if (pulled) return { spec: `llama:${pulled.model}`, named, config, mmproj: pulled.mmproj };
   if (specText === undefined) throw new UsageError('Missing option --judge (e.g. --judge openai:gpt-4o)');

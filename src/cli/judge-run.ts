@@ -9,7 +9,7 @@ import type { Price } from '../judges/prices.js';
 import { Store, type RetryFailed } from '../store/store.js';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
-import { dryRunScore, formatDryRun, type DryRunPlan } from '../dry-run/index.js';
+import type { DryRunPlan } from '../dry-run/index.js';
 import type { DryRunJudgeInput } from '../dry-run/plan.js';
 import { endpointLines } from '../judges/pool/report.js';
 import { poolOf, type EndpointPool } from '../judges/pool/pool.js';
@@ -17,12 +17,10 @@ import { parseShard, shardLabel, type Shard } from '../judges/shard.js';
 import type { LevelsSupport } from '../judges/session/probe.js';
 import { dbPath, enumArg, str, type Args } from './args.js';
 import { chooseJudge, pairOptionsFrom, setupJudge, type JudgeSetup } from './judge-options.js';
-import { pairAsked, type PairJudgingFactory, type PanelPairResult } from '../judges/panels/pairs.js';
-import { panelNotes } from './panels/show.js';
+import type { PairJudgingFactory, PanelPairResult } from '../judges/panels/pairs.js';
 import { batchLine } from './batch-run.js';
 import type { BatchJudge, BatchSummary } from '../judges/batch/run-batched.js';
 import { choosePanel } from './panels/options.js';
-import { openPanelPairs } from './panels/pairs.js';
 import type { CommandIO } from './main.js';
 import { writeOutput } from './outputs.js';
 import { Progress } from './progress.js';
@@ -209,6 +207,7 @@ export async function printDryRun(plan: DryRunPlan, args: Args, io: CommandIO, a
     );
   }
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
+  const { formatDryRun } = await import('../dry-run/index.js');
   await writeOutput(args, io.env, io.stdout, formatDryRun(plan, format), { name: 'dry-run' });
   return 0;
 }
@@ -222,6 +221,7 @@ export async function printScoreDryRun(
   inputs: readonly string[],
   plan: { settings: ScoreSettings; levels: LevelsSupport | undefined },
 ): Promise<number> {
+  const { dryRunScore } = await import('../dry-run/index.js');
   const planned = await dryRunScore({
     store,
     provider: judge.provider,
@@ -303,8 +303,9 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
   const shard = shardArg !== undefined ? parseShard(shardArg) : undefined;
   // A panel (`--judge panel:NAME`): its neurons judge every pair in place of one judge.
   const panelChoice = await choosePanel(args, io.env);
+  // Panels, dry runs and batches load only where they are used (start-up, bench/startup.ts).
   const panel = panelChoice
-    ? await openPanelPairs(args, io, panelChoice, { onEvent: (e) => terminal.event(e), onSession: () => undefined })
+    ? await (await import('./panels/pairs.js')).openPanelPairs(args, io, panelChoice, { onEvent: (e) => terminal.event(e), onSession: () => undefined })
     : undefined;
   const choice = panel ? undefined : await chooseJudge(args, io);
   const options = choice ? await pairOptionsFrom(args, choice) : undefined;
@@ -358,6 +359,8 @@ export async function openPairCommand(label: string, args: Args, io: CommandIO):
       terminal.done();
       if (line) io.note(line);
       // Pairs whose answers a batch still holds (or lost: a rerun asks them again) are not run, said once.
+      const { pairAsked } = await import('../judges/panels/pairs.js');
+      const { panelNotes } = await import('./panels/show.js');
       const waiting = batch?.reason !== undefined ? pairs.filter((p) => p.verdict === null && !pairAsked(p)).length : 0;
       if (waiting) io.note(`${waiting} pair(s) not run: ${batch?.reason}`);
       // A panel's neurons that failed on some pairs, one line each (over the pairs it was asked).

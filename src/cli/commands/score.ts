@@ -14,7 +14,6 @@ import { chooseJudge, judgeArgs, maxTokensOf, promptFrom, seedOf, setupJudge } f
 import { judgeNotes, openRunStore, printScoreDryRun, retryFailedOf, runArgs, RunTerminal } from '../judge-run.js';
 import { batchArgs, batchExit, batchLine, judgedRun } from '../batch-run.js';
 import { choosePanel } from '../panels/options.js';
-import { runPanelScore } from '../panels/score.js';
 import type { CommandIO } from '../main.js';
 
 export const usage = 'score <image-or-folder>... [--judge provider:model|name|panel:NAME] [--dry-run] [options]';
@@ -64,7 +63,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const inputs = (args['_'] as string[] | undefined) ?? [];
   if (inputs.length === 0) throw new UsageError('Give at least one image or folder to score');
   const panel = await choosePanel(args, io.env);
-  if (panel) return runPanelScore(args, io, panel, inputs);
+  if (panel) return (await import('../panels/score.js')).runPanelScore(args, io, panel, inputs);
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
   // Flags first, then the named judge's settings from the config file, then defaults.
   const choice = await chooseJudge(args, io);

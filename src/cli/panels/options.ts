@@ -10,7 +10,7 @@ import { ConfigFileError, UsageError } from '../../core/errors.js';
 import { nearest } from '../../core/nearest.js';
 import { keyPathText, lineOf } from '../../config/_locate.js';
 import { loadPriceTable } from '../../judges/prices.js';
-import { panelEntrySchema, type PanelDefinition } from '../../judges/panels/index.js';
+import { panelEntrySchema, type PanelDefinition } from '../../judges/panels/schema.js';
 import { expandHome, intArg, numArg, pathArg, str, urlArg, type Args } from '../args.js';
 import { configPath } from '../judge-options.js';
 import type { SessionEvent } from '../../judges/session/session.js';
