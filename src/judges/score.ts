@@ -168,7 +168,7 @@ export async function scoreImage(input: {
   const count = settings.method === 'levels' ? 1 : settings.samples;
   const params = scoreParams(provider, settings);
   const question = { judgeId: input.judgeId, promptHash: settings.template.hash, imageHashes: [input.sha256], params };
-  const { cached, missing } = session.lookup(sampleSlots({ ...question, count }));
+  const { cached, missing } = await session.lookupSoon(sampleSlots({ ...question, count }));
   const calls: StoredAnswer[] = [...cached];
   const cachedCalls = cached.length;
   if (missing.length > 0 && !session.stopping) {

@@ -209,4 +209,7 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (run_id, item_key)
   ) WITHOUT ROWID;
   `,
+  /* results: each row's fingerprint (see resultPrint in store.ts), so a rerun reads a few bytes per row instead of every value */ `
+  ALTER TABLE results ADD COLUMN print TEXT;
+  `,
 ];

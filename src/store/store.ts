@@ -509,19 +509,23 @@ export class Store {
           @startedAt, @finishedAt, @endpoint)`),
       linkCall: () => db.prepare('INSERT OR IGNORE INTO run_calls (run_id, call_id, cached) VALUES (?, ?, ?)'),
       runCallIds: () => db.prepare('SELECT call_id FROM run_calls WHERE run_id = ?'),
-      resultPrints: () => db.prepare('SELECT item_key, position, status, score, value FROM results WHERE run_id = ? AND kind = ?'),
+      // A row's fingerprint is stored with it; rows written without one (by `quorum merge`, or
+      // before the column existed) have it computed from their value.
+      resultPrints: () =>
+        db.prepare('SELECT item_key, print, position, status, score, CASE WHEN print IS NULL THEN value END FROM results WHERE run_id = ? AND kind = ?'),
       runCalls: () => db.prepare(
         'SELECT c.*, rc.cached AS cached FROM run_calls rc JOIN calls c ON c.id = rc.call_id WHERE rc.run_id = ? ORDER BY c.id',
       ),
       runErrorCalls: () => db.prepare("SELECT * FROM calls WHERE run_id = ? AND status = 'error' ORDER BY id"),
       // A rerun writes the same results again: a row is only rewritten (and its updated_at
       // moved) when something in it changed.
-      upsertResult: () => db.prepare(`INSERT INTO results (run_id, kind, item_key, position, status, score, value)
-        VALUES (@runId, @kind, @itemKey, @position, @status, @score, @value)
+      upsertResult: () => db.prepare(`INSERT INTO results (run_id, kind, item_key, position, status, score, value, print)
+        VALUES (@runId, @kind, @itemKey, @position, @status, @score, @value, @print)
         ON CONFLICT(run_id, kind, item_key) DO UPDATE SET position = excluded.position, status = excluded.status,
-          score = excluded.score, value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+          score = excluded.score, value = excluded.value, print = excluded.print, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
         WHERE position IS NOT excluded.position OR status IS NOT excluded.status OR score IS NOT excluded.score
           OR value IS NOT excluded.value`),
+      setResultPrint: () => db.prepare('UPDATE results SET print = ? WHERE run_id = ? AND kind = ? AND item_key = ?'),
       results: () => db.prepare('SELECT * FROM results WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY kind, position'),
       resultCounts: () => db.prepare('SELECT kind, count(*) AS n FROM results WHERE run_id = ? GROUP BY kind'),
       deleteFindings: () => db.prepare('DELETE FROM hallucination_findings WHERE run_id = ? AND item_key = ?'),
@@ -891,7 +895,7 @@ export class Store {
 
   /** Upserts results; with `deferred`, they are written with the next call transaction or `flush()`. */
   putResults(results: readonly ResultRecord[], options: { deferred?: boolean } = {}): void {
-    const rows: (Omit<ResultRecord, 'value'> & { value: string })[] = [];
+    const rows: (Omit<ResultRecord, 'value'> & { value: string; print: string })[] = [];
     for (const r of results) {
       const value = JSON.stringify(r.value);
       const prints = this.#resultPrintsOf(r.runId, r.kind);
@@ -899,7 +903,7 @@ export class Store {
       // A rerun's unchanged row is left alone (as the upsert's WHERE would), without asking SQLite.
       if (prints.get(r.itemKey) === print) continue;
       prints.set(r.itemKey, print);
-      rows.push({ ...r, value });
+      rows.push({ ...r, value, print });
     }
     if (rows.length === 0) return;
     const write = () => {
@@ -927,14 +931,22 @@ export class Store {
     if (!prints) {
       this.flush();
       prints = new Map();
-      for (const [key, position, status, score, value] of this.#stmt.resultPrints.raw().all(runId, kind) as [
-        string,
-        number,
-        string,
-        number | null,
-        string,
-      ][]) {
-        prints.set(key, resultPrint(position, status, score, value));
+      const unprinted: [string, string][] = [];
+      for (const [key, print, position, status, score, value] of this.#stmt.resultPrints.raw().iterate(runId, kind) as IterableIterator<
+        [string, string | null, number, string, number | null, string | null]
+      >) {
+        if (print !== null) prints.set(key, print);
+        else {
+          const computed = resultPrint(position, status, score, value ?? '');
+          prints.set(key, computed);
+          unprinted.push([computed, key]);
+        }
+      }
+      // Rows without a stored fingerprint get one, with the next write: read once, never again.
+      if (unprinted.length) {
+        this.#deferred.push(() => {
+          for (const [print, key] of unprinted) this.#stmt.setResultPrint.run(print, runId, kind, key);
+        });
       }
       this.#resultPrints.set(at, prints);
     }
