@@ -252,13 +252,15 @@ function callFromRow(row: CallRow): CallRecord {
  * The latest answer for a key, by `--retry-failed` rule: which stored parse failures count
  * as answers. Newest first from the (cache_key, id) index, without a sort.
  */
-function cachedQueries(db: BetterSqlite3.Database, columns: string) {
+function cachedQueries(db: BetterSqlite3.Database, columns: string, raw = false) {
   return {
-    none: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1`),
-    mismatch: db.prepare(
-      `SELECT ${columns} FROM calls WHERE cache_key = ? AND (status = 'ok' OR (status = 'parse_error' AND failure IS NOT 'mismatch')) ORDER BY id DESC LIMIT 1`,
-    ),
-    all: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status = 'ok' ORDER BY id DESC LIMIT 1`),
+    none: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status IN ('ok', 'parse_error') ORDER BY id DESC LIMIT 1`).raw(raw),
+    mismatch: db
+      .prepare(
+        `SELECT ${columns} FROM calls WHERE cache_key = ? AND (status = 'ok' OR (status = 'parse_error' AND failure IS NOT 'mismatch')) ORDER BY id DESC LIMIT 1`,
+      )
+      .raw(raw),
+    all: db.prepare(`SELECT ${columns} FROM calls WHERE cache_key = ? AND status = 'ok' ORDER BY id DESC LIMIT 1`).raw(raw),
   };
 }
 
@@ -500,7 +502,7 @@ export class Store {
         'INSERT OR IGNORE INTO judges (id, provider, model, base_url, identity) VALUES (@id, @provider, @model, @baseURL, @identity)',
       ),
       cachedCall: () => cachedQueries(db, '*'),
-      cachedAnswer: () => cachedQueries(db, 'id, cache_key, sample_index, status, error, failure, parsed'),
+      cachedAnswer: () => cachedQueries(db, 'id, cache_key, sample_index, status, error, failure, parsed', true),
       insertCall: () => db.prepare(`INSERT INTO calls (cache_key, run_id, judge_id, prompt_hash, image_hashes, sample_index,
           params, request_id, choice_index, raw, parsed, logprobs, status, error, failure, input_tokens, output_tokens, cost_usd,
           latency_ms, attempts, meta, started_at, finished_at, endpoint)
@@ -712,19 +714,12 @@ export class Store {
 
   /** The latest answer stored for a cache key, as `cachedCall` finds it, with only what serving it needs. */
   cachedAnswer(cacheKey: string, retry: RetryFailed = 'mismatch'): StoredAnswer | undefined {
+    // Columns by position (the query's order): no row object per lookup.
     const row = this.#stmt.cachedAnswer[retry].get(cacheKey) as
-      | Pick<CallRow, 'id' | 'cache_key' | 'sample_index' | 'status' | 'error' | 'failure' | 'parsed'>
+      | [CallRow['id'], CallRow['cache_key'], CallRow['sample_index'], CallRow['status'], CallRow['error'], CallRow['failure'], CallRow['parsed']]
       | undefined;
     if (!row) return undefined;
-    return {
-      id: row.id,
-      cacheKey: row.cache_key,
-      sampleIndex: row.sample_index,
-      status: row.status,
-      error: row.error,
-      failure: row.failure,
-      parsed: parseJson(row.parsed),
-    };
+    return { id: row[0], cacheKey: row[1], sampleIndex: row[2], status: row[3], error: row[4], failure: row[5], parsed: parseJson(row[6]) };
   }
 
   /**

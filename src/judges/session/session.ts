@@ -115,24 +115,26 @@ export function sampleSlots(input: {
   // The stable JSON of `cacheKey`'s object, byte for byte, written in its sorted key
   // order (imageHashes, judgeId, params, promptHash, sampleIndex): the question is
   // serialised once, not once per sample, and the run's parameters once per run.
-  const head =
-    `{"imageHashes":${JSON.stringify(imageHashes)},"judgeId":${JSON.stringify(judgeId)},` +
-    `"params":${stableParams(params)},"promptHash":${JSON.stringify(promptHash)},"sampleIndex":`;
+  const head = `{"imageHashes":${JSON.stringify(imageHashes)},${questionTail(judgeId, promptHash, params)}`;
   const slots: SampleSlot[] = new Array(count);
   for (let sampleIndex = 0; sampleIndex < count; sampleIndex++) slots[sampleIndex] = { sampleIndex, cacheKey: sha256(`${head}${sampleIndex}}`) };
   return slots;
 }
 
-/** Stable JSON of a question's parameters, remembered by their plain JSON (a run asks with a handful of them). */
-const stableParamsSeen = new Map<string, string>();
-function stableParams(params: Record<string, unknown>): string {
-  const plain = JSON.stringify(params);
-  let stable = stableParamsSeen.get(plain);
-  if (stable === undefined) {
-    stable = stableStringify(params);
-    if (stableParamsSeen.size < 256) stableParamsSeen.set(plain, stable);
+/**
+ * The part of a sample key's JSON after the images, up to the sample index: the same for
+ * every image of a run, so remembered by judge, prompt and the parameters' plain JSON (a
+ * run asks with a handful of them).
+ */
+const tails = new Map<string, string>();
+function questionTail(judgeId: string, promptHash: string, params: Record<string, unknown>): string {
+  const at = `${judgeId}\u0000${promptHash}\u0000${JSON.stringify(params)}`;
+  let tail = tails.get(at);
+  if (tail === undefined) {
+    tail = `"judgeId":${JSON.stringify(judgeId)},"params":${stableStringify(params)},"promptHash":${JSON.stringify(promptHash)},"sampleIndex":`;
+    if (tails.size < 256) tails.set(at, tail);
   }
-  return stable;
+  return tail;
 }
 
 /**
