@@ -1,3 +1,4 @@
+import { withIO } from './io.js';
 import { parseArgs, type ArgsDef } from 'citty';
 import { ConfigFileError, QuorumError, UsageError } from '../core/errors.js';
 import { DEFAULT_DECODE_MEMORY, parseMemorySize, sharedDecodeBudget } from '../images/decode-budget.js';
@@ -122,7 +123,7 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
     // One decoding budget for every image in flight in this process (images/decode-budget.ts).
     const decodeMemory = io.env['QUORUM_DECODE_MEMORY'];
     sharedDecodeBudget.capacity = decodeMemory ? parseMemorySize('QUORUM_DECODE_MEMORY', decodeMemory) : DEFAULT_DECODE_MEMORY;
-    return await mod.run(args, { ...io, argv, note });
+    return await mod.run(args, withIO(io, { argv, note }));
   } catch (error) {
     // A config file error is one line naming file, line and key; command help would not help.
     if (error instanceof ConfigFileError) {

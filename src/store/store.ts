@@ -364,7 +364,10 @@ export class Store {
   readonly #linked = new Map<number, Set<number>>();
   readonly #resultPrints = new Map<string, Map<string, string>>();
   /** This process's name on runs it holds and calls it has claimed (`host:pid:nonce`). */
-  readonly owner = newOwner();
+  get owner(): string {
+    return (this.#owner ??= newOwner());
+  }
+  #owner: string | undefined;
 
   private constructor(file: string, db: BetterSqlite3.Database) {
     this.file = file;

@@ -6,6 +6,7 @@ import { UsageError, expected } from '../../core/errors.js';
 import { DEMO_JUDGE, startDemoServer, writeDemoImages, type DemoImages } from '../../demo/index.js';
 import { intArg, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
+import { withIO } from '../io.js';
 
 export const usage = 'demo [folder] [--serve] [--port N]';
 
@@ -80,7 +81,7 @@ async function runScore(argv: string[], io: CommandIO): Promise<number> {
   const env = { ...io.env };
   delete env['OPENAI_API_KEY'];
   const parsed = parseArgs(argv, score.command.args as ArgsDef) as Args;
-  return score.run(parsed, { ...io, env, argv: ['score', ...argv] });
+  return score.run(parsed, withIO(io, { env, argv: ['score', ...argv] }));
 }
 
 function nextSteps(demo: DemoImages, db: string, port: number): string {
