@@ -105,8 +105,22 @@ export interface ImageScore {
   duplicateOf?: string;
 }
 
-/** Stored parameters for a method (part of every sample's cache key); no image needed. */
+/**
+ * Stored parameters for a method (part of every sample's cache key); no image needed.
+ * The same object for every image of a run (settings are not changed once a run starts):
+ * sample keys are built from it once, not once per image.
+ */
 export function scoreParams(provider: Provider, settings: ScoreSettings): Record<string, unknown> {
+  let byProvider = paramsSeen.get(settings);
+  if (!byProvider) paramsSeen.set(settings, (byProvider = new WeakMap()));
+  let params = byProvider.get(provider);
+  if (!params) byProvider.set(provider, (params = Object.freeze(paramsOf(provider, settings))));
+  return params;
+}
+
+const paramsSeen = new WeakMap<ScoreSettings, WeakMap<Provider, Readonly<Record<string, unknown>>>>();
+
+function paramsOf(provider: Provider, settings: ScoreSettings): Record<string, unknown> {
   const { method } = settings;
   if (method === 'levels') return levelParams(provider, method, settings.maxTokens ?? 16);
   return {

@@ -127,13 +127,17 @@ export function sampleSlots(input: {
  * run asks with a handful of them).
  */
 const tails = new Map<string, string>();
+let lastTail: { judgeId: string; promptHash: string; params: Record<string, unknown>; tail: string } | undefined;
 function questionTail(judgeId: string, promptHash: string, params: Record<string, unknown>): string {
+  // A run asks its questions with one parameters object (scoreParams is memoised): no JSON then.
+  if (lastTail && lastTail.params === params && lastTail.judgeId === judgeId && lastTail.promptHash === promptHash) return lastTail.tail;
   const at = `${judgeId}\u0000${promptHash}\u0000${JSON.stringify(params)}`;
   let tail = tails.get(at);
   if (tail === undefined) {
     tail = `"judgeId":${JSON.stringify(judgeId)},"params":${stableStringify(params)},"promptHash":${JSON.stringify(promptHash)},"sampleIndex":`;
     if (tails.size < 256) tails.set(at, tail);
   }
+  lastTail = { judgeId, promptHash, params, tail };
   return tail;
 }
 
