@@ -144,15 +144,18 @@ export function pairRequest(
   };
 }
 
-/** One order's question: its method, samples, parameters, images and the samples' cache keys. */
-function orderQuestion(input: {
+/** What one order of a pair is asked with: `second` against `first` (and the reference). */
+interface OrderInput {
   provider: Provider;
   judgeId: string;
   settings: PairSettings;
   first: RegisteredImage;
   second: RegisteredImage;
   reference?: RegisteredImage | undefined;
-}) {
+}
+
+/** One order's question: its method, samples, parameters, images and the samples' cache keys. */
+function orderQuestion(input: OrderInput) {
   const { provider, settings, first, second, reference } = input;
   const method = pairMethod(settings.template, provider);
   const count = method === 'levels' ? 1 : settings.samples;
@@ -163,15 +166,7 @@ function orderQuestion(input: {
 }
 
 /** Judges `second` against `first` (and the reference, when given) in this order. */
-export async function judgeOrder(input: {
-  session: JudgeSession;
-  provider: Provider;
-  judgeId: string;
-  settings: PairSettings;
-  first: RegisteredImage;
-  second: RegisteredImage;
-  reference?: RegisteredImage | undefined;
-}): Promise<OrderResult> {
+export async function judgeOrder(input: OrderInput & { session: JudgeSession }): Promise<OrderResult> {
   const { session, provider, settings, first, second, reference } = input;
   const { method, count, params, imageHashes, slots } = orderQuestion(input);
   const found = session.lookup(slots);
