@@ -174,7 +174,7 @@ export async function judgeTriplet(input: {
             responseSchema: hallucinationSchema,
           },
           parse: (choice) => {
-            const r = parseJsonAnswer(choice, HallucinationAnswer);
+            const r = parseJsonAnswer(choice, HallucinationAnswer());
             return r.ok ? ok({ ...r.value.value, extraction: r.value.extraction }) : r;
           },
           params,

@@ -142,7 +142,7 @@ export function scoreGroupSpec(
     parse:
       method === 'report'
         ? (choice) => {
-            const r = parseJsonAnswer(choice, QualityReport);
+            const r = parseJsonAnswer(choice, QualityReport());
             return r.ok ? ok({ ...r.value.value, extraction: r.value.extraction }) : r;
           }
         : (choice) => parseSampleAnswer(choice.text, template.range),
