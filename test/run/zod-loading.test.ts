@@ -4,11 +4,11 @@
  * bundle's chunk of it); a live structured answer and a config file still go through it,
  * with the same messages. Each CLI process lists what it loaded (`_loaded-files.mjs`).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runQuorum, type QuorumResult } from '../support/cli.js';
+import { REPO_ROOT, runQuorum, type QuorumResult } from '../support/cli.js';
 import { startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { completions, messagesOf, parseScores, runNameOf, spread, tempDir, textOf, writeImages, type TempDir } from '../scoring/_support.js';
 
@@ -85,4 +85,13 @@ it('a config file is validated through the bundle\'s own copy of zod, with the s
   const files = zodFiles(bad.loaded);
   expect(files.length).toBeGreaterThan(0);
   expect(files.every((f) => f.includes('/cli-bundle/')), 'not zod from node_modules as well').toBe(true);
+});
+
+it('no module but core/zod.ts (and the runtime list it loads) reaches zod\'s runtime (a second way in would load a second copy)', () => {
+  const src = `${REPO_ROOT}src/`;
+  const runtime = /^\s*(?:import|export)\s+(?!type\b)[^;]*?\bfrom\s+['"]zod(?:\/[^'"]*)?['"]|\b(?:import|require)\(\s*['"]zod/m;
+  const offenders = (readdirSync(src, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && runtime.test(readFileSync(`${src}${f}`, 'utf8')))
+    .sort();
+  expect(offenders).toEqual(['core/_zod-runtime.ts', 'core/zod.ts']);
 });
