@@ -99,7 +99,7 @@ describe('built-in templates', () => {
   });
 
   it('still meet the rules across fields', () => {
-    const levels = { id: 'x', version: 1, kind: 'levels', user: 'Rate it.', levels: ['good', 'bad'] } as const;
+    const levels: TemplateSpec = { id: 'x', version: 1, kind: 'levels', user: 'Rate it.', levels: ['good', 'bad'] };
     expect(() => defineBuiltinTemplate(levels)).toThrow('Template x: a levels template needs `prefix` and `levels`');
     expect(() => defineBuiltinTemplate({ ...levels, prefix: 'It is', weights: [1] })).toThrow('Template x: `weights` must have one number per level');
   });
