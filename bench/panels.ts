@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       try {
         const result = await runPanel({
           store,
-          panel: PanelDefinition.parse(definition),
+          panel: PanelDefinition().parse(definition),
           members: await Promise.all(members.map(open)),
           escalation: cheap ? await open(cheap) : undefined,
           inputs: [tmp.images],

@@ -2,6 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type * as z from 'zod';
 import { ConfigFileError } from '../core/errors.js';
+import { loadZod } from '../core/zod.js';
 import { nearest } from '../core/nearest.js';
 import { keyPathText, lineOf, yaml, type ConfigSource } from './_locate.js';
 import { ConfigFile, Endpoint, JudgeEngineOptions, JudgeEntry, JudgeSpec, panelReferences } from './schema.js';
@@ -64,13 +65,13 @@ function describe(value: unknown): string {
 
 /** Keys of the strict objects of the schema, by their place in the file. */
 function shapeAt(path: readonly PropertyKey[]): string[] | undefined {
-  const top = Object.keys(ConfigFile.shape);
+  const top = Object.keys(ConfigFile().shape);
   if (path.length === 0) return top;
   if (path[0] !== 'judges') return undefined;
-  if (path.length === 2) return Object.keys(JudgeEntry.shape);
-  if (path.length === 3 && path[2] === 'options') return Object.keys(JudgeEngineOptions.shape);
-  if (path.length === 3 && path[2] === 'price') return Object.keys(JudgeEntry.shape.price.unwrap().shape);
-  if (path.length === 4 && path[2] === 'endpoints') return Object.keys(Endpoint.shape);
+  if (path.length === 2) return Object.keys(JudgeEntry().shape);
+  if (path.length === 3 && path[2] === 'options') return Object.keys(JudgeEngineOptions().shape);
+  if (path.length === 3 && path[2] === 'price') return Object.keys(JudgeEntry().shape.price.unwrap().shape);
+  if (path.length === 4 && path[2] === 'endpoints') return Object.keys(Endpoint().shape);
   return undefined;
 }
 
@@ -106,14 +107,14 @@ export function parseConfig(text: string, file: string, dir: string): LoadedConf
   }
   const source: ConfigSource = { file, doc, lines };
   if (doc.contents === null) return { file, dir, data: {}, source };
-  const data = validateConfigSection(source, [], ConfigFile);
+  const data = validateConfigSection(source, [], ConfigFile());
   const names = Object.keys(data.judges ?? {});
   if (data.panels) validateConfigSection(source, ['panels'], panelReferences(names));
   if (data.judge !== undefined && !names.includes(data.judge) && !data.judge.includes(':')) {
     const guess = nearest(data.judge, names);
     throw new ConfigFileError(file, lineOf(source, ['judge']), 'judge', `unknown judge "${data.judge}"${guess ? ` (did you mean "${guess}"?)` : ''}; give a name from judges or provider:model`);
   }
-  if (data.judge?.includes(':')) validateConfigSection(source, ['judge'], JudgeSpec);
+  if (data.judge?.includes(':')) validateConfigSection(source, ['judge'], JudgeSpec());
   return { file, dir, data, source };
 }
 
@@ -146,6 +147,7 @@ export async function loadConfig(input: { explicit?: string | undefined; cwd: st
   } catch (error) {
     throw new ConfigFileError(shown, undefined, '', `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
   }
+  await loadZod();
   return parseConfig(text, shown, dirname(path));
 }
 

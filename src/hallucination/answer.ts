@@ -4,28 +4,32 @@
  * tool, llama grammar). Written out rather than generated, as `qualityReportSchema` is,
  * so it stays inside what strict modes and grammars accept.
  */
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { ResponseSchema } from '../core/provider.js';
+import { lazySchema } from '../core/zod.js';
 
 export const ELEMENT_KINDS = ['texture', 'text', 'face', 'object', 'structure', 'colour'] as const;
-export const ElementKind = z.enum(ELEMENT_KINDS);
-export type ElementKind = z.infer<typeof ElementKind>;
+export const ElementKind = lazySchema((z) => z.enum(ELEMENT_KINDS));
+export type ElementKind = (typeof ELEMENT_KINDS)[number];
 
 export const SEVERITIES = ['minor', 'moderate', 'severe'] as const;
-export const ElementSeverity = z.enum(SEVERITIES);
-export type ElementSeverity = z.infer<typeof ElementSeverity>;
+export const ElementSeverity = lazySchema((z) => z.enum(SEVERITIES));
+export type ElementSeverity = (typeof SEVERITIES)[number];
 
 /** A box in pixels, corners as given (normalised later: ordered, clipped to the image). */
-export const Box = z.object({ x0: z.number(), y0: z.number(), x1: z.number(), y1: z.number() });
-export type Box = z.infer<typeof Box>;
+export const Box = lazySchema((z) => z.object({ x0: z.number(), y0: z.number(), x1: z.number(), y1: z.number() }));
+export type Box = z.infer<ReturnType<typeof Box>>;
 
-export const HallucinationAnswer = z.object({
-  /** 0 none, 1 slight, 2 moderate, 3 strong, 4 severe (anchors in the prompt and docs/hallucination.md). */
-  score: z.number().int().min(0).max(4),
-  elements: z.array(z.object({ kind: ElementKind, severity: ElementSeverity, box: Box })),
-  reasoning: z.string(),
-});
-export type HallucinationAnswer = z.infer<typeof HallucinationAnswer>;
+/** The answer's schema (built on first use). */
+export const HallucinationAnswer = lazySchema((z) =>
+  z.object({
+    /** 0 none, 1 slight, 2 moderate, 3 strong, 4 severe (anchors in the prompt and docs/hallucination.md). */
+    score: z.number().int().min(0).max(4),
+    elements: z.array(z.object({ kind: ElementKind(), severity: ElementSeverity(), box: Box() })),
+    reasoning: z.string(),
+  }),
+);
+export type HallucinationAnswer = z.infer<ReturnType<typeof HallucinationAnswer>>;
 
 const coordinate = { type: 'number', minimum: 0 };
 

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { mean, sampleStd } from '../aggregate/descriptive.js';
 import type { ContentPart, ImagePart, Message, Provider } from '../core/provider.js';
 import { ok } from '../core/result.js';
+import { loadZod } from '../core/zod.js';
 import type { RgbImage } from '../images/index.js';
 import { parseJsonAnswer } from '../prompts/answers.js';
 import type { PromptTemplate } from '../prompts/template.js';
@@ -164,6 +165,7 @@ export async function judgeTriplet(input: {
           upscaledInputOf(pixels).then((data) => crop({ data, ...size }, tile, pixels.lr.sha256)),
           crop(pixels.sr, tile, pixels.sr.sha256),
           pixels.gt ? crop(pixels.gt, tile, pixels.gt.sha256) : undefined,
+          loadZod(), // the answers are validated with zod: loaded now, not on the first answer
         ]);
         const made = await session.execute({
           request: {
@@ -174,7 +176,7 @@ export async function judgeTriplet(input: {
             responseSchema: hallucinationSchema,
           },
           parse: (choice) => {
-            const r = parseJsonAnswer(choice, HallucinationAnswer);
+            const r = parseJsonAnswer(choice, HallucinationAnswer());
             return r.ok ? ok({ ...r.value.value, extraction: r.value.extraction }) : r;
           },
           params,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { lazySchema, loadZod } from '../core/zod.js';
 
 /** USD per million tokens. */
 export interface Price {
@@ -8,8 +9,8 @@ export interface Price {
   output: number;
 }
 
-export const PriceTable = z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }));
-export type PriceTable = z.infer<typeof PriceTable>;
+export const PriceTable = lazySchema((z) => z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) })));
+export type PriceTable = z.infer<ReturnType<typeof PriceTable>>;
 
 /**
  * List prices (USD per million tokens) for common vision judges, keyed
@@ -80,8 +81,9 @@ export async function loadPriceTable(file: string): Promise<PriceTable> {
   } catch (cause) {
     throw new ConfigError(`Price table ${file}: cannot read it`, { cause });
   }
+  await loadZod();
   try {
-    return PriceTable.parse(JSON.parse(text));
+    return PriceTable().parse(JSON.parse(text));
   } catch (cause) {
     throw new ConfigError(
       `Price table ${file}: expected {"provider:model": {"input": USD per 1M, "output": USD per 1M}}, ${(cause as Error).message.replace(/\s+/g, ' ').slice(0, 200)}`,

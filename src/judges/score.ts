@@ -1,6 +1,7 @@
 import { CapabilityError, UsageError } from '../core/errors.js';
 import type { CompletionRequest, ImagePart, Provider } from '../core/provider.js';
 import { ok } from '../core/result.js';
+import { loadZod } from '../core/zod.js';
 import { parseJsonAnswer, parseSampleAnswer, QualityReport, qualityReportSchema } from '../prompts/answers.js';
 import { renderMessages, type PromptTemplate } from '../prompts/template.js';
 import type { StoredAnswer } from '../store/store.js';
@@ -156,7 +157,7 @@ export function scoreGroupSpec(
     parse:
       method === 'report'
         ? (choice) => {
-            const r = parseJsonAnswer(choice, QualityReport);
+            const r = parseJsonAnswer(choice, QualityReport());
             return r.ok ? ok({ ...r.value.value, extraction: r.value.extraction }) : r;
           }
         : (choice) => parseSampleAnswer(choice.text, template.range),
@@ -186,7 +187,8 @@ export async function scoreImage(input: {
   const calls: StoredAnswer[] = [...cached];
   const cachedCalls = cached.length;
   if (missing.length > 0 && !session.stopping) {
-    const image = await input.encode();
+    // A report answer is validated with zod: loaded beside the encoding, not on the first answer.
+    const [image] = await Promise.all([input.encode(), settings.method === 'report' ? loadZod() : undefined]);
     const spec = scoreGroupSpec(provider, settings, image);
     const made = await session.execute({
       ...spec,

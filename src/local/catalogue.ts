@@ -16,8 +16,9 @@
  * (a catalogue file can pin both).
  */
 import { readFile } from 'node:fs/promises';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { ConfigError, describeError } from '../core/errors.js';
+import { lazySchema, loadZod, type Zod } from '../core/zod.js';
 
 /** One downloadable file of a catalogue model. */
 export interface CatalogueFile {
@@ -97,29 +98,33 @@ export const BUILTIN_CATALOGUE: Catalogue = {
   ],
 };
 
-const FileSchema = z.object({
-  uri: z.string().min(1),
-  file: z.string().regex(/^[^/\\]+\.gguf$/i, 'a file name ending in .gguf, without folders').optional(),
-  approxBytes: z.number().int().min(0).optional(),
-  bytes: z.number().int().min(1).optional(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/i, '64 hex digits').optional(),
-});
+const fileSchema = (z: Zod) =>
+  z.object({
+    uri: z.string().min(1),
+    file: z.string().regex(/^[^/\\]+\.gguf$/i, 'a file name ending in .gguf, without folders').optional(),
+    approxBytes: z.number().int().min(0).optional(),
+    bytes: z.number().int().min(1).optional(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/i, '64 hex digits').optional(),
+  });
 
-const CatalogueSchema = z.object({
-  default: z.string().min(1),
-  models: z
-    .array(
-      z.object({
-        name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),
-        title: z.string().optional(),
-        model: FileSchema,
-        mmproj: FileSchema,
-        licence: z.string().optional(),
-        memoryGiB: z.number().min(0).optional(),
-        goodFor: z.string().optional(),
-      }),
-    )
-    .min(1),
+const CatalogueSchema = lazySchema((z) => {
+  const file = fileSchema(z);
+  return z.object({
+    default: z.string().min(1),
+    models: z
+      .array(
+        z.object({
+          name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),
+          title: z.string().optional(),
+          model: file,
+          mmproj: file,
+          licence: z.string().optional(),
+          memoryGiB: z.number().min(0).optional(),
+          goodFor: z.string().optional(),
+        }),
+      )
+      .min(1),
+  });
 });
 
 /** The file name a URI or URL names (`hf:u/r/x.gguf` -> `x.gguf`). */
@@ -143,13 +148,14 @@ export async function loadCatalogue(path: string): Promise<Catalogue> {
   } catch (cause) {
     throw new ConfigError(`${path}: cannot read the model catalogue (${describeError(cause)})`, { cause });
   }
-  const parsed = CatalogueSchema.safeParse(raw);
+  await loadZod();
+  const parsed = CatalogueSchema().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(`${path}: \`${issue.path.join('.')}\`: ${issue.message}`);
   }
   const c = parsed.data;
-  const file = (f: z.infer<typeof FileSchema>): CatalogueFile => ({
+  const file = (f: z.infer<ReturnType<typeof fileSchema>>): CatalogueFile => ({
     uri: f.uri,
     file: f.file ?? fileNameOf(f.uri),
     approxBytes: f.approxBytes ?? f.bytes ?? 0,

@@ -1,6 +1,7 @@
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { Choice, ResponseSchema, TokenLogprob } from '../core/provider.js';
 import { err, ok, type Result } from '../core/result.js';
+import { lazySchema } from '../core/zod.js';
 import type { PromptTemplate } from './template.js';
 
 /**
@@ -80,20 +81,23 @@ export function parseWordAnswer(raw: string, levels: readonly string[]): Result<
 
 // ---- structured reports ---------------------------------------------------------------
 
-export const Severity = z.enum(['minor', 'moderate', 'severe']);
+export const Severity = lazySchema((z) => z.enum(['minor', 'moderate', 'severe']));
 
-export const QualityReport = z.object({
-  score: z.number().min(1).max(5),
-  distortions: z.array(
-    z.object({
-      type: z.string().min(1),
-      severity: Severity,
-      location: z.string(),
-    }),
-  ),
-  reasoning: z.string(),
-});
-export type QualityReport = z.infer<typeof QualityReport>;
+/** The report method's answer (`QualityReport()` is the zod schema, built on first use). */
+export const QualityReport = lazySchema((z) =>
+  z.object({
+    score: z.number().min(1).max(5),
+    distortions: z.array(
+      z.object({
+        type: z.string().min(1),
+        severity: Severity(),
+        location: z.string(),
+      }),
+    ),
+    reasoning: z.string(),
+  }),
+);
+export type QualityReport = z.infer<ReturnType<typeof QualityReport>>;
 
 /**
  * The same shape as a JSON schema for providers' structured-output modes. Written out

@@ -1,7 +1,7 @@
-import { defineTemplate, type PromptTemplate } from './template.js';
+import { defineBuiltinTemplate, type PromptTemplate } from './template.js';
 
 /** VisualQuality-R1: reason, then one score with two decimals. For `--method sample`. */
-export const qualityScore = defineTemplate({
+export const qualityScore = defineBuiltinTemplate({
   id: 'quality-score',
   version: 1,
   kind: 'sample',
@@ -21,7 +21,7 @@ export const qualityScore = defineTemplate({
  * distribution over five levels. The prefix has NO trailing space: the level token
  * carries its own leading space (" good"), as tokenisers write it.
  */
-export const qualityLevels = defineTemplate({
+export const qualityLevels = defineBuiltinTemplate({
   id: 'quality-levels',
   version: 1,
   kind: 'levels',
@@ -38,7 +38,7 @@ export const qualityLevels = defineTemplate({
 });
 
 /** DepictQA-style description: distortions with severity and location, a score, reasoning. */
-export const qualityReport = defineTemplate({
+export const qualityReport = defineBuiltinTemplate({
   id: 'quality-report',
   version: 1,
   kind: 'report',
@@ -70,7 +70,7 @@ const COMPARE_SCALE = [
  * Pairwise comparison, one call: the word after "Compared with Image A, Image B is" is read
  * as a distribution over five comparative levels; its expectation is P(B better than A).
  */
-export const compareLevels = defineTemplate({
+export const compareLevels = defineBuiltinTemplate({
   id: 'compare-levels',
   version: 1,
   kind: 'levels',
@@ -89,7 +89,7 @@ export const compareLevels = defineTemplate({
 });
 
 /** Pairwise comparison by sampled, reasoned verdicts (one comparative word each). */
-export const compareSample = defineTemplate({
+export const compareSample = defineBuiltinTemplate({
   id: 'compare-sample',
   version: 1,
   kind: 'sample',
@@ -112,7 +112,7 @@ export const compareSample = defineTemplate({
  * invented elements with boxes and rates the output 0-4 (anchors in docs/hallucination.md).
  * The answer schema is `HallucinationAnswer` in src/hallucination/answer.ts.
  */
-export const hallucinationReport = defineTemplate({
+export const hallucinationReport = defineBuiltinTemplate({
   id: 'hallucination-report',
   version: 1,
   kind: 'report',

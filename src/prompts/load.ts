@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../core/errors.js';
+import { loadZod } from '../core/zod.js';
 import { builtinTemplates } from './builtin.js';
 import { defineTemplate, type PromptTemplate, type TemplateSpec } from './template.js';
 
@@ -16,6 +17,7 @@ export async function loadTemplateFile(path: string): Promise<PromptTemplate> {
   } catch (cause) {
     throw new ConfigError(`Prompt template ${path}: cannot read it (${(cause as NodeJS.ErrnoException).code ?? cause})`, { cause });
   }
+  await loadZod();
   try {
     const spec = path.endsWith('.json') ? (JSON.parse(text) as TemplateSpec) : parseMarkdownTemplate(text);
     return defineTemplate(spec, path);

@@ -53,7 +53,7 @@ interface OtherJudges {
 }
 
 async function run(definition: PanelDefinitionInput, neuronServers: JudgeServer[], others: OtherJudges = {}) {
-  const panel = PanelDefinition.parse(definition);
+  const panel = PanelDefinition().parse(definition);
   const open = (s: JudgeServer | undefined) => (s ? openJudge({ judge: 'openai:sim', baseURL: s.url, apiKey: 'k', retries: 0 }, {}) : undefined);
   const members = await Promise.all(neuronServers.map((s) => open(s)!));
   const [escalation, meta, roles] = await Promise.all([open(others.cheap), open(others.meta), open(others.roles)]);
@@ -288,13 +288,13 @@ describe('escalation by level entropy', () => {
 
   it('config: escalation by levels needs a threshold it can use; maxEntropy needs method levels', () => {
     const base = { name: 'p', neurons: [{ judge: 'a' }] };
-    expect(PanelDefinition.safeParse({ ...base, escalation: { judge: 'c', method: 'levels' } }).error?.issues[0]?.message).toBe(
+    expect(PanelDefinition().safeParse({ ...base, escalation: { judge: 'c', method: 'levels' } }).error?.issues[0]?.message).toBe(
       'escalation by levels needs maxEntropy or maxSpread (or disagree: true for pairs)',
     );
-    expect(PanelDefinition.safeParse({ ...base, escalation: { judge: 'c', maxEntropy: 1 } }).error?.issues.map((i) => i.message)).toContain(
+    expect(PanelDefinition().safeParse({ ...base, escalation: { judge: 'c', maxEntropy: 1 } }).error?.issues.map((i) => i.message)).toContain(
       'maxEntropy needs method: levels (sampled scores have no level entropy)',
     );
-    expect(PanelDefinition.safeParse({ ...base, fusion: 'meta' }).error?.issues[0]?.message).toBe('fusion: meta needs a meta judge (meta: { judge: NAME })');
-    expect(PanelDefinition.safeParse({ ...base, escalation: { judge: 'c', method: 'levels', maxEntropy: 1 } }).success).toBe(true);
+    expect(PanelDefinition().safeParse({ ...base, fusion: 'meta' }).error?.issues[0]?.message).toBe('fusion: meta needs a meta judge (meta: { judge: NAME })');
+    expect(PanelDefinition().safeParse({ ...base, escalation: { judge: 'c', method: 'levels', maxEntropy: 1 } }).success).toBe(true);
   });
 });

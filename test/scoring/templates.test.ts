@@ -5,6 +5,9 @@
 import { writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinTemplates, compareLevels, hallucinationReport } from '../../src/prompts/builtin.js';
+import { defineBuiltinTemplate, defineTemplate, type TemplateSpec } from '../../src/prompts/template.js';
+import { metaTemplate, neuronHallucinationTemplate, neuronPairTemplate, neuronTemplate, rolesTemplate } from '../../src/judges/panels/_prompts.js';
 import { runQuorum } from '../support/cli.js';
 import { startAnthropicServer, startOpenAIServer, type JudgeServer } from '../support/judge-server/index.js';
 import { tempDir, writeImages, type TempDir } from './_support.js';
@@ -66,6 +69,39 @@ describe('quality-report', () => {
     const body = anthropic.requests.at(-1)?.body as { tools: { name: string }[]; tool_choice: { type: string; name: string } };
     expect(body.tools.map((t) => t.name)).toEqual(['quality_report']);
     expect(body.tool_choice).toEqual({ type: 'tool', name: 'quality_report' });
+  });
+});
+
+describe('built-in templates', () => {
+  // Quorum's own templates skip zod (a cached run never loads it): each must come out as
+  // zod's parse makes it, defaults, key order and hash included, whichever fields it omits.
+  const review = { neuron: 1, role: 'noise', score: 3.25, reasoning: 'grainy shadows' };
+  const ours = [
+    ...builtinTemplates,
+    neuronTemplate('sharpness'),
+    neuronTemplate('sharpness', 2, review, [{ ...review, neuron: 2, reasoning: null }]),
+    metaTemplate([review], ['neuron 3 (openai:sim, exposure): no answer']),
+    rolesTemplate(4),
+    neuronPairTemplate(compareLevels, 'colour'),
+    neuronHallucinationTemplate(hallucinationReport, 'text'),
+  ];
+  const defaulted = ['task', 'description', 'system', 'range'] as const;
+
+  it('come out of defineBuiltinTemplate exactly as defineTemplate (zod) makes them', () => {
+    for (const template of ours) {
+      const { hash: _h, source: _s, ...full } = template;
+      for (let mask = 0; mask < 1 << defaulted.length; mask++) {
+        const spec: Record<string, unknown> = { ...full };
+        defaulted.forEach((key, i) => mask & (1 << i) && delete spec[key]);
+        expect(JSON.stringify(defineBuiltinTemplate(spec as TemplateSpec))).toBe(JSON.stringify(defineTemplate(spec as TemplateSpec)));
+      }
+    }
+  });
+
+  it('still meet the rules across fields', () => {
+    const levels: TemplateSpec = { id: 'x', version: 1, kind: 'levels', user: 'Rate it.', levels: ['good', 'bad'] };
+    expect(() => defineBuiltinTemplate(levels)).toThrow('Template x: a levels template needs `prefix` and `levels`');
+    expect(() => defineBuiltinTemplate({ ...levels, prefix: 'It is', weights: [1] })).toThrow('Template x: `weights` must have one number per level');
   });
 });
 

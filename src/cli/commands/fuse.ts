@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { UsageError } from '../../core/errors.js';
 import { fuseRuns } from '../../judges/panels/fuse-runs.js';
-import { PanelFusion } from '../../judges/panels/index.js';
+import { PANEL_FUSIONS, type PanelFusion } from '../../judges/panels/index.js';
 import { agreementLine, panelChunks } from '../../report/panels.js';
 import { Store } from '../../store/store.js';
 import { dbArg, dbPath, enumArg, intArg, numArg, str, type Args } from '../args.js';
@@ -44,7 +44,7 @@ export async function run(args: Args, io: CommandIO): Promise<number> {
   const outRun = str(args, 'out-run');
   if (!outRun) throw new UsageError('Missing required option --out-run NAME: the fused run is stored under it');
   const format = enumArg(args, 'format', ['table', 'json', 'jsonl', 'csv'] as const, 'table');
-  const fusion = enumArg(args, 'fusion', PanelFusion.exclude(['meta']).options, 'thurstone');
+  const fusion = enumArg(args, 'fusion', PANEL_FUSIONS.filter((f): f is Exclude<PanelFusion, 'meta'> => f !== 'meta'), 'thurstone');
   const settings = {
     fusion,
     trim: numArg(args, 'trim', 0, 0.49) ?? 0.2,

@@ -3,7 +3,7 @@
  * angle (layer 1), and the same with the earlier reviews a neuron may see (layers 2+).
  */
 import { qualityScore } from '../../prompts/builtin.js';
-import { defineTemplate, type PromptTemplate } from '../../prompts/template.js';
+import { defineBuiltinTemplate, type PromptTemplate } from '../../prompts/template.js';
 
 /** One earlier review as a later layer reads it. */
 export interface ShownReview {
@@ -32,7 +32,7 @@ export function neuronTemplate(role: string, layer = 1, own?: ShownReview, neigh
       'Reconsider your score in their light; keep your own angle.',
     );
   }
-  return defineTemplate({
+  return defineBuiltinTemplate({
     id: layer === 1 ? 'panel-neuron' : 'panel-neuron-revisit',
     version: 1,
     kind: 'sample',
@@ -49,7 +49,7 @@ export function neuronTemplate(role: string, layer = 1, own?: ShownReview, neigh
  * (`quality-report`'s shape, zod-checked: score 1-5, distortions, reasoning).
  */
 export function metaTemplate(reviews: readonly ShownReview[], failed: readonly string[]): PromptTemplate {
-  return defineTemplate({
+  return defineBuiltinTemplate({
     id: 'panel-meta',
     version: 1,
     kind: 'report',
@@ -72,7 +72,7 @@ export function metaTemplate(reviews: readonly ShownReview[], failed: readonly s
 
 /** Roles generated per item: the judge sees the image and proposes `count` angles (JSON). */
 export function rolesTemplate(count: number): PromptTemplate {
-  return defineTemplate({
+  return defineBuiltinTemplate({
     id: 'panel-roles',
     version: 1,
     kind: 'report',
@@ -91,7 +91,7 @@ export function rolesTemplate(count: number): PromptTemplate {
 /** `template` with a neuron's angle stated first (`ask` says what to judge from it); its own question and answer format unchanged. */
 function fromOneAngle(template: PromptTemplate, ask: string, role: string): PromptTemplate {
   const { hash: _h, source: _s, ...spec } = template;
-  return defineTemplate({
+  return defineBuiltinTemplate({
     ...spec,
     id: `${template.id}-panel`,
     description: `A panel neuron: ${template.id} from one angle (WideDeep).`,

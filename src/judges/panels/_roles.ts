@@ -4,15 +4,15 @@
  * is stored and cached like any review; it is asked once, without a re-ask, and when it
  * fails or does not parse the panel's fixed list stands in (said in the item's errors).
  */
-import * as z from 'zod';
 import type { CompletionRequest, ImagePart, ResponseSchema } from '../../core/provider.js';
 import { err, ok } from '../../core/result.js';
+import { lazySchema } from '../../core/zod.js';
 import { parseJsonAnswer } from '../../prompts/answers.js';
 import { renderMessages, type PromptTemplate } from '../../prompts/template.js';
 import type { CallGroup } from '../session/session.js';
 
 /** The answer: short distinct phrases; more than asked are cut, fewer are an error. */
-export const GeneratedRoles = z.object({ roles: z.array(z.string().trim().min(1).max(80)).min(1) });
+export const GeneratedRoles = lazySchema((z) => z.object({ roles: z.array(z.string().trim().min(1).max(80)).min(1) }));
 
 const rolesSchema: ResponseSchema = {
   name: 'panel_roles',
@@ -35,7 +35,7 @@ export function rolesSpec(template: PromptTemplate, count: number, image: ImageP
     request,
     reask: false,
     parse: (choice) => {
-      const r = parseJsonAnswer(choice, GeneratedRoles);
+      const r = parseJsonAnswer(choice, GeneratedRoles());
       if (!r.ok) return r;
       const distinct = [...new Set(r.value.value.roles.map((s) => s.replace(/\s+/g, ' ')))];
       if (distinct.length < count) return err(`Expected ${count} distinct roles, got ${distinct.length}`);

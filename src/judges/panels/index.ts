@@ -1,5 +1,6 @@
 export {
   PanelDefinition,
+  PANEL_FUSIONS,
   PanelFusion,
   PanelName,
   DEFAULT_ROLES,

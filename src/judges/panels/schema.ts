@@ -2,14 +2,15 @@
  * A judge panel's definition (WideDeep layers, Thurstone fusion, escalation), validated
  * with zod at the edge: the config file's `panels:` section or a programmatic definition.
  */
-import * as z from 'zod';
+import type * as z from 'zod';
+import { lazySchema, zod, type Zod } from '../../core/zod.js';
 
 /** How a panel names a judge: any non-empty text, unless the config file checks it against its `judges`. */
 type JudgeRef = z.ZodType<string>;
-const anyJudge: JudgeRef = z.string().min(1);
+const anyJudge = lazySchema((z): JudgeRef => z.string().min(1));
 
 /** A judge: `provider:model` (or a judge name the config file defines), with its base URL. */
-const judgeShape = (ref: JudgeRef) => ({
+const judgeShape = (z: Zod, ref: JudgeRef) => ({
   judge: ref,
   /** OpenAI-compatible server of a judge given as provider:model. */
   baseUrl: z.string().url().optional(),
@@ -25,19 +26,20 @@ export const DEFAULT_ROLES = [
   'faithfulness to the reference',
 ] as const;
 
-export const PanelFusion = z.enum(['mean', 'median', 'trimmed-mean', 'thurstone', 'meta']);
-export type PanelFusion = z.infer<typeof PanelFusion>;
+export const PANEL_FUSIONS = ['mean', 'median', 'trimmed-mean', 'thurstone', 'meta'] as const;
+export const PanelFusion = lazySchema((z) => z.enum(PANEL_FUSIONS));
+export type PanelFusion = (typeof PANEL_FUSIONS)[number];
 
 /**
  * The fields of a panel, every object strict (an unknown key is an error, not ignored);
  * `ref` validates each judge reference (the config file's names or provider:model).
  */
-function panelShape(ref: JudgeRef) {
+function panelShape(z: Zod, ref: JudgeRef) {
   return {
     neurons: z
       .array(
         z.strictObject({
-          ...judgeShape(ref),
+          ...judgeShape(z, ref),
           /** Angle of view, e.g. `sharpness`; absent: taken from `roles` in neuron order. */
           role: z.string().min(1).optional(),
         }),
@@ -51,7 +53,7 @@ function panelShape(ref: JudgeRef) {
     roles: z
       .union([
         z.array(z.string().min(1)).min(1),
-        z.strictObject({ ...judgeShape(ref), count: z.number().int().min(1).max(12).default(DEFAULT_ROLES.length) }),
+        z.strictObject({ ...judgeShape(z, ref), count: z.number().int().min(1).max(12).default(DEFAULT_ROLES.length) }),
       ])
       .optional(),
     /** Layers: 1 is a wide panel; each further layer re-judges seeing earlier reviews. @default 1 */
@@ -62,11 +64,11 @@ function panelShape(ref: JudgeRef) {
      * How the last layer's reviews become one score. `meta`: the `meta` judge reads every
      * review of the item and writes the verdict (Thurstone fusion where it fails). @default 'thurstone'
      */
-    fusion: PanelFusion.default('thurstone'),
+    fusion: PanelFusion().default('thurstone'),
     /** The judge that reads all reviews of an item and writes the verdict (`fusion: meta`). */
     meta: z
       .strictObject({
-        ...judgeShape(ref),
+        ...judgeShape(z, ref),
         /** Verdicts sampled per item; their mean is the score. @default 1 */
         samples: z.number().int().min(1).max(16).default(1),
       })
@@ -89,7 +91,7 @@ function panelShape(ref: JudgeRef) {
      */
     escalation: z
       .strictObject({
-        ...judgeShape(ref),
+        ...judgeShape(z, ref),
         method: z.enum(['sample', 'levels']).default('sample'),
         maxSpread: z.number().min(0).optional(),
         maxEntropy: z.number().min(0).optional(),
@@ -140,12 +142,12 @@ const checkPanel = (p: Checked, ctx: z.RefinementCtx) => {
 };
 
 /** Panel names, like judge names: letters, digits, ".", "_" and "-" (no ":"). */
-export const PanelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'panel names are letters, digits, ".", "_" and "-"');
+export const PanelName = lazySchema((z) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'panel names are letters, digits, ".", "_" and "-"'));
 
-/** A panel defined in code: its name and fields. */
-export const PanelDefinition = z.strictObject({ name: PanelName, ...panelShape(anyJudge) }).superRefine(checkPanel);
-export type PanelDefinition = z.infer<typeof PanelDefinition>;
-export type PanelDefinitionInput = z.input<typeof PanelDefinition>;
+/** A panel defined in code: its name and fields (`PanelDefinition()` is the schema, built on first use). */
+export const PanelDefinition = lazySchema((z) => z.strictObject({ name: PanelName(), ...panelShape(z, anyJudge()) }).superRefine(checkPanel));
+export type PanelDefinition = z.infer<ReturnType<typeof PanelDefinition>>;
+export type PanelDefinitionInput = z.input<ReturnType<typeof PanelDefinition>>;
 export type PanelNeuron = PanelDefinition['neurons'][number];
 
 /**
@@ -153,7 +155,8 @@ export type PanelNeuron = PanelDefinition['neurons'][number];
  * checked by `ref` (see `judgeReference` in the config module).
  */
 export function panelEntrySchema(ref: JudgeRef) {
-  return z.strictObject(panelShape(ref)).superRefine(checkPanel);
+  const z = zod();
+  return z.strictObject(panelShape(z, ref)).superRefine(checkPanel);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import * as z from 'zod';
 import { ConfigError } from '../../../core/errors.js';
 import type { ProviderConfig } from '../../../core/provider.js';
+import { lazySchema } from '../../../core/zod.js';
 
 /**
  * Options of the `llama` provider (`ProviderConfig.options`). The CLI maps its flags
@@ -30,17 +30,18 @@ export interface LlamaOptions {
   loadTimeoutMs?: number | undefined;
 }
 
-const positiveInt = z.number().int().min(1);
-
-const OptionsSchema = z.object({
-  mmproj: z.string().min(1).optional(),
-  gpuLayers: z.union([z.literal('auto'), z.number().int().min(0)]).optional(),
-  contextSize: positiveInt.min(64).optional(),
-  threads: positiveInt.optional(),
-  batchSize: positiveInt.optional(),
-  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
-  callTimeoutMs: positiveInt.optional(),
-  loadTimeoutMs: positiveInt.optional(),
+const OptionsSchema = lazySchema((z) => {
+  const positiveInt = z.number().int().min(1);
+  return z.object({
+    mmproj: z.string().min(1).optional(),
+    gpuLayers: z.union([z.literal('auto'), z.number().int().min(0)]).optional(),
+    contextSize: positiveInt.min(64).optional(),
+    threads: positiveInt.optional(),
+    batchSize: positiveInt.optional(),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+    callTimeoutMs: positiveInt.optional(),
+    loadTimeoutMs: positiveInt.optional(),
+  });
 });
 
 /** Options with every default applied except those that need the model file. */
@@ -73,7 +74,7 @@ export function resolveLlamaOptions(config: ProviderConfig): ResolvedLlamaOption
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => [k, k !== 'mmproj' && typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v]),
   );
-  const parsed = OptionsSchema.strict().safeParse(raw);
+  const parsed = OptionsSchema().strict().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
