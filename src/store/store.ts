@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { migrations } from './migrations.js';
 import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, databasePathProblem, migrate, sqliteReason } from './_open.js';
 import { LEASE_MS, newOwner, ownerAlive } from './_owner.js';
+import { IdSet } from './_id-set.js';
 
 /**
  * better-sqlite3 is CommonJS: `require`d, it loads as CommonJS does, where an ESM import
@@ -361,7 +362,7 @@ export class Store {
    * (position, status, score and a 53-bit hash of the value's JSON), read once
    * per run and kind.
    */
-  readonly #linked = new Map<number, Set<number>>();
+  readonly #linked = new Map<number, IdSet>();
   readonly #resultPrints = new Map<string, Map<string, string>>();
   /** This process's name on runs it holds and calls it has claimed (`host:pid:nonce`). */
   get owner(): string {
@@ -745,7 +746,7 @@ export class Store {
     let linked = this.#linked.get(runId);
     if (!linked) {
       this.flush();
-      linked = new Set(this.#stmt.runCallIds.pluck().all(runId) as number[]);
+      linked = new IdSet(this.#stmt.runCallIds.pluck().all(runId) as number[]);
       this.#linked.set(runId, linked);
     }
     const fresh = callIds.filter((id) => !linked.has(id));
