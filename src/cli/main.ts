@@ -1,9 +1,7 @@
-import { withIO } from './io.js';
 import { parseArgs, type ArgsDef } from 'citty';
 import { ConfigFileError, QuorumError, UsageError } from '../core/errors.js';
-import { DEFAULT_DECODE_MEMORY, parseMemorySize, sharedDecodeBudget } from '../images/decode-budget.js';
 import { QUORUM_VERSION } from '../version.js';
-import { collectRepeated, type Args } from './args.js';
+import { collectRepeated, withIO, type Args } from './args.js';
 import { nearest, renderHelp } from './usage.js';
 
 /** What a command may touch: streams, environment, interrupts. Only `main` exits. */
@@ -121,8 +119,11 @@ export async function runCli(argv: readonly string[], io: Omit<CommandIO, 'argv'
     const strings = new Set(declared.filter((k) => (defs[k] as { type?: string }).type === 'string'));
     Object.assign(args, collectRepeated(rest, strings));
     // One decoding budget for every image in flight in this process (images/decode-budget.ts).
-    const decodeMemory = io.env['QUORUM_DECODE_MEMORY'];
-    sharedDecodeBudget.capacity = decodeMemory ? parseMemorySize('QUORUM_DECODE_MEMORY', decodeMemory) : DEFAULT_DECODE_MEMORY;
+    if (IMAGE_COMMANDS.has(name)) {
+      const { DEFAULT_DECODE_MEMORY, parseMemorySize, sharedDecodeBudget } = await import('../images/decode-budget.js');
+      const decodeMemory = io.env['QUORUM_DECODE_MEMORY'];
+      sharedDecodeBudget.capacity = decodeMemory ? parseMemorySize('QUORUM_DECODE_MEMORY', decodeMemory) : DEFAULT_DECODE_MEMORY;
+    }
     return await mod.run(args, withIO(io, { argv, note }));
   } catch (error) {
     // A config file error is one line naming file, line and key; command help would not help.

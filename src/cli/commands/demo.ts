@@ -4,9 +4,8 @@ import { join, resolve } from 'node:path';
 import { defineCommand, parseArgs, type ArgsDef } from 'citty';
 import { UsageError, expected } from '../../core/errors.js';
 import { DEMO_JUDGE, startDemoServer, writeDemoImages, type DemoImages } from '../../demo/index.js';
-import { intArg, type Args } from '../args.js';
+import { intArg, withIO, type Args } from '../args.js';
 import type { CommandIO } from '../main.js';
-import { withIO } from '../io.js';
 
 export const usage = 'demo [folder] [--serve] [--port N]';
 
