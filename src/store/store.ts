@@ -13,7 +13,25 @@ import { IdSet } from './_id-set.js';
  * first runs Node's CommonJS export scan over each of its files (about 10 ms of every
  * command's start-up).
  */
-const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+const requireHere = createRequire(import.meta.url);
+const Database = requireHere('better-sqlite3') as typeof BetterSqlite3;
+
+/**
+ * better-sqlite3's compiled addon, named directly where its build put it: the default
+ * lookup (the `bindings` package) tries a dozen candidate paths and parses a stack trace,
+ * about 2 ms of every command's start. Undefined (the default lookup) when it is elsewhere.
+ */
+let addon: { nativeBinding?: string } | undefined;
+function addonOption(): { nativeBinding?: string } {
+  if (addon === undefined) {
+    try {
+      addon = { nativeBinding: requireHere.resolve('better-sqlite3/build/Release/better_sqlite3.node') };
+    } catch {
+      addon = {};
+    }
+  }
+  return addon;
+}
 
 export interface ImageRecord {
   sha256: string;
@@ -402,7 +420,7 @@ export class Store {
   static #connect(file: string, readonly: boolean): Store {
     let db: BetterSqlite3.Database | undefined;
     try {
-      db = readonly ? new Database(file, { readonly: true, fileMustExist: true }) : new Database(file);
+      db = readonly ? new Database(file, { readonly: true, fileMustExist: true, ...addonOption() }) : new Database(file, addonOption());
       // Set first: every later statement, the schema check included, waits for other
       // processes' locks instead of failing with `database is locked`.
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
