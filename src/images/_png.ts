@@ -1,4 +1,8 @@
-import { crc32, inflateSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+
+/** node:zlib, loaded by the first PNG checked (a rerun of known images checks none). */
+let zlibModule: typeof import('node:zlib') | undefined;
+const zlib = (): typeof import('node:zlib') => (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
 import { InputError } from '../core/errors.js';
 
 /**
@@ -70,7 +74,7 @@ export function checkPng(path: string, data: Uint8Array): PngFacts | undefined {
     if (end > data.length) throw truncated();
     const type = String.fromCharCode(...data.subarray(offset + 4, offset + 8));
     const body = data.subarray(offset + 8, offset + 8 + length);
-    if (crc32(data.subarray(offset + 4, offset + 8 + length)) !== view.getUint32(offset + 8 + length)) {
+    if (zlib().crc32(data.subarray(offset + 4, offset + 8 + length)) !== view.getUint32(offset + 8 + length)) {
       throw corrupt(`chunk \`${type}\` fails its checksum`);
     }
     if (!header && type !== 'IHDR') throw corrupt('the first chunk is not IHDR');
@@ -116,7 +120,7 @@ export function checkPng(path: string, data: Uint8Array): PngFacts | undefined {
   if (expected > MAX_INFLATED_BYTES) return undefined;
   let pixels: Buffer;
   try {
-    pixels = inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1 });
+    pixels = zlib().inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'Z_BUF_ERROR') throw truncated();

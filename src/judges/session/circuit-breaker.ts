@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { ProviderError, UnreachableError } from '../../core/errors.js';
 
 /**
@@ -97,7 +96,9 @@ export class CircuitBreaker {
 }
 
 /** Opens and closes one TCP connection: true, or the errno with the address. */
-function tcpProbe(host: string, port: number, timeoutMs: number): Promise<true | string> {
+async function tcpProbe(host: string, port: number, timeoutMs: number): Promise<true | string> {
+  // node:net loads here: a run whose server never fails does not pay for it at start-up.
+  const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (outcome: true | string) => {
