@@ -26,7 +26,7 @@ export const median = (xs: readonly number[]): number => {
 };
 
 export function assertBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist', 'cli-bundle', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(join(ROOT, 'dist', 'cli-bundle', 'main.cjs'))) throw new Error('dist/ is missing: run `npm run build` first');
 }
 
 export interface Timed {

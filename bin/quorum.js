@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli-bundle/main.js';
-main(process.argv.slice(2));
+// CommonJS (bin/package.json): the CLI bundle is CommonJS, loaded without Node's ES module loader.
+require('../dist/cli-bundle/main.cjs').main(process.argv.slice(2));

@@ -1,49 +1,104 @@
 /**
- * Bundles the compiled CLI (`dist/cli/main.js` and everything it imports from `dist/`)
- * into `dist/cli-bundle/`, which `bin/quorum.js` runs. Start-up is what this is for: a
- * command that loads ~200 small modules spends most of its start in Node's module
- * loader (resolving, reading and compiling each file); one chunk per command, with
- * the code they share in common chunks, keeps every command's imports lazy and the files
- * few. Small pure-JavaScript dependencies (zod, citty, p-queue) are inlined; the rest
- * (native modules, the provider SDKs, engines, sharp, vega) stay in node_modules and load
- * only where a command needs them. The library (`dist/index.js`) is not bundled.
+ * Bundles the compiled CLI (`dist/cli/`, and everything it imports from `dist/`) into
+ * `dist/cli-bundle/`, which `bin/quorum.js` runs. Start-up is what this is for: a command
+ * that loaded ~200 small ES modules spent most of its start in Node's module loader
+ * (resolving, reading, compiling and linking each file). Each command is one CommonJS file
+ * (`command-<name>.cjs`, required synchronously when it runs), `main.cjs` reads the
+ * arguments and loads it; small pure-JavaScript dependencies (zod, citty, p-queue) are
+ * inlined, the rest (native modules, the provider SDKs, engines, sharp, vega) stay in
+ * node_modules and load only where a command needs them. Code a command reaches only
+ * through `import()` stays in its file but is compiled and run only when reached.
+ *
+ * The modules whose identity or state `main` shares with the commands (the error classes
+ * it tells apart, the decoding budget and sharp's settings it sets) are one file of their
+ * own, `core.cjs`, that every bundle requires; zod's trimmed runtime is another
+ * (`zod-runtime.cjs`), loaded by the first schema used. The library (`dist/index.js`) is
+ * not bundled.
  *
  *   node scripts/bundle-cli.mjs      (run by `npm run build`, after tsc)
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist');
+const out = join(dist, 'cli-bundle');
 /** Dependencies small and pure enough to inline (with their own dependencies). */
-const INLINE = new Set(['zod', 'citty', 'p-queue', 'eventemitter3', 'p-timeout']);
+const INLINE = new Set(['zod', 'citty', 'p-queue', 'eventemitter3', 'p-timeout', 'better-sqlite3']);
+/** Modules main and the commands must share one instance of. */
+const CORE = ['core/errors.js', 'images/decode-budget.js', 'images/_sharp.js'].map((f) => join(dist, f));
+const ZOD_RUNTIME = join(dist, 'core', '_zod-runtime.js');
+const COMMANDS = join(dist, 'cli', 'commands');
+const commands = readdirSync(COMMANDS).filter((f) => f.endsWith('.js')).map((f) => basename(f, '.js'));
+
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 
-const out = `${root}dist/cli-bundle`;
-rmSync(out, { recursive: true, force: true });
-const result = await build({
+/** Where a bundle finds what it does not inline: node_modules, core.cjs, zod-runtime.cjs, other commands. */
+const linking = (own) => ({
+  name: 'quorum-linking',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const spec = args.path;
+      // The require() a lazy module below makes (written by this script).
+      if (args.namespace === 'lazy') return { path: spec, external: true };
+      if (spec.startsWith('node:')) return { external: true };
+      if (!spec.startsWith('.') && !spec.startsWith('/')) return INLINE.has(packageOf(spec)) ? undefined : { external: true };
+      if (args.importer.includes('node_modules')) return undefined;
+      const target = resolve(args.resolveDir, spec);
+      if (own.includes(target)) return undefined;
+      const file = CORE.includes(target)
+        ? './core.cjs'
+        : target === ZOD_RUNTIME
+          ? './zod-runtime.cjs'
+          : target.startsWith(COMMANDS + '/')
+            ? `./command-${basename(target, '.js')}.cjs`
+            : undefined;
+      if (file === undefined) return undefined;
+      // import() of another file: a module that requires it when the import() runs (esbuild
+      // keeps an external import() as one, which would load the file as an ES module).
+      return args.kind === 'dynamic-import' ? { path: file, namespace: 'lazy' } : { path: file, external: true };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+});
+
+const common = {
   absWorkingDir: root,
-  entryPoints: { main: 'dist/cli/main.js' },
-  outdir: out,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
-  metafile: true,
-  plugins: [
-    {
-      name: 'external-packages',
-      setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) => {
-          if (args.path.startsWith('node:')) return { external: true };
-          // Inlined packages import their own files by relative path; only bare names are decided here.
-          return INLINE.has(packageOf(args.path)) ? undefined : { external: true };
-        });
-      },
-    },
-  ],
-});
-if (process.env['QUORUM_BUNDLE_META']) writeFileSync(process.env['QUORUM_BUNDLE_META'], JSON.stringify(result.metafile));
+  // A CommonJS file's own URL, where the sources read import.meta.url.
+  define: { 'import.meta.url': '__quorumModuleUrl' },
+  banner: { js: "const __quorumModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+
+rmSync(out, { recursive: true, force: true });
+const bundles = [
+  { name: 'core', entry: null },
+  { name: 'zod-runtime', entry: ZOD_RUNTIME },
+  { name: 'main', entry: join(dist, 'cli', 'main.js') },
+  ...commands.map((c) => ({ name: `command-${c}`, entry: join(COMMANDS, `${c}.js`) })),
+];
+const metafile = { inputs: {}, outputs: {} };
+await Promise.all(
+  bundles.map(async ({ name, entry }) => {
+    const result = await build({
+      ...common,
+      ...(entry
+        ? { entryPoints: [entry] }
+        : { stdin: { contents: CORE.map((f) => `export * from ${JSON.stringify(f)};`).join('\n'), resolveDir: dist, sourcefile: 'core.js' } }),
+      outfile: join(out, `${name}.cjs`),
+      metafile: true,
+      plugins: [linking(entry ? [entry] : CORE)],
+    });
+    Object.assign(metafile.inputs, result.metafile.inputs);
+    Object.assign(metafile.outputs, result.metafile.outputs);
+  }),
+);
+if (process.env['QUORUM_BUNDLE_META']) writeFileSync(process.env['QUORUM_BUNDLE_META'], JSON.stringify(metafile));

@@ -155,7 +155,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   // Only the commands that read images set sharp up, and sharp itself loads when the first
   // image needs it (most of a bare start-up's CPU; a cached rerun never does).
   if (IMAGE_COMMANDS.has(argv[0] ?? '')) {
-    const { configureSharp } = await import('../images/index.js');
+    const { configureSharp } = await import('../images/_sharp.js');
     configureSharp((sharp) => {
       // sharp's operation cache keeps finished decodes alive while the next one runs; for
       // huge images that doubles peak memory, and Quorum never decodes the same image twice.

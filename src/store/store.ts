@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { QuorumError, StoreError } from '../core/errors.js';
 import { stableStringify } from '../core/stable-json.js';
@@ -8,13 +9,8 @@ import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, databasePathProblem
 import { LEASE_MS, newOwner, ownerAlive } from './_owner.js';
 import { IdSet } from './_id-set.js';
 
-/**
- * better-sqlite3 is CommonJS: `require`d, it loads as CommonJS does, where an ESM import
- * first runs Node's CommonJS export scan over each of its files (about 10 ms of every
- * command's start-up).
- */
+/** Finds better-sqlite3's compiled addon (below). */
 const requireHere = createRequire(import.meta.url);
-const Database = requireHere('better-sqlite3') as typeof BetterSqlite3;
 
 /**
  * better-sqlite3's compiled addon, named directly where its build put it: the default

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const QUORUM_BIN = fileURLToPath(new URL('../../bin/quorum.js', import.meta.url));
-const DIST_MAIN = fileURLToPath(new URL('../../dist/cli-bundle/main.js', import.meta.url));
+const DIST_MAIN = fileURLToPath(new URL('../../dist/cli-bundle/main.cjs', import.meta.url));
 
 export interface QuorumOptions {
   /** Added to the clean environment; `undefined` removes a variable. */
