@@ -87,10 +87,11 @@ export function checkOwnSchema(db: Database.Database, file: string): void {
  */
 export function migrate(db: Database.Database, file: string): void {
   const version = () => db.pragma('user_version', { simple: true }) as number;
-  if (version() > migrations.length) {
-    throw new StoreError(file, `has schema version ${version()}, newer than this Quorum understands (${migrations.length}); upgrade Quorum`);
+  const found = version();
+  if (found > migrations.length) {
+    throw new StoreError(file, `has schema version ${found}, newer than this Quorum understands (${migrations.length}); upgrade Quorum`);
   }
-  if (version() === migrations.length) return;
+  if (found === migrations.length) return;
   db.transaction(() => {
     for (let v = version(); v < migrations.length; v++) {
       db.exec(migrations[v] as string);

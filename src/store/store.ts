@@ -416,10 +416,11 @@ export class Store {
   static #connect(file: string, readonly: boolean): Store {
     let db: BetterSqlite3.Database | undefined;
     try {
-      db = readonly ? new Database(file, { readonly: true, fileMustExist: true, ...addonOption() }) : new Database(file, addonOption());
-      // Set first: every later statement, the schema check included, waits for other
-      // processes' locks instead of failing with `database is locked`.
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // The busy timeout is set at open (`timeout`, SQLite's busy_timeout): every statement,
+      // the schema check included, waits for other processes' locks instead of failing
+      // with `database is locked`.
+      const options = { timeout: BUSY_TIMEOUT_MS, ...addonOption() };
+      db = readonly ? new Database(file, { ...options, readonly: true, fileMustExist: true }) : new Database(file, options);
       checkOwnSchema(db, file);
       if (readonly) {
         const version = db.pragma('user_version', { simple: true }) as number;
