@@ -31,6 +31,16 @@ const INLINE = new Set(['zod', 'citty', 'p-queue', 'eventemitter3', 'p-timeout',
 const CORE = ['core/errors.js', 'images/decode-budget.js', 'images/_sharp.js'].map((f) => join(dist, f));
 const ZOD_RUNTIME = join(dist, 'core', '_zod-runtime.js');
 const COMMANDS = join(dist, 'cli', 'commands');
+/**
+ * Modules some command imports only for some of its runs (`show`'s printers of compare,
+ * rank, hallucination, panel and endpoint runs): files of their own, so the runs that do
+ * not need them do not compile them. Only pure printers belong here, no state or classes
+ * that another file tells apart.
+ */
+const SPLIT = ['report/pairs.js', 'report/ranking.js', 'judges/pool/report.js', 'cli/panels/show.js', 'hallucination/stored.js'].map((f) =>
+  join(dist, f),
+);
+const splitName = (file) => `lazy-${file.slice(dist.length + 1, -3).replaceAll('/', '-')}`;
 const commands = readdirSync(COMMANDS).filter((f) => f.endsWith('.js')).map((f) => basename(f, '.js'));
 
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
@@ -55,7 +65,9 @@ const linking = (own) => ({
           ? './zod-runtime.cjs'
           : target.startsWith(COMMANDS + '/')
             ? `./command-${basename(target, '.js')}.cjs`
-            : undefined;
+            : SPLIT.includes(target) && args.kind === 'dynamic-import'
+              ? `./${splitName(target)}.cjs`
+              : undefined;
       if (file === undefined) return undefined;
       // import() of another file: a module that requires it when the import() runs (esbuild
       // keeps an external import() as one, which would load the file as an ES module).
@@ -84,6 +96,7 @@ const bundles = [
   { name: 'zod-runtime', entry: ZOD_RUNTIME },
   { name: 'main', entry: join(dist, 'cli', 'main.js') },
   ...commands.map((c) => ({ name: `command-${c}`, entry: join(COMMANDS, `${c}.js`) })),
+  ...SPLIT.map((f) => ({ name: splitName(f), entry: f })),
 ];
 const metafile = { inputs: {}, outputs: {} };
 await Promise.all(
