@@ -9,6 +9,23 @@ import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, databasePathProblem
 import { LEASE_MS, newOwner, ownerAlive } from './_owner.js';
 import { IdSet } from './_id-set.js';
 
+/**
+ * Runs `step`, again while SQLite answers that the database is busy, for at most the busy
+ * timeout: for the statements SQLite will not wait on itself (see the WAL switch below).
+ */
+function whenUnlocked<T>(step: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return step();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(50, 2 + attempt * 3 + Math.random() * 5));
+    }
+  }
+}
+
 /** Finds better-sqlite3's compiled addon (below). */
 const requireHere = createRequire(import.meta.url);
 
@@ -416,11 +433,10 @@ export class Store {
   static #connect(file: string, readonly: boolean): Store {
     let db: BetterSqlite3.Database | undefined;
     try {
-      // The busy timeout is set at open (`timeout`, SQLite's busy_timeout): every statement,
-      // the schema check included, waits for other processes' locks instead of failing
-      // with `database is locked`.
-      const options = { timeout: BUSY_TIMEOUT_MS, ...addonOption() };
-      db = readonly ? new Database(file, { ...options, readonly: true, fileMustExist: true }) : new Database(file, options);
+      db = readonly ? new Database(file, { readonly: true, fileMustExist: true, ...addonOption() }) : new Database(file, addonOption());
+      // Set first: every later statement, the schema check included, waits for other
+      // processes' locks instead of failing with `database is locked`.
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       checkOwnSchema(db, file);
       if (readonly) {
         const version = db.pragma('user_version', { simple: true }) as number;
@@ -428,7 +444,10 @@ export class Store {
           throw new StoreError(file, `is read-only and has schema version ${version}; this Quorum needs ${migrations.length}: make it writable once to upgrade it`);
         }
       } else {
-        db.pragma('journal_mode = WAL');
+        // Turning a new database to WAL needs it alone for a moment; SQLite answers BUSY at once,
+        // without waiting, when processes opening it at the same instant hold it (a deadlock
+        // it will not wait out), so the switch is retried within the busy timeout.
+        whenUnlocked(() => db!.pragma('journal_mode = WAL'));
         // NORMAL is durable against a killed process (not against power loss) and much faster.
         db.pragma('synchronous = NORMAL');
         db.pragma('foreign_keys = ON');
