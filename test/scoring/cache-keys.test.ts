@@ -22,6 +22,12 @@ it('sampleSlots gives the same key as cacheKey for every sample, whatever the qu
         for (const s of slots) {
           expect(s.cacheKey).toBe(cacheKey({ judgeId, promptHash, imageHashes, params, sampleIndex: s.sampleIndex }));
         }
+        // A frozen parameters object (scoreParams hands one out per run) has its JSON
+        // remembered: the same keys, the first time and again.
+        const frozen = Object.freeze({ ...params });
+        for (let again = 0; again < 2; again++) {
+          expect(sampleSlots({ judgeId, promptHash, imageHashes, params: frozen, count }).map((s) => s.cacheKey)).toEqual(slots.map((s) => s.cacheKey));
+        }
       },
     ),
     { numRuns: 300 },
