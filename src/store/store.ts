@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { QuorumError, StoreError } from '../core/errors.js';
 import { stableStringify } from '../core/stable-json.js';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { migrations } from './migrations.js';
 import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, databasePathProblem, migrate, sqliteReason } from './_open.js';
 import { LEASE_MS, newOwner, ownerAlive } from './_owner.js';
@@ -26,22 +27,22 @@ function whenUnlocked<T>(step: () => T): T {
   }
 }
 
-/** Finds better-sqlite3's compiled addon (below). */
-const requireHere = createRequire(import.meta.url);
-
 /**
- * better-sqlite3's compiled addon, named directly where its build put it: the default
- * lookup (the `bindings` package) tries a dozen candidate paths and parses a stack trace,
- * about 2 ms of every command's start. Undefined (the default lookup) when it is elsewhere.
+ * better-sqlite3's compiled addon, handed to it (`nativeBinding`): where its build puts it,
+ * or else wherever the `bindings` package finds it under better-sqlite3's own folder.
+ * better-sqlite3's default lookup runs `bindings` from the file that calls it, which in
+ * the CLI bundle is not better-sqlite3's folder, and costs ~2 ms of every start-up in a
+ * stack trace and a dozen candidate paths.
  */
-let addon: { nativeBinding?: string } | undefined;
-function addonOption(): { nativeBinding?: string } {
+let addon: { nativeBinding: string } | undefined;
+function addonOption(): { nativeBinding: string } {
   if (addon === undefined) {
-    try {
-      addon = { nativeBinding: requireHere.resolve('better-sqlite3/build/Release/better_sqlite3.node') };
-    } catch {
-      addon = {};
-    }
+    const manifest = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+    const built = join(dirname(manifest), 'build', 'Release', 'better_sqlite3.node');
+    addon = existsSync(built)
+      ? { nativeBinding: built }
+      : // The addon object itself, which better-sqlite3 takes too (its typings say a path).
+        { nativeBinding: (createRequire(manifest)('bindings') as (o: object) => string)({ bindings: 'better_sqlite3.node', module_root: dirname(manifest) }) };
   }
   return addon;
 }
