@@ -58,12 +58,14 @@ export class ImageRegistry {
       throw error instanceof InputError ? error : new InputError(path, describeError(error), { cause: error });
     }
     const hash = sha256(source.data);
-    const known = stored === hash || this.#store.getImage(hash);
+    // The hash this path's stored result names: the image and path rows were written with it.
+    const storedHere = stored === hash;
+    const known = storedHere ? undefined : this.#store.getImage(hash);
     let loaded: LoadedImage | undefined;
     // Image rows are rebuilt from the file if lost, so they ride along with the next call's
     // transaction rather than paying a commit of their own (Store.putImage).
-    if (typeof known === 'object') this.#store.putImage({ ...known, path }, { deferred: true, known: true, knownPath: known.path });
-    else if (!known) {
+    if (known) this.#store.putImage({ ...known, path }, { deferred: true, known: true, knownPath: known.path });
+    else if (!storedHere) {
       loaded = await this.#decoding.add(() => loadImage({ ...source, sha256: hash }, { decodeBudget: this.#decodeBudget }));
       this.#store.putImage(
         { sha256: hash, bytes: loaded.bytes, format: loaded.format, width: loaded.width, height: loaded.height, path },
