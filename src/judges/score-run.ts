@@ -113,6 +113,39 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
   if (anchorContext) {
     options.onEvent?.({ type: 'cached', calls: anchorContext.pairs.reduce((n, p) => n + p.orders.reduce((m, o) => m + o.cached, 0), 0) });
   }
+  /**
+   * A rerun's shortcut: an image whose stored result in this run (so with this judge,
+   * prompt and options) this version of Quorum computed from every sample answered, for
+   * the same file content, is kept as stored. Scoring it again would find the same
+   * answers in the store and give the same result; only its count of cached samples
+   * changes. Anything else (a failed or partial image, a changed file, a result of another
+   * version, a duplicate) is scored again, from the store or the judge.
+   */
+  const keptResult = (path: string, sha: string, position: number): ImageScore | undefined => {
+    const item = store.storedItem(run.id, 'image', path);
+    if (item === undefined || !item.thisVersion || item.status !== 'ok' || item.sha256 !== sha) return undefined;
+    const stored = store.storedValue(run.id, 'image', path) as ImageScore | undefined;
+    if (
+      stored === undefined ||
+      stored.path !== path ||
+      stored.sha256 !== sha ||
+      stored.method !== settings.method ||
+      stored.okCalls !== perImage ||
+      stored.failedCalls !== 0 ||
+      stored.errors.length > 0 ||
+      stored.duplicateOf !== undefined
+    ) {
+      return undefined;
+    }
+    session.countServed(perImage);
+    const result = stored.cachedCalls === perImage ? stored : { ...stored, cachedCalls: perImage };
+    if (result !== stored || item.position !== position) {
+      store.putResults([{ runId: run.id, kind: 'image', itemKey: path, position, status: result.status, score: result.score, value: result }], {
+        deferred: true,
+      });
+    }
+    return result;
+  };
   /** Positions of images that belong to other shards. */
   const elsewhere = new Set<number>();
   const firstPathOf = new Map<string, string>();
@@ -145,6 +178,13 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     const first = firstPathOf.get(sha);
     if (first === undefined) firstPathOf.set(sha, file.path);
     else options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
+    const kept = first === undefined && !anchorContext ? keptResult(file.path, sha, position) : undefined;
+    if (kept) {
+      images.release(sha);
+      results[position] = kept;
+      options.onEvent?.({ type: 'image', result: kept });
+      return;
+    }
     let pending = scoring.get(sha);
     if (!pending) {
       pending = (

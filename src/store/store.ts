@@ -5,10 +5,12 @@ import { QuorumError, StoreError } from '../core/errors.js';
 import { stableStringify } from '../core/stable-json.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { migrations } from './migrations.js';
 import { BUSY_TIMEOUT_MS, checkDatabasePath, checkOwnSchema, databasePathProblem, migrate, sqliteReason } from './_open.js';
 import { LEASE_MS, newOwner, ownerAlive } from './_owner.js';
 import { IdSet } from './_id-set.js';
+import { QUORUM_VERSION } from '../version.js';
 
 /**
  * Runs `step`, again while SQLite answers that the database is busy, for at most the busy
@@ -32,11 +34,15 @@ function whenUnlocked<T>(step: () => T): T {
  * or else wherever the `bindings` package finds it under better-sqlite3's own folder.
  * better-sqlite3's default lookup runs `bindings` from the file that calls it, which in
  * the CLI bundle is not better-sqlite3's folder, and costs ~2 ms of every start-up in a
- * stack trace and a dozen candidate paths.
+ * stack trace and a dozen candidate paths. The first place looked at is Quorum's own
+ * node_modules (this file is two folders down, in `src/`, `dist/` or the CLI bundle), the
+ * one Node's resolution would find first; resolving the package costs another ~0.5 ms.
  */
 let addon: { nativeBinding: string } | undefined;
 function addonOption(): { nativeBinding: string } {
   if (addon === undefined) {
+    const own = fileURLToPath(new URL('../../node_modules/better-sqlite3/build/Release/better_sqlite3.node', import.meta.url));
+    if (existsSync(own)) return (addon = { nativeBinding: own });
     const manifest = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
     const built = join(dirname(manifest), 'build', 'Release', 'better_sqlite3.node');
     addon = existsSync(built)
@@ -231,7 +237,8 @@ export interface RunRow {
  * The value's JSON is folded into 53 bits (two multiplicative 32-bit lanes, as in
  * cyrb53), a fraction of a sha256's cost; a changed row that kept its fingerprint would
  * need a 2^-53 coincidence. It starts with the content hash the value names (`sha256`,
- * 64 hex digits, or nothing): see `Store.storedItemSha`.
+ * 64 hex digits, or nothing) and ends with the version of Quorum that wrote the row: see
+ * `Store.storedItem`.
  */
 function resultPrint(position: number, status: string, score: number | null, value: string): string {
   const at = value.indexOf('"sha256":"');
@@ -245,7 +252,7 @@ function resultPrint(position: number, status: string, score: number | null, val
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return `${sha}|${position}|${status}|${score}|${value.length}|${4294967296 * (2097151 & h2) + (h1 >>> 0)}`;
+  return `${sha}|${position}|${status}|${score}|${value.length}|${4294967296 * (2097151 & h2) + (h1 >>> 0)}|${QUORUM_VERSION}`;
 }
 
 const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -565,7 +572,8 @@ export class Store {
         ON CONFLICT(run_id, kind, item_key) DO UPDATE SET position = excluded.position, status = excluded.status,
           score = excluded.score, value = excluded.value, print = excluded.print, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
         WHERE position IS NOT excluded.position OR status IS NOT excluded.status OR score IS NOT excluded.score
-          OR value IS NOT excluded.value`),
+          OR value IS NOT excluded.value OR print IS NOT excluded.print`),
+      resultValue: () => db.prepare('SELECT value FROM results WHERE run_id = ? AND kind = ? AND item_key = ?'),
       setResultPrint: () => db.prepare('UPDATE results SET print = ? WHERE run_id = ? AND kind = ? AND item_key = ?'),
       results: () => db.prepare('SELECT * FROM results WHERE run_id = ? AND (? IS NULL OR kind = ?) ORDER BY kind, position'),
       resultCounts: () => db.prepare('SELECT kind, count(*) AS n FROM results WHERE run_id = ? GROUP BY kind'),
@@ -956,6 +964,24 @@ export class Store {
   storedItemSha(runId: number, kind: string, itemKey: string): string | undefined {
     const print = this.#resultPrintsOf(runId, kind).get(itemKey);
     return print === undefined || print.charCodeAt(0) === 124 ? undefined : print.slice(0, 64);
+  }
+
+  /**
+   * What the fingerprint of the run's stored result for an item says, without reading the
+   * row: the content hash its value names (or undefined), its position and status, and
+   * whether this version of Quorum wrote it.
+   */
+  storedItem(runId: number, kind: string, itemKey: string): { sha256: string | undefined; position: number; status: string; thisVersion: boolean } | undefined {
+    const print = this.#resultPrintsOf(runId, kind).get(itemKey);
+    if (print === undefined) return undefined;
+    const [sha, position, status] = print.split('|', 3) as [string, string, string];
+    return { sha256: sha === '' ? undefined : sha, position: Number(position), status, thisVersion: print.endsWith(`|${QUORUM_VERSION}`) };
+  }
+
+  /** The value of the run's stored result for an item, parsed, or undefined. */
+  storedValue(runId: number, kind: string, itemKey: string): unknown {
+    const value = this.#stmt.resultValue.pluck().get(runId, kind, itemKey) as string | null | undefined;
+    return value === undefined || value === null ? undefined : (JSON.parse(value) as unknown);
   }
 
   /** The fingerprints of a run's stored results of one kind, read on first use. */

@@ -382,6 +382,14 @@ export class JudgeSession {
     this.#served(served);
   }
 
+  /**
+   * Counts samples served without a lookup: a rerun that keeps an item's stored result
+   * (computed in this run from answers already linked to it) serves its samples so.
+   */
+  countServed(samples: number): void {
+    this.counts.cached += samples;
+  }
+
   #served(cached: readonly StoredAnswer[]): void {
     this.counts.cached += cached.length;
     if (cached.length) this.#o.store.linkCached(this.#o.runId, cached.map((c) => c.id));
