@@ -137,9 +137,11 @@ export async function pullWithProgress(
 
 /** Asks a yes/no question on the terminal; `false` on anything but y/yes. */
 async function confirm(io: CommandIO, question: string): Promise<boolean> {
-  const rl = createInterface({ input: io.stdin!, output: io.stderr });
+  // The question goes to stderr (a terminal here) like every note; readline only reads the answer.
+  io.stderr.write(`${question} [y/N] `);
+  const rl = createInterface({ input: io.stdin!, terminal: false });
   try {
-    const answer = await rl.question(`${question} [y/N] `);
+    const answer = await rl.question('');
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();

@@ -2,14 +2,15 @@ import { parseArgs, type ArgsDef } from 'citty';
 import { ConfigFileError, QuorumError, UsageError } from '../core/errors.js';
 import { QUORUM_VERSION } from '../version.js';
 import { collectRepeated, withIO, type Args } from './args.js';
+import { DirectOutput, type OutputStream } from './output.js';
 import { nearest, renderHelp } from './usage.js';
 
 /** What a command may touch: streams, environment, interrupts. Only `main` exits. */
 export interface CommandIO {
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
+  stdout: OutputStream;
+  stderr: OutputStream;
   /** A line for the user on stderr. */
   note(text: string): void;
   onInterrupt(handler: () => void): void;
@@ -166,10 +167,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
   }
   // `quorum show RUN --calls | head`: the reader closed the pipe; stop quietly, as Unix tools do.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
+  // Both are written straight to their descriptors unless they are terminals (cli/output.ts).
+  const brokenPipe = () => process.exit(0);
+  const stdoutStream = () =>
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') brokenPipe();
+      throw error;
+    });
+  const stdout = new DirectOutput(1, stdoutStream, brokenPipe);
+  // Notes to a closed stderr are dropped: the command goes on and its exit code stands.
+  const stderr = new DirectOutput(2, () => process.stderr, () => undefined);
   const handlers = new Set<() => void>();
   const onSigint = () => {
     if (handlers.size === 0) process.exit(130);
@@ -179,8 +186,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   let endWhenDone = false;
   const code = await runCli(argv, {
     env: process.env,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout,
+    stderr,
     // A getter: touching process.stdin creates the stream, which only a question needs.
     get stdin() {
       return process.stdin;
@@ -193,8 +200,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   process.exitCode = code;
   if (endWhenDone) {
     // Exit once everything written has left (stdout may be an asynchronous pipe).
-    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-    await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
+    await stdout.flushed();
+    await stderr.flushed();
     process.exit(code);
   }
 }

@@ -1,10 +1,10 @@
 import { constants, createWriteStream } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
 import { dirname, resolve } from 'node:path';
 import { describeError, QuorumError, UsageError } from '../core/errors.js';
 import { databasePathProblem } from '../store/index.js';
 import { dbPath, pathArg, str, type Args } from './args.js';
+import type { OutputStream } from './output.js';
 
 /** Why a new or existing output file cannot be written, or undefined when it can (as far as the file system says now). */
 async function unwritable(path: string): Promise<string | undefined> {
@@ -45,7 +45,7 @@ export async function checkOutputs(args: Args, env: NodeJS.ProcessEnv): Promise<
 export async function writeOutput(
   args: Args,
   env: NodeJS.ProcessEnv,
-  stdout: NodeJS.WritableStream,
+  stdout: OutputStream,
   text: string | Iterable<string>,
   run: { name: string },
   /** The command that prints the output again. @default `quorum show RUN ...` */
@@ -59,8 +59,12 @@ export async function writeOutput(
   }
   try {
     const file = createWriteStream(out);
-    // `finished` settles on 'finish' or rejects on the stream's error (a folder gone, a full disk).
-    const done = finished(file);
+    // Settles on 'finish' or rejects on the stream's error (a folder gone, a full disk). Not
+    // stream/promises' `finished`: that module would load Node's streams for every command.
+    const done = new Promise<void>((resolve, reject) => {
+      file.once('finish', resolve);
+      file.once('error', reject);
+    });
     await Promise.race([writeChunks(file, chunks), done]);
     file.end();
     await done;
@@ -74,7 +78,7 @@ export async function writeOutput(
 const WRITE_BATCH = 64 * 1024;
 
 /** Writes chunks, gathered into writes of about 64 KiB, waiting whenever the stream asks to (a million rows never pile up in memory). */
-async function writeChunks(stream: NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
+async function writeChunks(stream: OutputStream | NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
   const write = async (text: string) => {
     if (!stream.write(text)) await new Promise((resolve) => stream.once('drain', resolve));
   };

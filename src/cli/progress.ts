@@ -1,3 +1,4 @@
+import type { OutputStream } from './output.js';
 /**
  * Progress on stderr. On a terminal, one line rewritten in place (at most 10 times a
  * second); otherwise a plain line every `intervalMs`, so logs stay readable. Once the
@@ -7,7 +8,7 @@
  * alive.
  */
 export class Progress {
-  readonly #stream: NodeJS.WriteStream;
+  readonly #stream: OutputStream;
   readonly #tty: boolean;
   readonly #intervalMs: number;
   readonly #label: string;
@@ -23,7 +24,7 @@ export class Progress {
   #drawn = false;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(label: string, options: { stream?: NodeJS.WriteStream; intervalMs?: number; quiet?: boolean } = {}) {
+  constructor(label: string, options: { stream?: OutputStream; intervalMs?: number; quiet?: boolean } = {}) {
     this.#label = label;
     this.#stream = options.stream ?? process.stderr;
     this.#tty = Boolean(this.#stream.isTTY) && !options.quiet;
