@@ -9,10 +9,11 @@
  * node_modules and load only where a command needs them. Code a command reaches only
  * through `import()` stays in its file but is compiled and run only when reached.
  *
- * The modules whose identity or state `main` shares with the commands (the error classes
- * it tells apart, the decoding budget and sharp's settings it sets) are one file of their
- * own, `core.cjs`, that every bundle requires; zod's trimmed runtime is another
- * (`zod-runtime.cjs`), loaded by the first schema used. The library (`dist/index.js`) is
+ * The modules whose identity or state `main` shares with the commands are files of their
+ * own: the error classes it tells apart in `core.cjs`, which every bundle requires; the
+ * decoding budget and sharp's settings it sets for image commands in `images.cjs`, which
+ * `runs` and `show` never load. zod's trimmed runtime is another (`zod-runtime.cjs`),
+ * loaded by the first schema used. The library (`dist/index.js`) is
  * not bundled.
  *
  *   node scripts/bundle-cli.mjs      (run by `npm run build`, after tsc)
@@ -27,8 +28,16 @@ const dist = join(root, 'dist');
 const out = join(dist, 'cli-bundle');
 /** Dependencies small and pure enough to inline (with their own dependencies). */
 const INLINE = new Set(['zod', 'citty', 'p-queue', 'eventemitter3', 'p-timeout', 'better-sqlite3']);
-/** Modules main and the commands must share one instance of. */
-const CORE = ['core/errors.js', 'images/decode-budget.js', 'images/_sharp.js'].map((f) => join(dist, f));
+/**
+ * Modules main and the commands must share one instance of, in two files: `core.cjs` (the
+ * error classes, which every command needs) and `images.cjs` (the decoding budget and
+ * sharp's settings, which only the commands that read images load).
+ */
+const SHARED = {
+  core: ['core/errors.js'].map((f) => join(dist, f)),
+  images: ['images/decode-budget.js', 'images/_sharp.js'].map((f) => join(dist, f)),
+};
+const sharedFileOf = (target) => Object.keys(SHARED).find((name) => SHARED[name].includes(target));
 const ZOD_RUNTIME = join(dist, 'core', '_zod-runtime.js');
 const COMMANDS = join(dist, 'cli', 'commands');
 /**
@@ -45,7 +54,7 @@ const commands = readdirSync(COMMANDS).filter((f) => f.endsWith('.js')).map((f) 
 
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 
-/** Where a bundle finds what it does not inline: node_modules, core.cjs, zod-runtime.cjs, other commands. */
+/** Where a bundle finds what it does not inline: node_modules, core.cjs, images.cjs, zod-runtime.cjs, other commands. */
 const linking = (own) => ({
   name: 'quorum-linking',
   setup(b) {
@@ -59,8 +68,9 @@ const linking = (own) => ({
       if (args.importer.includes('node_modules')) return undefined;
       const target = resolve(args.resolveDir, spec);
       if (own.includes(target)) return undefined;
-      const file = CORE.includes(target)
-        ? './core.cjs'
+      const shared = sharedFileOf(target);
+      const file = shared
+        ? `./${shared}.cjs`
         : target === ZOD_RUNTIME
           ? './zod-runtime.cjs'
           : target.startsWith(COMMANDS + '/')
@@ -92,7 +102,7 @@ const common = {
 
 rmSync(out, { recursive: true, force: true });
 const bundles = [
-  { name: 'core', entry: null },
+  ...Object.entries(SHARED).map(([name, files]) => ({ name, entry: null, files })),
   { name: 'zod-runtime', entry: ZOD_RUNTIME },
   { name: 'main', entry: join(dist, 'cli', 'main.js') },
   ...commands.map((c) => ({ name: `command-${c}`, entry: join(COMMANDS, `${c}.js`) })),
@@ -100,15 +110,15 @@ const bundles = [
 ];
 const metafile = { inputs: {}, outputs: {} };
 await Promise.all(
-  bundles.map(async ({ name, entry }) => {
+  bundles.map(async ({ name, entry, files }) => {
     const result = await build({
       ...common,
       ...(entry
         ? { entryPoints: [entry] }
-        : { stdin: { contents: CORE.map((f) => `export * from ${JSON.stringify(f)};`).join('\n'), resolveDir: dist, sourcefile: 'core.js' } }),
+        : { stdin: { contents: files.map((f) => `export * from ${JSON.stringify(f)};`).join('\n'), resolveDir: dist, sourcefile: `${name}.js` } }),
       outfile: join(out, `${name}.cjs`),
       metafile: true,
-      plugins: [linking(entry ? [entry] : CORE)],
+      plugins: [linking(entry ? [entry] : files)],
     });
     Object.assign(metafile.inputs, result.metafile.inputs);
     Object.assign(metafile.outputs, result.metafile.outputs);

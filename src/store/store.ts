@@ -427,7 +427,7 @@ export class Store {
     if (options.readOnly) {
       if (!existsSync(file)) throw new StoreError(file, 'does not exist (give the --db that the run used, or set QUORUM_DB)');
       // An archived database that cannot be written is read as it is.
-      if (databasePathProblem(file)) return Store.#connect(file, true);
+      return Store.#connect(file, databasePathProblem(file) !== undefined);
     }
     checkDatabasePath(file);
     return Store.#connect(file, false);

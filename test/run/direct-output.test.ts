@@ -42,7 +42,7 @@ function writer(nonBlocking: boolean): string {
 function runWriter(nonBlocking: boolean, stdout: 'pipe' | number, pauseMs = 0): Promise<{ out: string; report: { streamed: boolean }; code: number | null }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', writer(nonBlocking)], { stdio: ['ignore', stdout, 'pipe'] });
   let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const chunks: Buffer[] = [];
   if (child.stdout) {
     child.stdout.pause();
