@@ -227,6 +227,7 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
     const quorum: Measure[] = [];
     const ratios: number[] = [];
     const coldRatios: number[] = [];
+    const coldCpuRatios: number[] = [];
     const roundLines: string[] = [];
     for (let round = 0; round < rounds; round++) {
       const order: Side[] = round % 2 === 0 ? ['bare', 'quorum'] : ['quorum', 'bare'];
@@ -238,6 +239,7 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
       quorum.push(q.warm);
       ratios.push(perS(q.warm) / perS(b.warm));
       coldRatios.push(perS(q.cold) / perS(b.cold));
+      coldCpuRatios.push(cpuPerCall(q.cold) / cpuPerCall(b.cold));
       roundLines.push(
         `  round ${round + 1} (${order.join(' then ')}): bare ${perS(b.warm).toFixed(1)}/s, Quorum ${perS(q.warm).toFixed(1)}/s, ` +
           `ratio ${ratios[round]!.toFixed(3)} (cold ${coldRatios[round]!.toFixed(3)}); load average ${load1()}`,
@@ -290,7 +292,10 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
         `load average ${loadAtStart} at the start, ${load1()} at the end`,
     );
     for (const l of roundLines) console.log(l);
-    console.log(`  cold first runs (fresh process, JIT compiling): median ratio ${median(coldRatios).toFixed(3)}, no target`);
+    console.log(
+      `  cold first runs (fresh process, JIT compiling): median throughput ratio ${median(coldRatios).toFixed(3)}, ` +
+        `CPU per call ratio ${median(coldCpuRatios).toFixed(3)}, no target`,
+    );
     console.log('');
     const w1 = [24, 7, 9, 12];
     console.log(line(['median over rounds', 'calls', 'calls/s', 'CPU ms/call'], w1));
