@@ -1,9 +1,10 @@
 import { eachLimited } from '../core/each-limited.js';
+import { hashObject } from '../core/hash.js';
 import { describeError, InputError, QuorumError } from '../core/errors.js';
 import { collectInputs } from '../images/index.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
 import type { RunRecord } from '../store/store.js';
-import { scoreImage, unscored, type ImageScore, type ScoreSettings } from './score.js';
+import { scoreImage, scoreParams, unscored, type ImageScore, type ScoreSettings } from './score.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { prepareAnchors, scoreWithAnchors, type AnchorContext } from './anchors.js';
 import type { PairSettings } from './compare.js';
@@ -114,16 +115,21 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     options.onEvent?.({ type: 'cached', calls: anchorContext.pairs.reduce((n, p) => n + p.orders.reduce((m, o) => m + o.cached, 0), 0) });
   }
   /**
-   * A rerun's shortcut: an image whose stored result in this run (so with this judge,
-   * prompt and options) this version of Quorum computed from every sample answered, for
-   * the same file content, is kept as stored. Scoring it again would find the same
-   * answers in the store and give the same result; only its count of cached samples
-   * changes. Anything else (a failed or partial image, a changed file, a result of another
-   * version, a duplicate) is scored again, from the store or the judge.
+   * What an image's samples are asked with, beside the image: judge, prompt, sampling
+   * parameters (seed included) and count. Every result row records it (`basis`).
+   */
+  const basis = hashObject({ judgeId, promptHash: settings.template.hash, params: scoreParams(provider, settings), samples: perImage }).slice(0, 16);
+  /**
+   * A rerun's shortcut: an image whose stored result this version of Quorum computed
+   * from every sample answered, for the same file content and the same basis (so the same
+   * sample keys), is kept as stored. Scoring it again would find the same answers in the
+   * store and give the same result; only its count of cached samples changes. Anything
+   * else (a failed or partial image, a changed file, another seed or judge, a result of
+   * another version, a duplicate) is scored again, from the store or the judge.
    */
   const keptResult = (path: string, sha: string, position: number): ImageScore | undefined => {
     const item = store.storedItem(run.id, 'image', path);
-    if (item === undefined || !item.thisVersion || item.status !== 'ok' || item.sha256 !== sha) return undefined;
+    if (item === undefined || item.basis !== basis || item.status !== 'ok' || item.sha256 !== sha) return undefined;
     const stored = store.storedValue(run.id, 'image', path) as ImageScore | undefined;
     if (
       stored === undefined ||
@@ -140,7 +146,7 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     session.countServed(perImage);
     const result = stored.cachedCalls === perImage ? stored : { ...stored, cachedCalls: perImage };
     if (result !== stored || item.position !== position) {
-      store.putResults([{ runId: run.id, kind: 'image', itemKey: path, position, status: result.status, score: result.score, value: result }], {
+      store.putResults([{ runId: run.id, kind: 'image', itemKey: path, position, status: result.status, score: result.score, value: result, basis }], {
         deferred: true,
       });
     }
@@ -211,7 +217,7 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     results[position] = result;
     // Results are re-aggregated from calls on a rerun: no commit of their own.
     store.putResults(
-      [{ runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result }],
+      [{ runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result, basis }],
       { deferred: true },
     );
     options.onEvent?.({ type: 'image', result });

@@ -153,6 +153,12 @@ export interface ResultRecord {
   status: string;
   score: number | null;
   value: unknown;
+  /**
+   * What the value was computed from beyond the item itself, in a few characters (for a
+   * score: the judge, prompt, sampling parameters and sample count), kept in the row's
+   * fingerprint: see `Store.storedItem`.
+   */
+  basis?: string;
 }
 
 /** A stored `quorum eval`: its report and the scored items, for `eval --compare`. */
@@ -237,10 +243,10 @@ export interface RunRow {
  * The value's JSON is folded into 53 bits (two multiplicative 32-bit lanes, as in
  * cyrb53), a fraction of a sha256's cost; a changed row that kept its fingerprint would
  * need a 2^-53 coincidence. It starts with the content hash the value names (`sha256`,
- * 64 hex digits, or nothing) and ends with the version of Quorum that wrote the row: see
- * `Store.storedItem`.
+ * 64 hex digits, or nothing) and ends with the version of Quorum that wrote the row and
+ * the record's `basis`: see `Store.storedItem`.
  */
-function resultPrint(position: number, status: string, score: number | null, value: string): string {
+function resultPrint(position: number, status: string, score: number | null, value: string, basis = ''): string {
   const at = value.indexOf('"sha256":"');
   const sha = at >= 0 && value.charCodeAt(at + 74) === 34 ? value.slice(at + 10, at + 74) : '';
   let h1 = 0xdeadbeef;
@@ -252,7 +258,7 @@ function resultPrint(position: number, status: string, score: number | null, val
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return `${sha}|${position}|${status}|${score}|${value.length}|${4294967296 * (2097151 & h2) + (h1 >>> 0)}|${QUORUM_VERSION}`;
+  return `${sha}|${position}|${status}|${score}|${value.length}|${4294967296 * (2097151 & h2) + (h1 >>> 0)}|${QUORUM_VERSION}|${basis}`;
 }
 
 const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
@@ -941,11 +947,11 @@ export class Store {
     for (const r of results) {
       const value = JSON.stringify(r.value);
       const prints = this.#resultPrintsOf(r.runId, r.kind);
-      const print = resultPrint(r.position, r.status, r.score, value);
+      const print = resultPrint(r.position, r.status, r.score, value, r.basis);
       // A rerun's unchanged row is left alone (as the upsert's WHERE would), without asking SQLite.
       if (prints.get(r.itemKey) === print) continue;
       prints.set(r.itemKey, print);
-      rows.push({ ...r, value, print });
+      rows.push({ runId: r.runId, kind: r.kind, itemKey: r.itemKey, position: r.position, status: r.status, score: r.score, value, print });
     }
     if (rows.length === 0) return;
     const write = () => {
@@ -969,13 +975,20 @@ export class Store {
   /**
    * What the fingerprint of the run's stored result for an item says, without reading the
    * row: the content hash its value names (or undefined), its position and status, and
-   * whether this version of Quorum wrote it.
+   * the `basis` it was written with, when this version of Quorum wrote it (undefined for
+   * a row of another version, or one older than fingerprints with a version).
    */
-  storedItem(runId: number, kind: string, itemKey: string): { sha256: string | undefined; position: number; status: string; thisVersion: boolean } | undefined {
+  storedItem(
+    runId: number,
+    kind: string,
+    itemKey: string,
+  ): { sha256: string | undefined; position: number; status: string; basis: string | undefined } | undefined {
     const print = this.#resultPrintsOf(runId, kind).get(itemKey);
     if (print === undefined) return undefined;
-    const [sha, position, status] = print.split('|', 3) as [string, string, string];
-    return { sha256: sha === '' ? undefined : sha, position: Number(position), status, thisVersion: print.endsWith(`|${QUORUM_VERSION}`) };
+    const fields = print.split('|');
+    const [sha, position, status] = fields as [string, string, string];
+    const thisVersion = fields.length === 8 && fields[6] === QUORUM_VERSION;
+    return { sha256: sha === '' ? undefined : sha, position: Number(position), status, basis: thisVersion ? fields[7] : undefined };
   }
 
   /** The value of the run's stored result for an item, parsed, or undefined. */

@@ -88,7 +88,15 @@ describe('a cached rerun', () => {
     withDb(db, (d) => d.prepare("UPDATE results SET print = replace(print, '|0.1.0', '|0.0.9') WHERE item_key = ?").run(older));
     const afterVersion = await runQuorum(score('sample', 1), { env });
     expect(marked(afterVersion.stdout).sort()).toEqual(ok.filter((p) => p !== older).sort());
-    expect(withDb(db, (d) => d.prepare('SELECT print FROM results WHERE item_key = ?').pluck().get(older))).toMatch(/\|0\.1\.0$/);
+    expect(withDb(db, (d) => d.prepare('SELECT print FROM results WHERE item_key = ?').pluck().get(older))).toMatch(/\|0\.1\.0\|[0-9a-f]{16}$/);
+
+    // A result whose samples were asked differently (its fingerprint's basis: judge, prompt,
+    // parameters and count) is scored again too, whatever the run's configuration says.
+    const other = ok[2]!;
+    mark(`AND item_key = '${older}'`);
+    withDb(db, (d) => d.prepare("UPDATE results SET print = substr(print, 1, length(print) - 16) || '0123456789abcdef' WHERE item_key = ?").run(other));
+    const afterBasis = await runQuorum(score('sample', 1), { env });
+    expect(marked(afterBasis.stdout).sort()).toEqual(ok.filter((p) => p !== other).sort());
 
     // A file whose content changed under the same path is judged again; the others are kept.
     const changed = ok[1]!;
@@ -97,7 +105,7 @@ describe('a cached rerun', () => {
     const afterChange = await runQuorum(score('sample', 1), { env });
     expect(afterChange.code, afterChange.stderr).toBe(1);
     expect(completions(server).length - before).toBe(1);
-    expect(marked(afterChange.stdout).sort()).toEqual(ok.filter((p) => p !== older && p !== changed).sort());
+    expect(marked(afterChange.stdout).sort()).toEqual(ok.filter((p) => p !== other && p !== changed).sort());
     expect(JSON.parse(perImage(afterChange.stdout).get(changed)!).sha256).not.toBe(JSON.parse(perImage(first.stdout).get(changed)!).sha256);
   });
 
