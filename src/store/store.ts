@@ -495,6 +495,16 @@ export class Store {
     return this.db.transaction(fn).immediate();
   }
 
+  /**
+   * A write for later: with the next call's transaction, or on its own once enough have
+   * gathered or a second has passed (a run that makes no calls, such as a cached rerun
+   * rewriting its result rows, would otherwise hold every row until it closes).
+   */
+  #defer(write: () => void): void {
+    this.#deferred.push(write);
+    if (this.#deferredDue() && !this.db.inTransaction) this.flush();
+  }
+
   #runDeferred(): void {
     this.#deferredSince = Date.now();
     for (const write of this.#deferred.splice(0)) write();
@@ -619,7 +629,7 @@ export class Store {
       if (!options.known) this.#stmt.insertImage.run(image);
       this.#stmt.insertImagePath.run(image.sha256, image.path);
     };
-    if (options.deferred) this.#deferred.push(write);
+    if (options.deferred) this.#defer(write);
     else this.#write(write);
   }
 
@@ -801,10 +811,9 @@ export class Store {
     const fresh = callIds.filter((id) => !linked.has(id));
     if (fresh.length === 0) return;
     for (const id of fresh) linked.add(id);
-    this.#deferred.push(() => {
+    this.#defer(() => {
       for (const id of fresh) this.#stmt.linkCall.run(runId, id, 1);
     });
-    if (this.#deferredDue()) this.flush();
   }
 
   /**
@@ -957,7 +966,7 @@ export class Store {
     const write = () => {
       for (const row of rows) this.#stmt.upsertResult.run(row);
     };
-    if (options.deferred) this.#deferred.push(write);
+    if (options.deferred) this.#defer(write);
     else this.#write(write);
   }
 
@@ -1035,7 +1044,7 @@ export class Store {
     itemKey: string,
     findings: readonly { kind: string; severity: string; box: { x0: number; y0: number; x1: number; y1: number }; support: number }[],
   ): void {
-    this.#deferred.push(() => {
+    this.#defer(() => {
       this.#stmt.deleteFindings.run(runId, itemKey);
       findings.forEach((f, idx) => this.#stmt.insertFinding.run({ runId, itemKey, idx, kind: f.kind, severity: f.severity, ...f.box, support: f.support }));
     });

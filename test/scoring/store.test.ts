@@ -169,6 +169,18 @@ describe('a rerun writes only what changed', () => {
     ]);
   });
 
+  it('deferred results are written in batches as they come, not held until close, in a run that makes no calls', () => {
+    const file = tmp.path('batches.db');
+    const store = Store.open(file);
+    const runId = seed(store);
+    for (let i = 0; i < 200; i++) store.putResults([result(runId, `i${String(i).padStart(3, '0')}.png`, 3, 'x')], { deferred: true });
+    // Another connection sees what was written so far: every full batch of 64 (or what a
+    // second gathered on a slow machine), so at most the last 63 are still held.
+    expect(rows(file, runId).length).toBeGreaterThanOrEqual(200 - 63);
+    store.close();
+    expect(rows(file, runId)).toHaveLength(200);
+  });
+
   it('links: a cached call is linked to a run once, by this process or the next', () => {
     const file = tmp.path('links.db');
     const first = Store.open(file);
