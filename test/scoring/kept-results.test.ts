@@ -118,10 +118,11 @@ describe('a cached rerun', () => {
     const rerun = await runQuorum(score('sample', 1), { env });
     expect(rerun.code, rerun.stderr).toBe(0);
     const order = lines(rerun.stdout).map((l) => (JSON.parse(l) as { path: string }).path);
+    // Each row's own position, not only their order (rows left at their old places would tie).
     const stored = withDb(tmp.path('q.db'), (d) =>
-      d.prepare("SELECT item_key FROM results WHERE kind = 'image' ORDER BY position").pluck().all(),
+      d.prepare("SELECT item_key AS path, position FROM results WHERE kind = 'image' ORDER BY item_key").all(),
     );
-    expect(stored).toEqual(order);
+    expect(stored).toEqual(order.map((path, position) => ({ path, position })).sort((a, b) => (a.path < b.path ? -1 : 1)));
     const shown = await runQuorum(['show', 'kept-sample-', '--db', tmp.path('q.db'), '--format', 'jsonl']);
     expect(shown.stdout, shown.stderr).toBe(rerun.stdout);
   });
