@@ -3,7 +3,7 @@ import { hashObject } from '../core/hash.js';
 import { describeError, InputError, QuorumError } from '../core/errors.js';
 import { collectInputs } from '../images/index.js';
 import { ImageRegistry, type RegisteredImage } from './image-registry.js';
-import type { RunRecord } from '../store/store.js';
+import type { RunRecord, StoredItem } from '../store/store.js';
 import { scoreImage, scoreParams, unscored, type ImageScore, type ScoreSettings } from './score.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from './run.js';
 import { prepareAnchors, scoreWithAnchors, type AnchorContext } from './anchors.js';
@@ -126,31 +126,22 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
    * store and give the same result; only its count of cached samples changes. Anything
    * else (a failed or partial image, a changed file, another seed or judge, a result of
    * another version, a duplicate) is scored again, from the store or the judge.
+   * `rewrite`: the row needs writing (its cached count or its position changed).
    */
-  const keptResult = (path: string, sha: string, position: number): ImageScore | undefined => {
-    const item = store.storedItem(run.id, 'image', path);
+  const keptResult = (
+    item: StoredItem | undefined,
+    path: string,
+    sha: string,
+    position: number,
+  ): { result: ImageScore; rewrite: boolean } | undefined => {
     if (item === undefined || item.basis !== basis || item.status !== 'ok' || item.sha256 !== sha) return undefined;
     const stored = store.storedValue(run.id, 'image', path) as ImageScore | undefined;
-    if (
-      stored === undefined ||
-      stored.path !== path ||
-      stored.sha256 !== sha ||
-      stored.method !== settings.method ||
-      stored.okCalls !== perImage ||
-      stored.failedCalls !== 0 ||
-      stored.errors.length > 0 ||
-      stored.duplicateOf !== undefined
-    ) {
+    if (stored === undefined || stored.okCalls !== perImage || stored.failedCalls !== 0 || stored.errors.length > 0 || stored.duplicateOf !== undefined) {
       return undefined;
     }
     session.countServed(perImage);
-    const result = stored.cachedCalls === perImage ? stored : { ...stored, cachedCalls: perImage };
-    if (result !== stored || item.position !== position) {
-      store.putResults([{ runId: run.id, kind: 'image', itemKey: path, position, status: result.status, score: result.score, value: result, basis }], {
-        deferred: true,
-      });
-    }
-    return result;
+    if (stored.cachedCalls === perImage) return { result: stored, rewrite: item.position !== position };
+    return { result: { ...stored, cachedCalls: perImage }, rewrite: true };
   };
   /** Positions of images that belong to other shards. */
   const elsewhere = new Set<number>();
@@ -161,8 +152,10 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
   await eachLimited(collected.files, Math.max(8, (options.concurrency ?? 4) * 2), async (file, position) => {
     if (session.stopping) return;
     let image: RegisteredImage;
+    // What the run's stored result for this path says (content hash, status, basis), if it has one.
+    const item = store.storedItem(run.id, 'image', file.path);
     try {
-      image = await images.register(file.path, store.storedItemSha(run.id, 'image', file.path));
+      image = await images.register(file.path, item?.sha256);
     } catch (error) {
       const bad = error instanceof InputError ? error : new InputError(file.path, describeError(error), { cause: error });
       inputErrors.push(bad);
@@ -184,42 +177,43 @@ export async function runScore(options: ScoreRunOptions): Promise<ScoreRunResult
     const first = firstPathOf.get(sha);
     if (first === undefined) firstPathOf.set(sha, file.path);
     else options.onEvent?.({ type: 'unplanned', calls: perImageCalls });
-    const kept = first === undefined && !anchorContext ? keptResult(file.path, sha, position) : undefined;
-    if (kept) {
-      images.release(sha);
-      results[position] = kept;
-      options.onEvent?.({ type: 'image', result: kept });
-      return;
+    const kept = first === undefined && !anchorContext ? keptResult(item, file.path, sha, position) : undefined;
+    let result: ImageScore;
+    if (kept) result = kept.result;
+    else {
+      let pending = scoring.get(sha);
+      if (!pending) {
+        pending = (
+          anchorContext && anchored
+            ? scoreByAnchors(file.path, image, anchorContext, anchored.pair)
+            : scoreImage({
+                session,
+                provider,
+                judgeId,
+                settings,
+                path: file.path,
+                sha256: sha,
+                encode: image.encode,
+                notRun: () => session.notRunReason(),
+              })
+        ).catch(
+          (error: unknown): ImageScore => ({ ...unscored(file.path, sha, settings.method), errors: [describeError(error)] }),
+        );
+        scoring.set(sha, pending);
+      }
+      const scored = await pending;
+      result = first === undefined ? scored : { ...scored, path: file.path, duplicateOf: first };
     }
-    let pending = scoring.get(sha);
-    if (!pending) {
-      pending = (
-        anchorContext && anchored
-          ? scoreByAnchors(file.path, image, anchorContext, anchored.pair)
-          : scoreImage({
-              session,
-              provider,
-              judgeId,
-              settings,
-              path: file.path,
-              sha256: sha,
-              encode: image.encode,
-              notRun: () => session.notRunReason(),
-            })
-      ).catch(
-        (error: unknown): ImageScore => ({ ...unscored(file.path, sha, settings.method), errors: [describeError(error)] }),
-      );
-      scoring.set(sha, pending);
-    }
-    const scored = await pending;
     images.release(sha);
-    const result: ImageScore = first === undefined ? scored : { ...scored, path: file.path, duplicateOf: first };
     results[position] = result;
-    // Results are re-aggregated from calls on a rerun: no commit of their own.
-    store.putResults(
-      [{ runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result, basis }],
-      { deferred: true },
-    );
+    // Results are re-aggregated from calls (or kept) on a rerun: no commit of their own, and a
+    // kept row that did not change is not even compared.
+    if (!kept || kept.rewrite) {
+      store.putResults(
+        [{ runId: run.id, kind: 'image', itemKey: file.path, position, status: result.status, score: result.score, value: result, basis }],
+        { deferred: true },
+      );
+    }
     options.onEvent?.({ type: 'image', result });
   });
   const { interrupted, fatal } = await finishJudgeRun(store, judgeRun);

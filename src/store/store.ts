@@ -161,6 +161,19 @@ export interface ResultRecord {
   basis?: string;
 }
 
+/** What a stored result's fingerprint says about it (`Store.storedItem`). */
+export interface StoredItem {
+  /**
+   * The content hash its value names. A file that still hashes to it is known: its image
+   * and path rows were written before, or with, the result row.
+   */
+  sha256: string | undefined;
+  position: number;
+  status: string;
+  /** The `basis` it was written with, when this version of Quorum wrote it. */
+  basis: string | undefined;
+}
+
 /** A stored `quorum eval`: its report and the scored items, for `eval --compare`. */
 export interface EvaluationRecord {
   name: string;
@@ -971,27 +984,12 @@ export class Store {
   }
 
   /**
-   * The content hash the run's stored result for an item names (its `sha256`), or
-   * undefined. A rerun that finds the same file content under the same path knows its
-   * image row is there (it was written before, or with, the result row) and need not
-   * look it up.
-   */
-  storedItemSha(runId: number, kind: string, itemKey: string): string | undefined {
-    const print = this.#resultPrintsOf(runId, kind).get(itemKey);
-    return print === undefined || print.charCodeAt(0) === 124 ? undefined : print.slice(0, 64);
-  }
-
-  /**
    * What the fingerprint of the run's stored result for an item says, without reading the
    * row: the content hash its value names (or undefined), its position and status, and
    * the `basis` it was written with, when this version of Quorum wrote it (undefined for
    * a row of another version, or one older than fingerprints with a version).
    */
-  storedItem(
-    runId: number,
-    kind: string,
-    itemKey: string,
-  ): { sha256: string | undefined; position: number; status: string; basis: string | undefined } | undefined {
+  storedItem(runId: number, kind: string, itemKey: string): StoredItem | undefined {
     const print = this.#resultPrintsOf(runId, kind).get(itemKey);
     if (print === undefined) return undefined;
     const fields = print.split('|');
@@ -1026,7 +1024,7 @@ export class Store {
       }
       // Rows without a stored fingerprint get one, with the next write: read once, never again.
       if (unprinted.length) {
-        this.#deferred.push(() => {
+        this.#defer(() => {
           for (const [print, key] of unprinted) this.#stmt.setResultPrint.run(print, runId, kind, key);
         });
       }
