@@ -78,7 +78,7 @@ export async function writeOutput(
 const WRITE_BATCH = 64 * 1024;
 
 /** Writes chunks, gathered into writes of about 64 KiB, waiting whenever the stream asks to (a million rows never pile up in memory). */
-async function writeChunks(stream: OutputStream | NodeJS.WritableStream, chunks: Iterable<string>): Promise<void> {
+async function writeChunks(stream: OutputStream, chunks: Iterable<string>): Promise<void> {
   const write = async (text: string) => {
     if (!stream.write(text)) await new Promise((resolve) => stream.once('drain', resolve));
   };
