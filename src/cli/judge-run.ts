@@ -8,7 +8,6 @@ import type { Provider } from '../core/provider.js';
 import type { Price } from '../judges/prices.js';
 import { Store, type RetryFailed } from '../store/store.js';
 import { existsSync } from 'node:fs';
-import { UsageError } from '../core/errors.js';
 import type { DryRunPlan } from '../dry-run/index.js';
 import type { DryRunJudgeInput } from '../dry-run/plan.js';
 import { endpointLines } from '../judges/pool/report.js';

@@ -11,7 +11,7 @@ import { decodeRgb, type RgbImage } from '../images/index.js';
 import { ImageRegistry } from '../judges/image-registry.js';
 import { finishJudgeRun, startJudgeRun, type JudgeRunOptions } from '../judges/run.js';
 import type { SessionEvent } from '../judges/session/session.js';
-import type { RunRecord, Store } from '../store/store.js';
+import type { RunRecord } from '../store/store.js';
 import { judgedOutcome, judgeTriplet, type HallucinationSettings, type TileResult } from './judge.js';
 import type { PanelHallucinationInfo, TripletJudgingFactory } from './panel.js';
 import { summariseSystems, type SystemSummary } from './summary.js';
