@@ -212,4 +212,9 @@ export const migrations: readonly string[] = [
   /* results: each row's fingerprint (see resultPrint in store.ts), so a rerun reads a few bytes per row instead of every value */ `
   ALTER TABLE results ADD COLUMN print TEXT;
   `,
+  /* fewer pages per call's commit: the claims table holds only calls in flight (a scan by owner is cheap), and only failed calls are looked up by run */ `
+  DROP INDEX claims_owner;
+  DROP INDEX calls_run;
+  CREATE INDEX calls_run_errors ON calls(run_id, id) WHERE status = 'error';
+  `,
 ];

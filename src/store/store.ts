@@ -412,6 +412,8 @@ export class Store {
    * cost money, are always committed at once.
    */
   readonly #deferred: (() => void)[] = [];
+  /** One transaction wrapper for every `#write` and batched read: making one per call costs more than its statements. */
+  readonly #transaction: BetterSqlite3.Transaction<(fn: () => unknown) => unknown>;
   #deferredSince = Date.now();
   /**
    * What this process knows a run holds, so that a rerun does not ask SQLite again for each
@@ -432,6 +434,7 @@ export class Store {
     this.file = file;
     this.db = db;
     this.#stmt = this.prepareAll();
+    this.#transaction = db.transaction((fn: () => unknown) => fn());
   }
 
   /**
@@ -505,7 +508,7 @@ export class Store {
    * first and writes later fails at once with SQLITE_BUSY instead.
    */
   #write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.#transaction.immediate(fn) as T;
   }
 
   /**
@@ -805,7 +808,7 @@ export class Store {
    */
   cachedAnswers(cacheKeys: readonly string[], retry: RetryFailed = 'mismatch'): (StoredAnswer | undefined)[] {
     const all = () => cacheKeys.map((key) => this.cachedAnswer(key, retry));
-    return cacheKeys.length < READ_BATCH_MIN || this.db.inTransaction ? all() : this.db.transaction(all).deferred();
+    return cacheKeys.length < READ_BATCH_MIN || this.db.inTransaction ? all() : (this.#transaction.deferred(all) as (StoredAnswer | undefined)[]);
   }
 
   /**
