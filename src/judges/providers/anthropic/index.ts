@@ -3,6 +3,7 @@ import type { Completion, CompletionRequest, CompleteOptions, Provider, Provider
 import { providerSource } from '../../session/retry.js';
 import { anthropicError, anthropicSdk, messagesBody, readMessage, type MessagesWire } from './_wire.js';
 import { anthropicBatchClient } from './batch.js';
+import { judgeFetch } from '../_fetch.js';
 import { lazyClient } from '../_lazy-client.js';
 
 const OFFICIAL = 'https://api.anthropic.com';
@@ -19,7 +20,7 @@ export function createAnthropicProvider(config: ProviderConfig): Provider {
   const apiKey = config.apiKey;
   const clientOf = lazyClient(async () => {
     const { default: Anthropic } = await anthropicSdk();
-    return new Anthropic({ apiKey, baseURL, timeout: config.timeoutMs ?? 120_000, maxRetries: 0 });
+    return new Anthropic({ apiKey, baseURL, timeout: config.timeoutMs ?? 120_000, maxRetries: 0, fetch: judgeFetch });
   });
 
   return {

@@ -4,6 +4,7 @@ import type { Completion, CompletionRequest, CompleteOptions, Provider, Provider
 import { providerSource } from '../../session/retry.js';
 import { chatBody, openaiError, openaiSdk, readChatCompletion, type ChatWire } from './_wire.js';
 import { openaiBatchClient } from './batch.js';
+import { judgeFetch } from '../_fetch.js';
 import { lazyClient } from '../_lazy-client.js';
 
 const OFFICIAL = 'https://api.openai.com/v1';
@@ -27,6 +28,7 @@ export function createOpenAIProvider(config: ProviderConfig): Provider {
       baseURL,
       timeout: config.timeoutMs ?? 120_000,
       maxRetries: 0, // Quorum's retry policy (judges/session/retry.ts) is the only one
+      fetch: judgeFetch,
     });
   });
   const prefill = config.options?.['prefill'] !== undefined ? Boolean(config.options['prefill']) : !official;
