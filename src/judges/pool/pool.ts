@@ -1,5 +1,6 @@
 import { describeError, ProviderError, TimeoutError, UnreachableError } from '../../core/errors.js';
 import type { Completion, CompleteOptions, CompletionRequest, Provider } from '../../core/provider.js';
+import { judgeFetch } from '../providers/_fetch.js';
 import { AbortedError } from '../session/retry.js';
 import type { EndpointSpec } from './endpoints.js';
 import { hostOf } from './report.js';
@@ -266,8 +267,9 @@ export class EndpointPool {
  */
 async function probeEndpoint(baseURL: string, timeoutMs: number): Promise<true | string> {
   try {
-    const response = await fetch(`${baseURL.replace(/\/+$/, '')}/models`, { signal: AbortSignal.timeout(timeoutMs) });
-    await response.body?.cancel();
+    // The client the endpoint's requests use, so a probe reaches what they reach.
+    const response = await judgeFetch(`${baseURL.replace(/\/+$/, '')}/models`, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.arrayBuffer().catch(() => undefined);
     return response.status < 500 ? true : `HTTP ${response.status}`;
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
