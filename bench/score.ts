@@ -11,16 +11,18 @@
  *       base64-encoded with the same prompt, recording nothing: the same bytes Quorum
  *       sends (these files go to the judge as they are; checked).
  * Each round runs (a) and (b) in FRESH processes, one after the other, alternating which
- * goes first. Each process runs the workload three times: the first run is cold (JIT
- * compiling: reported, no target), the third is the warm run the targets are about. The throughput ratio is taken per
- * round (both sides of a ratio saw the same load) and its median over the rounds is the
- * figure; the load average is printed per round. Then (c) a cache rerun: 500 images x 20
+ * goes first. Each process runs the workload three times: the first run is the fresh
+ * process's (JIT compiling as it goes, as in a user's run), the third a warm run (steady
+ * state). Ratios are taken per round (both sides of a ratio saw the same load) and their
+ * median over the rounds is the figure; the load average is printed per round. Then (c) a cache rerun: 500 images x 20
  * samples stored once, then the same run again, 10,000 samples all served from the
  * database.
  *
- * Targets (issue "Scoring path", issue 14): (a) reaches >= 0.95 of (b)'s calls per second;
- * Quorum's own CPU per call (CPU per call of (a) minus that of (b)) < 2 ms, and (a)'s CPU
- * per call within 1.1x of (b)'s (median of the rounds' ratios); (c) < 2 s.
+ * Targets (issue "Scoring path", issue 14): (a) reaches >= 0.95 of (b)'s calls per second
+ * (warm runs); Quorum's own CPU per call (CPU per call of (a) minus that of (b), warm) < 2 ms;
+ * (a)'s CPU per call within 1.1x of (b)'s in fresh processes (the first runs: issue 14 asks
+ * for fresh processes and says a warm in-process figure does not count), with the warm
+ * runs' ratio printed beside it; (c) < 2 s.
  * CPU is `process.cpuUsage()` (user + system, all threads, so sharp's work counts). An
  * extra row times the image work alone (read, hash, check, and the bytes to send: what
  * Quorum does before a new image's first call) to show how much of the overhead it is.
@@ -242,7 +244,8 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
       coldCpuRatios.push(cpuPerCall(q.cold) / cpuPerCall(b.cold));
       roundLines.push(
         `  round ${round + 1} (${order.join(' then ')}): bare ${perS(b.warm).toFixed(1)}/s, Quorum ${perS(q.warm).toFixed(1)}/s, ` +
-          `ratio ${ratios[round]!.toFixed(3)} (cold ${coldRatios[round]!.toFixed(3)}); load average ${load1()}`,
+          `ratio ${ratios[round]!.toFixed(3)} (first run ${coldRatios[round]!.toFixed(3)}); CPU per call ratio ${(cpuPerCall(q.warm) / cpuPerCall(b.warm)).toFixed(2)} ` +
+          `(first run ${coldCpuRatios[round]!.toFixed(2)}); load average ${load1()}`,
       );
     }
     // Where Quorum's CPU goes, in part: what it does with each new image before its first
@@ -278,23 +281,26 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
     const overhead = qCpu - bCpu;
     // Per round, like the throughput: both sides of a ratio ran under the same load.
     const cpuRatio = median(quorum.map((q, i) => cpuPerCall(q) / cpuPerCall(bare[i]!)));
-    const rows: [string, string, string, boolean][] = [
+    const freshCpuRatio = median(coldCpuRatios);
+    // The last element: PASS/FAIL, or undefined for a figure printed without a target.
+    const rows: [string, string, string, boolean | undefined][] = [
       ['throughput, Quorum / bare SDK', ratio.toFixed(3), '>= 0.95', ratio >= 0.95],
       ['Quorum CPU overhead per call', `${overhead.toFixed(2)} ms`, '< 2 ms', overhead < 2],
-      ['CPU per call, Quorum / bare SDK', cpuRatio.toFixed(3), '<= 1.1', cpuRatio <= 1.1],
+      ['CPU per call, fresh processes', freshCpuRatio.toFixed(3), '<= 1.1', freshCpuRatio <= 1.1],
+      ['CPU per call, warm runs', cpuRatio.toFixed(3), '', undefined],
     ];
     if (cached) rows.push([`cache rerun, ${cacheCalls.toLocaleString('en')} samples`, `${cached.wallS.toFixed(2)} s`, '< 2 s', cached.wallS < 2]);
 
     const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
     console.log(`Quorum scoring bench: ${images} PNG 64x64 x 1 sample, concurrency ${CONCURRENCY}, test server latency ${LATENCY_MS} ms (child process)`);
     console.log(
-      `${rounds} rounds, each side in a fresh process (cold first run, third run measured), order alternating; node ${process.version}, ${cpus().length} CPUs, ` +
+      `${rounds} rounds, each side in a fresh process (first run: the fresh process's; third run: warm), order alternating; node ${process.version}, ${cpus().length} CPUs, ` +
         `load average ${loadAtStart} at the start, ${load1()} at the end`,
     );
     for (const l of roundLines) console.log(l);
     console.log(
-      `  cold first runs (fresh process, JIT compiling): median throughput ratio ${median(coldRatios).toFixed(3)}, ` +
-        `CPU per call ratio ${median(coldCpuRatios).toFixed(3)}, no target`,
+      `  first runs (fresh processes, JIT compiling as they go): throughput ratio median ${median(coldRatios).toFixed(3)}; ` +
+        `CPU per call ratio per round ${coldCpuRatios.map((r) => r.toFixed(2)).join(', ')}, median ${freshCpuRatio.toFixed(3)}`,
     );
     console.log('');
     const w1 = [24, 7, 9, 12];
@@ -306,8 +312,8 @@ async function main(images: number, rounds: number, cacheRerun: boolean): Promis
     console.log('');
     const w2 = [36, 10, 8, 6];
     console.log(line(['target', 'value', 'wanted', ''], w2));
-    for (const [name, value, target, pass] of rows) console.log(line([name, value, target, pass ? 'PASS' : 'FAIL'], w2));
-    if (rows.some((r) => !r[3])) process.exitCode = 1;
+    for (const [name, value, target, pass] of rows) console.log(line([name, value, target, pass === undefined ? '(no target)' : pass ? 'PASS' : 'FAIL'], w2));
+    if (rows.some((r) => r[3] === false)) process.exitCode = 1;
   } finally {
     server.stop();
     await rm(dir, { recursive: true, force: true });
