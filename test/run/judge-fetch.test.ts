@@ -84,6 +84,12 @@ it('keeps one connection alive for many requests in a row', async () => {
   expect(server.connections()).toBe(1);
 });
 
+it('an answer slower than the idle timeout of kept-alive connections (4 s) still arrives', async () => {
+  // A judge may think for a minute: only idle connections are closed, never a request's.
+  const slow = await serve((_req, res) => setTimeout(() => res.end('late'), 4_500));
+  expect(await (await judgeFetch(`${slow.url}/v1`, { method: 'POST', body: 'x' })).text()).toBe('late');
+}, 15_000);
+
 it('a body is read once: json() then text() is refused, clone() and body work as fetch\'s do', async () => {
   const res = await judgeFetch(`${echo.url}/once`, { method: 'POST', body: 'b' });
   const copy = res.clone();

@@ -40,14 +40,21 @@ let httpModule: typeof import('node:http') | undefined;
 let httpsModule: typeof import('node:https') | undefined;
 const agents: { http?: Agent; https?: Agent } = {};
 
+/**
+ * Kept-alive connections idle for this long are closed, as undici's are (4 s): servers
+ * close theirs after about 5 s (llama-server, uvicorn), and a request sent down a socket
+ * the server is closing fails.
+ */
+const IDLE_MS = 4_000;
+
 /** node:https (and so node:tls) is loaded by the first https request only. */
 function transport(url: URL): { request: typeof import('node:http').request; agent: Agent } {
   if (url.protocol === 'https:') {
     httpsModule ??= require('node:https') as typeof import('node:https');
-    return { request: httpsModule.request, agent: (agents.https ??= new httpsModule.Agent({ keepAlive: true })) };
+    return { request: httpsModule.request, agent: (agents.https ??= new httpsModule.Agent({ keepAlive: true, timeout: IDLE_MS })) };
   }
   httpModule ??= require('node:http') as typeof import('node:http');
-  return { request: httpModule.request, agent: (agents.http ??= new httpModule.Agent({ keepAlive: true })) };
+  return { request: httpModule.request, agent: (agents.http ??= new httpModule.Agent({ keepAlive: true, timeout: IDLE_MS })) };
 }
 
 function headersOf(headers: RequestInit['headers']): Record<string, string> {
