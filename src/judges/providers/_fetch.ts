@@ -7,22 +7,24 @@ import { createRequire } from 'node:module';
  * handed back as a standard `Response`.
  *
  * Why not Node's own fetch: its WHATWG machinery (web streams, per-request abort
- * signals, header guards) costs about a third of a millisecond of CPU per request, more
- * than everything else Quorum does for a call on a small image (bench/score.ts). That
+ * signals, header guards) costs about a third of a millisecond of CPU per request, as
+ * much as everything else Quorum does for a call on a small image (bench/score.ts). That
  * CPU is taken from whatever shares the machine, often the local model server itself.
  *
  * What it does as fetch does: `signal` aborts (rejecting with the signal's reason), a
  * connection failure rejects with `TypeError('fetch failed')` whose `cause` is the system
- * error (`ECONNREFUSED`, `ENOTFOUND`, ...), redirects are followed (`redirect: 'follow'`,
- * at most 20; credentials are not sent to another origin), gzip, deflate and brotli
- * answers are decoded, and server-sent events are streamed rather than read whole.
- * Anything else (a multipart or streamed request body, a `Request` object, another
- * protocol) goes to Node's fetch unchanged.
+ * error (`ECONNREFUSED`, `ENOTFOUND`, ...), a body cut off after the headers fails when it
+ * is read (`TypeError('terminated')`), redirects are followed (`redirect: 'follow'`, at
+ * most 20; credentials are not sent to another origin), gzip, deflate and brotli answers
+ * are decoded, server-sent events are streamed rather than read whole, and idle
+ * connections are closed after 4 s. Anything else (a multipart or streamed request body,
+ * a `Request` object, another protocol) goes to Node's fetch unchanged. Unlike fetch, it
+ * connects to the ports browsers block (6000, 6665-6669, ...): they are ordinary ports.
  */
 export function judgeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   const body = init.body;
   const simpleBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
-  if (!simpleBody || typeof input === 'object' && !(input instanceof URL)) return fetch(input, init);
+  if (!simpleBody || (typeof input === 'object' && !(input instanceof URL))) return fetch(input, init);
   const url = input instanceof URL ? input : new URL(input);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return fetch(input, init);
   return send(url, (init.method ?? 'GET').toUpperCase(), headersOf(init.headers), body ?? undefined, init, 0);
