@@ -139,6 +139,16 @@ export interface CallRecord {
 export type NewCall = Omit<CallRecord, 'id'>;
 
 /**
+ * What claiming cache keys found: answered meanwhile (`done`), now this process's to send
+ * (`mine`), or being asked by another live process (`theirs`).
+ */
+export interface Claimed {
+  done: Map<string, StoredAnswer>;
+  mine: Set<string>;
+  theirs: Set<string>;
+}
+
+/**
  * What serving a stored sample from the cache needs (its key, index, status and parsed
  * answer): read without the raw text, tokens, timings and JSON columns no judging
  * strategy reads, which were most of a cached rerun's time.
@@ -360,6 +370,12 @@ const CONFIG_KEYS: Record<string, string> = {
 
 /** Lookups from which `cachedAnswers` holds one read transaction for them all (BEGIN and COMMIT cost about two). */
 const READ_BATCH_MIN = 3;
+/**
+ * How long a claim made with `claimSoon` waits for a call's transaction to ride with before
+ * it is committed on its own: a request waiting for a slot waits for an answer, and answers
+ * come every few milliseconds when the queue is full.
+ */
+const CLAIM_RIDE_MS = 20;
 
 /** Deferred rows gathered before they ride with a call's transaction. */
 const DEFERRED_BATCH = 64;
@@ -412,6 +428,9 @@ export class Store {
    * cost money, are always committed at once.
    */
   readonly #deferred: (() => void)[] = [];
+  /** Claims waiting to ride with the next call's transaction (`claimSoon`). */
+  readonly #claimsDue: { keys: readonly string[]; retry: RetryFailed; resolve: (c: Claimed) => void; reject: (e: unknown) => void }[] = [];
+  #claimTimer: NodeJS.Timeout | undefined;
   /** One transaction wrapper for every `#write` and batched read: making one per call costs more than its statements. */
   readonly #transaction: BetterSqlite3.Transaction<(fn: () => unknown) => unknown>;
   #deferredSince = Date.now();
@@ -492,6 +511,9 @@ export class Store {
 
   close(): void {
     if (!this.db.open) return;
+    clearTimeout(this.#claimTimer);
+    this.#claimTimer = undefined;
+    for (const d of this.#claimsDue.splice(0)) d.reject(new StoreError(this.file, 'was closed before a claim was made'));
     this.flush();
     this.db.close();
   }
@@ -839,27 +861,64 @@ export class Store {
    * it), or `theirs` (claimed by another live process: wait for its answer). Claims of
    * dead processes (expired lease, or a vanished pid on this host) are taken over.
    */
-  claim(keys: readonly string[], retry: RetryFailed): { done: Map<string, StoredAnswer>; mine: Set<string>; theirs: Set<string> } {
+  claim(keys: readonly string[], retry: RetryFailed): Claimed {
+    return this.#write(() => this.#claimIn(keys, retry));
+  }
+
+  /**
+   * `claim`, committed with the next call's transaction (`recordCalls`) instead of one of
+   * its own, or on its own after `CLAIM_RIDE_MS` if no call is recorded by then. For a
+   * request that would wait for a free slot anyway: a slot frees when an answer is
+   * recorded, so the claim rides with that commit and costs no time. Resolves once the
+   * claim is committed, so it holds before the request is sent, as `claim`'s does.
+   */
+  claimSoon(keys: readonly string[], retry: RetryFailed): Promise<Claimed> {
+    return new Promise((resolve, reject) => {
+      this.#claimsDue.push({ keys, retry, resolve, reject });
+      this.#claimsLater(CLAIM_RIDE_MS);
+    });
+  }
+
+  #claimsLater(ms: number): void {
+    this.#claimTimer ??= setTimeout(() => {
+      this.#claimTimer = undefined;
+      this.#claimDue();
+    }, ms);
+  }
+
+  /** The claims waiting to ride with a call's transaction, in one transaction of their own. */
+  #claimDue(): void {
+    const due = this.#claimsDue.splice(0);
+    if (due.length === 0) return;
+    let claimed: Claimed[];
+    try {
+      claimed = this.#write(() => due.map((d) => this.#claimIn(d.keys, d.retry)));
+    } catch (error) {
+      for (const d of due) d.reject(error);
+      return;
+    }
+    due.forEach((d, i) => d.resolve(claimed[i] as Claimed));
+  }
+
+  #claimIn(keys: readonly string[], retry: RetryFailed): Claimed {
     const done = new Map<string, StoredAnswer>();
     const mine = new Set<string>();
     const theirs = new Set<string>();
     const now = Date.now();
-    this.#write(() => {
-      for (const key of keys) {
-        const hit = this.cachedAnswer(key, retry);
-        if (hit) {
-          done.set(key, hit);
-          continue;
-        }
-        const held = this.#stmt.claimOf.get(key) as { owner: string; expires_at: number } | undefined;
-        if (held && held.owner !== this.owner && ownerAlive(held.owner, held.expires_at, now)) {
-          theirs.add(key);
-          continue;
-        }
-        this.#stmt.putClaim.run(key, this.owner, now + LEASE_MS);
-        mine.add(key);
+    for (const key of keys) {
+      const hit = this.cachedAnswer(key, retry);
+      if (hit) {
+        done.set(key, hit);
+        continue;
       }
-    });
+      const held = this.#stmt.claimOf.get(key) as { owner: string; expires_at: number } | undefined;
+      if (held && held.owner !== this.owner && ownerAlive(held.owner, held.expires_at, now)) {
+        theirs.add(key);
+        continue;
+      }
+      this.#stmt.putClaim.run(key, this.owner, now + LEASE_MS);
+      mine.add(key);
+    }
     return { done, mine, theirs };
   }
 
@@ -876,30 +935,52 @@ export class Store {
    * run: after a kill, either all of them are there or none is.
    */
   recordCalls(calls: readonly NewCall[]): number[] {
-    return this.#write(() => {
-      if (this.#deferredDue()) this.#runDeferred();
-      const ids: number[] = [];
-      for (const call of calls) {
-        const info = this.#stmt.insertCall.run({
-          ...call,
-          imageHashes: JSON.stringify(call.imageHashes),
-          params: JSON.stringify(call.params),
-          parsed: toJson(call.parsed),
-          logprobs: toJson(call.logprobs),
-          meta: toJson(call.meta),
-          endpoint: call.endpoint ?? null,
-        });
-        const id = Number(info.lastInsertRowid);
-        if (call.status !== 'error') {
-          this.#stmt.linkCall.run(call.runId, id, 0);
-          this.#linked.get(call.runId)?.add(id);
-        }
-        // Answered or failed, the key is free again: a failed one may be asked by anyone.
-        this.#stmt.releaseClaim.run(call.cacheKey, this.owner);
-        ids.push(id);
+    // Claims waiting for a free slot ride along (`claimSoon`): one commit for both. Not
+    // inside a caller's transaction, which could still roll them back after they resolved.
+    const due = this.db.inTransaction ? [] : this.#claimsDue.splice(0);
+    let claimed: Claimed[] = [];
+    let ids: number[];
+    try {
+      ids = this.#write(() => {
+        const made = this.#insertCalls(calls);
+        claimed = due.map((d) => this.#claimIn(d.keys, d.retry));
+        return made;
+      });
+    } catch (error) {
+      // Rolled back with the calls: the claims are still due, on their own.
+      if (due.length) {
+        this.#claimsDue.unshift(...due);
+        this.#claimsLater(0);
       }
-      return ids;
-    });
+      throw error;
+    }
+    due.forEach((d, i) => d.resolve(claimed[i] as Claimed));
+    return ids;
+  }
+
+  #insertCalls(calls: readonly NewCall[]): number[] {
+    if (this.#deferredDue()) this.#runDeferred();
+    const ids: number[] = [];
+    for (const call of calls) {
+      const info = this.#stmt.insertCall.run({
+        ...call,
+        imageHashes: JSON.stringify(call.imageHashes),
+        params: JSON.stringify(call.params),
+        parsed: toJson(call.parsed),
+        logprobs: toJson(call.logprobs),
+        meta: toJson(call.meta),
+        endpoint: call.endpoint ?? null,
+      });
+      const id = Number(info.lastInsertRowid);
+      if (call.status !== 'error') {
+        this.#stmt.linkCall.run(call.runId, id, 0);
+        this.#linked.get(call.runId)?.add(id);
+      }
+      // Answered or failed, the key is free again: a failed one may be asked by anyone.
+      this.#stmt.releaseClaim.run(call.cacheKey, this.owner);
+      ids.push(id);
+    }
+    return ids;
   }
 
   /** Calls a run used (made or served from cache), oldest first, with `cached` set. */

@@ -4,7 +4,7 @@
  * never serves (provider errors); runs resume by name.
  */
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { migrations } from '../../src/store/migrations.js';
 import { Store, type NewCall } from '../../src/store/store.js';
 import { tempDir, type TempDir } from './_support.js';
@@ -197,5 +197,67 @@ describe('a rerun writes only what changed', () => {
     // The run that made k1 keeps it as made, not cached.
     expect(again.runCalls(runId).map((c) => [c.cacheKey, c.cached])).toEqual([['k1', false], ['k2', false]]);
     again.close();
+  });
+});
+
+describe('claims that ride with the next recorded call', () => {
+  const owners = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT cache_key AS key FROM claims ORDER BY cache_key').pluck().all();
+    } finally {
+      db.close();
+    }
+  };
+
+  it('a claim made with claimSoon is committed by the next recordCalls, before its promise resolves, without a commit of its own', async () => {
+    vi.useFakeTimers();
+    try {
+      const file = tmp.path('ride.db');
+      const store = Store.open(file);
+      const runId = seed(store);
+      store.claim(['k1'], 'mismatch');
+      let settled = false;
+      const soon = store.claimSoon(['k2', 'k1'], 'mismatch').then((c) => ((settled = true), c));
+      await Promise.resolve();
+      expect(settled).toBe(false);
+      // Another connection does not see k2 claimed yet: nothing was committed for it.
+      expect(owners(file)).toEqual(['k1']);
+      store.recordCalls([call(runId, 'k1', 'ok', { raw: '<answer>3</answer>', parsed: { score: 3 } })]);
+      // No timer ran (fake timers, not advanced): the claim rode with the call's commit.
+      const claimed = await soon;
+      expect([...claimed.mine]).toEqual(['k2']);
+      // k1 was answered in the same transaction, before the claim looked: served, not claimed.
+      expect([...claimed.done.keys()]).toEqual(['k1']);
+      expect(owners(file)).toEqual(['k2']);
+      store.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('with no call recorded, the claim is committed on its own after a moment; a closed store refuses the rest', async () => {
+    const file = tmp.path('alone.db');
+    const store = Store.open(file);
+    seed(store);
+    const claimed = await store.claimSoon(['k9'], 'mismatch');
+    expect([...claimed.mine]).toEqual(['k9']);
+    expect(owners(file)).toEqual(['k9']);
+    const late = store.claimSoon(['k10'], 'mismatch');
+    store.close();
+    await expect(late).rejects.toThrow(/was closed before a claim was made/);
+  });
+
+  it('a recordCalls that fails rolls back its own rows; the claims that were riding with it are still made', async () => {
+    const file = tmp.path('rollback.db');
+    const store = Store.open(file);
+    const runId = seed(store);
+    const soon = store.claimSoon(['k5'], 'mismatch');
+    // An unknown judge breaks the foreign key: the transaction rolls back.
+    expect(() => store.recordCalls([call(runId, 'k4', 'ok', { judgeId: 'no-such-judge' })])).toThrow();
+    expect(store.cachedCall('k4')).toBeUndefined();
+    expect([...(await soon).mine]).toEqual(['k5']);
+    expect(owners(file)).toEqual(['k5']);
+    store.close();
   });
 });

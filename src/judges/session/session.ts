@@ -408,10 +408,10 @@ export class JudgeSession {
     let pending = [...group.slots];
     let announced = false;
     while (pending.length > 0 && !this.#stopping) {
-      const claim = this.#o.store.claim(
-        pending.map((s) => s.cacheKey),
-        this.#retryFailed,
-      );
+      const keys = pending.map((s) => s.cacheKey);
+      // A request that will wait for a free slot anyway claims with the next recorded answer's
+      // commit (which is what frees a slot) instead of paying for a commit of its own.
+      const claim = this.#queueFull() ? await this.#o.store.claimSoon(keys, this.#retryFailed) : this.#o.store.claim(keys, this.#retryFailed);
       const done = [...claim.done.values()];
       this.#served(done);
       out.push(...done);
@@ -426,6 +426,11 @@ export class JudgeSession {
       await new Promise((r) => setTimeout(r, this.#o.claimPollMs ?? 250));
     }
     return out;
+  }
+
+  /** Whether a request added now would wait for a slot: every slot busy, or others waiting already. */
+  #queueFull(): boolean {
+    return this.queue.size > 0 || this.queue.pending >= this.queue.concurrency;
   }
 
   /**
