@@ -4,9 +4,14 @@
  * answers, aborts, connection errors, streamed events, body rules), one kept-alive
  * connection for many requests, and the official SDKs working through it.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
@@ -244,4 +249,34 @@ it('the official SDKs work through it, timeouts included', async () => {
     await openaiServer.close();
     await anthropicServer.close();
   }
+});
+
+it('https: an untrusted certificate is refused with the TLS reason; once trusted, answers come over one kept-alive connection', async () => {
+  // A self-signed certificate for 127.0.0.1 made for this test (test/fixtures/tls, valid to 2126).
+  const tls = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url)));
+  let connections = 0;
+  const server = createHttpsServer({ key: tls('key.pem'), cert: tls('cert.pem') }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.end(`secure ${req.method}`));
+  });
+  server.on('secureConnection', () => connections++);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  servers.push(server as unknown as Server);
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+
+  const refused = (await judgeFetch(url).catch((e: unknown) => e)) as TypeError & { cause: { code: string } };
+  expect(refused.message).toBe('fetch failed');
+  expect(refused.cause.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
+
+  // Trusted the way a user trusts a private CA, in a process of its own, through the built module.
+  const built = fileURLToPath(new URL('../../dist/judges/providers/_fetch.js', import.meta.url));
+  const script = `const { judgeFetch } = await import(${JSON.stringify(built)});
+    for (let i = 0; i < 3; i++) console.log(await (await judgeFetch(${JSON.stringify(url)}, { method: 'POST', body: 'x' })).text());`;
+  connections = 0;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: fileURLToPath(new URL('../fixtures/tls/cert.pem', import.meta.url)) },
+  });
+  expect(stdout.trim().split('\n')).toEqual(['secure POST', 'secure POST', 'secure POST']);
+  expect(connections).toBe(1);
 });
