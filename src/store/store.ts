@@ -954,6 +954,11 @@ export class Store {
       }
       throw error;
     }
+    if (due.length && this.#claimsDue.length === 0) {
+      // Nothing left for the timer: a claim asked for next waits its full time for a call to ride with.
+      clearTimeout(this.#claimTimer);
+      this.#claimTimer = undefined;
+    }
     due.forEach((d, i) => d.resolve(claimed[i] as Claimed));
     return ids;
   }

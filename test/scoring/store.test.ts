@@ -236,6 +236,29 @@ describe('claims that ride with the next recorded call', () => {
     }
   });
 
+  it('a claim asked for after the others rode along gets its full wait for a call of its own to ride with', async () => {
+    vi.useFakeTimers();
+    try {
+      const store = Store.open(tmp.path('wait.db'));
+      const runId = seed(store);
+      const first = store.claimSoon(['a'], 'mismatch');
+      vi.advanceTimersByTime(15);
+      store.recordCalls([call(runId, 'x1', 'ok')]);
+      await first;
+      let settled = false;
+      const second = store.claimSoon(['b'], 'mismatch').then((c) => ((settled = true), c));
+      // 25 ms after the first claim, 10 after the second: the first one's timer must not commit it alone.
+      vi.advanceTimersByTime(10);
+      await Promise.resolve();
+      expect(settled).toBe(false);
+      store.recordCalls([call(runId, 'x2', 'ok')]);
+      expect([...(await second).mine]).toEqual(['b']);
+      store.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('with no call recorded, the claim is committed on its own after a moment; a closed store refuses the rest', async () => {
     const file = tmp.path('alone.db');
     const store = Store.open(file);
