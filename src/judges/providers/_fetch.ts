@@ -198,16 +198,14 @@ class WholeResponse extends Response {
     data.catch(() => undefined);
   }
 
-  static #take(self: WholeResponse): Promise<Buffer> {
-    if (self.#used) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
-    self.#used = true;
-    return self.#data;
-  }
-
   static {
     // Defined here rather than as class members: TypeScript's Response declares them as
     // plain properties, which a subclass may not redeclare as methods or accessors.
-    const take = (self: WholeResponse) => WholeResponse.#take(self);
+    const take = (self: WholeResponse): Promise<Buffer> => {
+      if (self.#used) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+      self.#used = true;
+      return self.#data;
+    };
     const text = (self: WholeResponse) => take(self).then((data) => data.toString('utf8'));
     Object.defineProperties(WholeResponse.prototype, {
       text: { value: function (this: WholeResponse) { return text(this); } },
