@@ -7,9 +7,10 @@ import { createRequire } from 'node:module';
  * handed back as a standard `Response`.
  *
  * Why not Node's own fetch: its WHATWG machinery (web streams, per-request abort
- * signals, header guards) costs about a third of a millisecond of CPU per request, as
- * much as everything else Quorum does for a call on a small image (bench/score.ts). That
- * CPU is taken from whatever shares the machine, often the local model server itself.
+ * signals, header guards) costs 0.1-0.5 ms of CPU per request more than this (median
+ * 0.26 ms, bench/README.md), about what everything else Quorum does for a call on a small
+ * image costs. That CPU is taken from whatever shares the machine, often the local model
+ * server itself.
  *
  * What it does as fetch does: `signal` aborts (rejecting with the signal's reason), a
  * connection failure rejects with `TypeError('fetch failed')` whose `cause` is the system
